@@ -1,0 +1,204 @@
+#!/usr/bin/env node
+// Benchmark driver: isolated-vm-rs (this package) vs isolated-vm 5.0.4.
+//   node bench/run.mjs [--quick] [--json] [--out results.json] [--markdown RESULTS.md]
+//                      [--cases create,evalSync] [--libs ours,theirs] [--require-ours]
+// See bench/README.md.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { BENCH_DIR, ROOT_DIR, LIB_NAMES, libLabel, libVersion, loadCases, median } from './lib/libs.mjs';
+
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    markdown: { type: 'string' },
+    cases: { type: 'string', default: '' },
+    libs: { type: 'string', default: LIB_NAMES.join(',') },
+    'mem-runs': { type: 'string' },
+    'require-ours': { type: 'boolean', default: false },
+    'no-install': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (opts.help) {
+  console.log(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 5).join('\n'));
+  process.exit(0);
+}
+
+const log = (...a) => console.error(...a);
+const NODE_FLAGS = ['--no-node-snapshot', '--expose-gc']; // isolated-vm on Node >= 20 needs --no-node-snapshot
+const wantedLibs = opts.libs.split(',').filter(Boolean);
+
+// 1. Make sure the reference implementation is installed (built from source if no prebuild).
+const ivmDir = path.join(BENCH_DIR, 'node_modules', 'isolated-vm');
+const ivmBinary = path.join(ivmDir, 'out', 'isolated_vm.node');
+if (wantedLibs.includes('theirs') && !existsSync(ivmBinary) && !opts['no-install']) {
+  // package missing: install; package present but its native build missing: rebuild it
+  const args = existsSync(ivmDir) ? ['rebuild', 'isolated-vm'] : ['install', '--no-audit', '--no-fund'];
+  log(`bench: isolated-vm is not installed, running \`npm ${args.join(' ')}\` in bench/ (compiles from source when no prebuild is reachable, ~1 min on 2 cores)...`);
+  const t0 = Date.now();
+  const r = spawnSync('npm', args, {
+    cwd: BENCH_DIR,
+    stdio: ['ignore', 2, 2],
+    env: { JOBS: '2', ...process.env },
+  });
+  if (r.status !== 0 || !existsSync(ivmBinary)) {
+    log(`bench: npm ${args[0]} in bench/ failed (exit ${r.status ?? r.signal}).`);
+    process.exit(1);
+  }
+  log(`bench: npm ${args[0]} took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+function runChild(script, args) {
+  const r = spawnSync(process.execPath, [...NODE_FLAGS, path.join(BENCH_DIR, script), ...args], {
+    cwd: ROOT_DIR,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const line = (r.stdout ?? '').trim().split('\n').pop();
+  if (r.status !== 0 || !line) throw new Error(`${script} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
+  return JSON.parse(line);
+}
+
+const started = Date.now();
+const filter = opts.cases.split(',').filter(Boolean);
+const cases = await loadCases(filter);
+
+// 2. Timing cases: one child process, both libraries loaded side by side.
+let suite = { libs: {}, results: [] };
+if (cases.some((c) => c.kind === 'time')) {
+  const args = ['--libs', wantedLibs.join(',')];
+  if (opts.quick) args.push('--quick');
+  if (filter.length) args.push('--cases', filter.join(','));
+  suite = runChild('suite.mjs', args);
+}
+const libStatus = { ...suite.libs };
+
+// 3. Memory cases: a fresh child per library and run, alternating libraries.
+const memRuns = Number(opts['mem-runs'] ?? (opts.quick ? 1 : 3));
+const memResults = [];
+for (const c of cases.filter((c) => c.kind === 'memory')) {
+  log(`[mem] ${c.name}: ${c.title}, ${memRuns} run(s) per library`);
+  const runs = Object.fromEntries(wantedLibs.map((l) => [l, []]));
+  const errors = {};
+  for (let i = 0; i < memRuns; i++) {
+    for (const lib of i % 2 ? [...wantedLibs].reverse() : wantedLibs) {
+      if (errors[lib]) continue;
+      const r = runChild('lib/mem-child.mjs', ['--case', c.file, '--lib', lib]);
+      if (r.error) {
+        errors[lib] = r.error;
+        libStatus[lib] ??= { ok: false, error: r.error };
+        log(`[mem]   ${lib}: could not be loaded, skipping it: ${r.error}`);
+        continue;
+      }
+      libStatus[lib] ??= { ok: true, version: libVersion(lib) };
+      runs[lib].push(r);
+      log(`[mem]   ${lib.padEnd(6)} ${r.perItemKiB.toFixed(0)} KiB per item (RSS ${(r.rssBefore / 2 ** 20).toFixed(0)} -> ${(r.rssAfter / 2 ** 20).toFixed(0)} MiB, ${(r.rssAfterDispose / 2 ** 20).toFixed(0)} MiB after dispose)`);
+    }
+  }
+  const libs = {};
+  for (const lib of wantedLibs) {
+    if (runs[lib].length) {
+      const v = runs[lib].map((r) => r.perItemKiB);
+      libs[lib] = { median: median(v), p95: Math.max(...v), min: Math.min(...v), runs: runs[lib] };
+    }
+  }
+  memResults.push({ name: c.name, title: c.title, kind: 'memory', unit: 'KiB/isolate', count: c.count, runs: memRuns, libs });
+}
+
+// 4. Report.
+function sh(cmd, args) {
+  try {
+    return spawnSync(cmd, args, { encoding: 'utf8', cwd: ROOT_DIR }).stdout.trim() || null;
+  } catch {
+    return null;
+  }
+}
+function cpuModel() {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1]?.trim() ?? os.cpus()[0]?.model;
+  } catch {
+    return os.cpus()[0]?.model ?? 'unknown';
+  }
+}
+const env = {
+  date: new Date().toISOString(),
+  nproc: os.availableParallelism?.() ?? os.cpus().length,
+  cpu: cpuModel(),
+  ramGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+  loadavgAtEnd: os.loadavg().map((x) => +x.toFixed(2)),
+  os: `${os.type()} ${os.release()} ${os.arch()}`,
+  node: process.version,
+  nodeFlags: NODE_FLAGS.join(' '),
+  theirs: { name: 'isolated-vm', version: libVersion('theirs') },
+  ours: { name: 'isolated-vm-rs', version: libVersion('ours'), commit: sh('git', ['rev-parse', '--short', 'HEAD']) },
+  quick: opts.quick,
+  durationS: Math.round((Date.now() - started) / 1000),
+};
+const results = [...suite.results, ...memResults];
+const report = { env, libs: libStatus, results };
+
+function fmt(v, unit) {
+  if (v == null || Number.isNaN(v)) return 'n/a';
+  if (unit.startsWith('KiB')) return v >= 10240 ? `${(v / 1024).toFixed(1)} MiB` : `${v.toFixed(0)} KiB`;
+  if (v >= 1000) return `${(v / 1000).toFixed(2)} ms`;
+  if (v >= 100) return `${v.toFixed(0)} µs`;
+  if (v >= 10) return `${v.toFixed(1)} µs`;
+  return `${v.toFixed(2)} µs`;
+}
+
+function markdownTable() {
+  const [A, B] = ['theirs', 'ours'];
+  const rows = [
+    `| Benchmark | ${libLabel(A)} median | ${libLabel(A)} p95 | ${libLabel(B)} median | ${libLabel(B)} p95 | ours/theirs (median) |`,
+    '|---|--:|--:|--:|--:|--:|',
+  ];
+  for (const r of results) {
+    const a = r.libs[A];
+    const b = r.libs[B];
+    const cell = (x, k) => (!x ? 'n/a' : x.error ? 'error' : fmt(x[k], r.unit));
+    const ratio = a && b && !a.error && !b.error ? `${(b.median / a.median).toFixed(2)}×` : 'n/a';
+    const title = r.kind === 'memory' ? `${r.title} ¹` : r.title;
+    rows.push(`| ${title.replaceAll('|', '\\|')} | ${cell(a, 'median')} | ${cell(a, 'p95')} | ${cell(b, 'median')} | ${cell(b, 'p95')} | ${ratio} |`);
+  }
+  return rows.join('\n');
+}
+
+function markdownReport() {
+  const notes = [];
+  for (const lib of wantedLibs) {
+    const s = libStatus[lib];
+    if (s && !s.ok) notes.push(`**${libLabel(lib)} was not measured**: ${s.error}`);
+  }
+  return [
+    `- Date: ${env.date}`,
+    `- Machine: ${env.nproc} CPUs (${env.cpu}), ${env.ramGiB} GiB RAM, ${env.os}; load average at end ${env.loadavgAtEnd.join(' / ')}`,
+    `- Node ${env.node} (\`${env.nodeFlags}\`)`,
+    `- isolated-vm ${env.theirs.version ?? 'not installed'}; isolated-vm-rs ${env.ours.version}${env.ours.commit ? ` (commit ${env.ours.commit})` : ''}`,
+    `- Run: \`${['node bench/run.mjs', ...process.argv.slice(2)].join(' ')}\`, ${env.durationS} s`,
+    '',
+    markdownTable(),
+    '',
+    'Times are per operation: each sample is a batch of ops timed together (100 ops; 10 for create/dispose),',
+    'median and p95 are over batches. Both libraries run in the same process, batches alternate between them.',
+    'Ratio < 1 means isolated-vm-rs is faster / smaller.',
+    ...memResults.map((r) => `¹ ${r.title}: RSS growth per item after gc, each library in its own process; median and max ("p95" column) over ${r.runs} process run(s).`),
+    ...notes.map((n) => `\n${n}`),
+  ].join('\n');
+}
+
+if (opts.out) writeFileSync(path.resolve(opts.out), JSON.stringify(report, null, 2) + '\n');
+if (opts.markdown) writeFileSync(path.resolve(opts.markdown), `# Benchmark results\n\n${markdownReport()}\n`);
+if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+else console.log(`\n${markdownReport()}`);
+
+const oursBroken = wantedLibs.includes('ours') && !libStatus.ours?.ok;
+if (oursBroken) {
+  log(`\nbench: isolated-vm-rs could not be loaded from ${ROOT_DIR} (${libStatus.ours?.error ?? 'not run'}); only isolated-vm was measured. Build the addon first (npm run build).`);
+  if (opts['require-ours']) process.exit(1);
+}
