@@ -1,5 +1,12 @@
-#[napi_derive::napi]
-pub fn hello() -> String {
-  let _ = v8::V8::get_version();
-  "hi".into()
-}
+//! isolated-vm-rs: isolated-vm's API as a Node-API addon that embeds its own V8.
+//!
+//! See ARCHITECTURE.md for the threads, the three-phase task and the bridge.
+
+#![deny(clippy::dbg_macro, clippy::todo, clippy::unimplemented)]
+
+pub mod error;
+pub mod isolate;
+pub mod platform;
+pub mod transfer;
+pub mod api;
+pub mod bridge;

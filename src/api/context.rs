@@ -1,0 +1,204 @@
+//! `Context`: a guest global scope, with `global`, `eval*` and `evalClosure*`.
+
+use crate::api::handle::{RemoteHandle, Slot};
+use crate::api::js::{self, Failure, Raw};
+use crate::api::options;
+use crate::api::reference::{import, out_to_napi, Reference};
+use crate::bridge::{self, Flavor, NodePtr};
+use crate::error::{msg, Thrown};
+use crate::isolate::ops::script;
+use crate::isolate::IsolateHost;
+use napi::bindgen_prelude::{ToNapiValue, Unknown};
+use napi::{sys, Env, JsValue};
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// A context in a guest isolate. Created only by `createContext*`.
+#[napi_derive::napi]
+pub struct Context {
+  pub(crate) host: Arc<IsolateHost>,
+  pub(crate) slot: Slot,
+  global: RefCell<Option<Reference>>,
+  global_obj: RefCell<Option<(NodePtr<sys::napi_env>, NodePtr<sys::napi_ref>)>>,
+}
+
+impl Drop for Context {
+  fn drop(&mut self) {
+    if let Some((env, r)) = self.global_obj.borrow_mut().take() {
+      // SAFETY: finalizers run on the env's thread; the reference belongs to that env.
+      unsafe { sys::napi_delete_reference(env.get(), r.get()) };
+    }
+  }
+}
+
+fn raw(u: Option<Unknown>) -> sys::napi_value {
+  u.map(|u| u.raw()).unwrap_or(std::ptr::null_mut())
+}
+
+impl Context {
+  /// Wraps context `id` and its global Reference `global` of `host`.
+  pub fn new(host: Arc<IsolateHost>, id: u32, global: u32) -> Context {
+    Context {
+      slot: Slot::new(RemoteHandle { host: host.clone(), id }),
+      global: RefCell::new(Some(Reference::wrap(host.clone(), global, "object"))),
+      global_obj: RefCell::new(None),
+      host,
+    }
+  }
+
+  /// The context's table id, or "Context is released".
+  pub fn id(&self) -> Result<u32, Thrown> {
+    Ok(self.slot.get(msg::CONTEXT_RELEASED)?.id)
+  }
+
+  fn eval_impl(&self, env: Env, code: Unknown, opts: Option<Unknown>, flavor: Flavor) -> napi::Result<Raw> {
+    let e = env.raw();
+    let (ctx, code, origin, timeout, t) = (|| -> Result<_, Failure> {
+      let ctx = self.id()?;
+      let code = options::string_arg(e, code.raw(), 1)?;
+      let o = options::object_arg(e, raw(opts), "undefined", 2)?;
+      Ok((ctx, code, options::origin(e, o)?, options::timeout(e, o)?, options::transfer(e, o)?))
+    })()
+    .map_err(|f| f.throw(e))?;
+    let host = self.host.clone();
+    let v = bridge::run(&env, &self.host, flavor, Box::new(move |rt| script::eval(rt, ctx, code, origin, timeout, t)), move |env, out| {
+      out_to_napi(env, &host, out)
+    })?;
+    Ok(Raw(v))
+  }
+
+  fn closure_impl(&self, env: Env, code: Unknown, args: Option<Unknown>, opts: Option<Unknown>, flavor: Flavor) -> napi::Result<Raw> {
+    let e = env.raw();
+    let parsed = (|| -> Result<_, Failure> {
+      let ctx = self.id()?;
+      let code = options::string_arg(e, code.raw(), 1)?;
+      let o = options::object_arg(e, raw(opts), "undefined", 3)?;
+      let arg_opts = options::transfer_nested(e, o, "arguments")?;
+      let result = options::transfer_nested(e, o, "result")?;
+      let mut values = Vec::new();
+      let a = raw(args);
+      if !options::is_undefined(e, a) {
+        let mut is_array = false;
+        // SAFETY: valid env and value.
+        js::check(unsafe { sys::napi_is_array(e, a, &mut is_array) })?;
+        if !is_array {
+          return Err(Thrown::type_error("`undefined` requires parameter 2 to be an array").into());
+        }
+        let mut len = 0u32;
+        // SAFETY: a is an array.
+        js::check(unsafe { sys::napi_get_array_length(e, a, &mut len) })?;
+        for i in 0..len {
+          let mut x = std::ptr::null_mut();
+          // SAFETY: index in range.
+          js::check(unsafe { sys::napi_get_element(e, a, i, &mut x) })?;
+          values.push(import(e, x, arg_opts.copy)?);
+        }
+      }
+      Ok((ctx, code, values, options::origin(e, o)?, options::timeout(e, o)?, result))
+    })();
+    let (ctx, code, values, origin, timeout, result) = parsed.map_err(|f| f.throw(e))?;
+    let host = self.host.clone();
+    let v = bridge::run(
+      &env,
+      &self.host,
+      flavor,
+      Box::new(move |rt| script::eval_closure(rt, ctx, code, values, origin, timeout, result)),
+      move |env, out| out_to_napi(env, &host, out),
+    )?;
+    Ok(Raw(v))
+  }
+}
+
+#[napi_derive::napi]
+impl Context {
+  /// Contexts come only from `isolate.createContext()`.
+  #[napi(constructor)]
+  pub fn constructor(env: Env) -> napi::Result<Self> {
+    Err(js::type_error(env.raw(), &msg::private_ctor("Context")))
+  }
+
+  /// A Reference to the context's global object (the same object every time).
+  #[napi(getter)]
+  pub fn global(&self, env: Env) -> napi::Result<Raw> {
+    let e = env.raw();
+    if let Some((_, r)) = self.global_obj.borrow().as_ref() {
+      let mut v = std::ptr::null_mut();
+      // SAFETY: the reference belongs to this env.
+      js::check(unsafe { sys::napi_get_reference_value(e, r.get(), &mut v) })?;
+      return Ok(Raw(v));
+    }
+    let Some(reference) = self.global.borrow_mut().take() else {
+      return Ok(Raw(js::undefined(e)?));
+    };
+    // SAFETY: Node's thread, valid env.
+    let v = unsafe { Reference::to_napi_value(e, reference) }?;
+    let mut r = std::ptr::null_mut();
+    // SAFETY: valid env and object.
+    js::check(unsafe { sys::napi_create_reference(e, v, 1, &mut r) })?;
+    *self.global_obj.borrow_mut() = Some((NodePtr(e), NodePtr(r)));
+    Ok(Raw(v))
+  }
+
+  /// Releases the context and its `global`; `true` the first time, `false` afterwards.
+  #[napi]
+  pub fn release(&self, env: Env) -> napi::Result<bool> {
+    let first = self.slot.release();
+    if let Some(g) = self.global.borrow_mut().take() {
+      let _ = g.release(env);
+    }
+    if let Some((e, r)) = self.global_obj.borrow_mut().take() {
+      let mut v = std::ptr::null_mut();
+      // SAFETY: the reference belongs to this env; deleted once.
+      unsafe {
+        sys::napi_get_reference_value(e.get(), r.get(), &mut v);
+        sys::napi_delete_reference(e.get(), r.get());
+      }
+      if !v.is_null() {
+        let mut obj: *mut std::ffi::c_void = std::ptr::null_mut();
+        // SAFETY: v is a Reference instance created by napi-rs for this class.
+        if unsafe { sys::napi_unwrap(e.get(), v, &mut obj) } == sys::Status::napi_ok && !obj.is_null() {
+          // SAFETY: napi-rs wraps a `Reference` pointer in its instances.
+          let r = unsafe { &*(obj as *const Reference) };
+          let _ = r.release(env);
+        }
+      }
+    }
+    Ok(first)
+  }
+
+  /// Evaluates code (Promise of the completion value, or `undefined` if not transferable).
+  #[napi]
+  pub fn eval(&self, env: Env, code: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
+    self.eval_impl(env, code, options, Flavor::Async)
+  }
+
+  /// Evaluates code synchronously.
+  #[napi]
+  pub fn eval_sync(&self, env: Env, code: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
+    self.eval_impl(env, code, options, Flavor::Sync)
+  }
+
+  /// Evaluates code, ignoring the outcome.
+  #[napi]
+  pub fn eval_ignored(&self, env: Env, code: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
+    self.eval_impl(env, code, options, Flavor::Ignored)
+  }
+
+  /// Runs `code` as the body of a function of `$0…$N` (Promise).
+  #[napi]
+  pub fn eval_closure(&self, env: Env, code: Unknown, args: Option<Unknown>, options: Option<Unknown>) -> napi::Result<Raw> {
+    self.closure_impl(env, code, args, options, Flavor::Async)
+  }
+
+  /// Runs `code` as the body of a function of `$0…$N`.
+  #[napi]
+  pub fn eval_closure_sync(&self, env: Env, code: Unknown, args: Option<Unknown>, options: Option<Unknown>) -> napi::Result<Raw> {
+    self.closure_impl(env, code, args, options, Flavor::Sync)
+  }
+
+  /// Runs `code` as a function body, ignoring the outcome.
+  #[napi]
+  pub fn eval_closure_ignored(&self, env: Env, code: Unknown, args: Option<Unknown>, options: Option<Unknown>) -> napi::Result<Raw> {
+    self.closure_impl(env, code, args, options, Flavor::Ignored)
+  }
+}

@@ -1,0 +1,70 @@
+//! Per-environment state (Node's main thread or a worker): the bridge, the JS helpers from
+//! `index.js`, and the isolates to dispose when the environment shuts down.
+
+use crate::api::js;
+use crate::bridge::Bridge;
+use crate::isolate::IsolateHost;
+use napi::sys;
+use std::ffi::c_void;
+use std::ptr::null_mut;
+use std::sync::{Arc, Weak};
+
+/// State of one Node environment; lives in its napi instance data. Node's thread only.
+pub struct EnvData {
+  /// Completion channel to this environment's loop.
+  pub bridge: Arc<Bridge>,
+  /// The helper object `index.js` registers (type checks Node-API lacks).
+  pub helpers: Option<sys::napi_ref>,
+  /// Isolates created in this environment.
+  pub isolates: Vec<Weak<IsolateHost>>,
+}
+
+unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+  // SAFETY: `data` is the Box<EnvData> leaked in `EnvData::get`.
+  drop(unsafe { Box::from_raw(data as *mut EnvData) });
+}
+
+unsafe extern "C" fn cleanup(arg: *mut c_void) {
+  // SAFETY: `arg` is the EnvData pointer, still alive: the instance-data finaliser runs after
+  // the environment's cleanup hooks.
+  let data = unsafe { &mut *(arg as *mut EnvData) };
+  for iso in data.isolates.drain(..) {
+    if let Some(iso) = iso.upgrade() {
+      iso.shutdown();
+    }
+  }
+}
+
+impl EnvData {
+  /// The environment's data, created on first use. Node's thread only.
+  pub fn get(env: sys::napi_env) -> napi::Result<&'static mut EnvData> {
+    let mut ptr: *mut c_void = null_mut();
+    // SAFETY: valid env.
+    js::check(unsafe { sys::napi_get_instance_data(env, &mut ptr) })?;
+    if ptr.is_null() {
+      let data = Box::new(EnvData { bridge: Bridge::new(env)?, helpers: None, isolates: Vec::new() });
+      ptr = Box::into_raw(data) as *mut c_void;
+      // SAFETY: ownership of the box moves to the environment (freed in `finalize`).
+      js::check(unsafe { sys::napi_set_instance_data(env, ptr, Some(finalize), null_mut()) })?;
+      // SAFETY: the hook runs once at environment teardown with the same pointer.
+      js::check(unsafe { sys::napi_add_env_cleanup_hook(env, Some(cleanup), ptr) })?;
+    }
+    // SAFETY: the instance data is an EnvData we created; only this env's thread uses it.
+    Ok(unsafe { &mut *(ptr as *mut EnvData) })
+  }
+
+  /// Records an isolate for disposal at environment teardown.
+  pub fn track(&mut self, iso: &Arc<IsolateHost>) {
+    self.isolates.retain(|w| w.strong_count() > 0);
+    self.isolates.push(Arc::downgrade(iso));
+  }
+
+  /// The helper object registered by `index.js`.
+  pub fn helpers(&self, env: sys::napi_env) -> napi::Result<sys::napi_value> {
+    let r = self.helpers.ok_or_else(|| napi::Error::from_reason("helpers not registered"))?;
+    let mut v = null_mut();
+    // SAFETY: the reference belongs to this env.
+    js::check(unsafe { sys::napi_get_reference_value(env, r, &mut v) })?;
+    Ok(v)
+  }
+}

@@ -1,0 +1,305 @@
+//! Small raw Node-API helpers for Node's thread: strings, promises, properties, and turning a
+//! [`Thrown`] into a real JS error with the boundary stack (SPEC §2.3).
+
+use crate::api::convert;
+use crate::error::Thrown;
+use napi::sys;
+use napi::Status;
+use std::ptr::null_mut;
+
+/// A failure on Node's thread: either owned error data, or a JS exception already pending.
+pub enum Failure {
+  /// Error data still to be materialised.
+  Thrown(Thrown),
+  /// A JS exception is pending in the environment.
+  Pending,
+}
+
+impl From<Thrown> for Failure {
+  fn from(t: Thrown) -> Failure {
+    Failure::Thrown(t)
+  }
+}
+
+impl From<napi::Error> for Failure {
+  fn from(_: napi::Error) -> Failure {
+    Failure::Pending
+  }
+}
+
+impl Failure {
+  /// Throws it (sync flavour) and returns the marker error napi-rs expects.
+  pub fn throw(self, env: sys::napi_env) -> napi::Error {
+    match self {
+      Failure::Thrown(t) => throw(env, t),
+      Failure::Pending => pending(),
+    }
+  }
+
+  /// The value to reject a promise with (async flavour); `caller` holds the caller's stack.
+  pub fn into_value(self, env: sys::napi_env, caller: Option<sys::napi_value>) -> sys::napi_value {
+    match self {
+      Failure::Thrown(t) => materialize(env, &t, caller).unwrap_or(null_mut()),
+      Failure::Pending => {
+        let mut e = null_mut();
+        // SAFETY: valid env on its thread.
+        unsafe { sys::napi_get_and_clear_last_exception(env, &mut e) };
+        e
+      }
+    }
+  }
+}
+
+/// The error napi-rs treats as "an exception is already pending".
+pub fn pending() -> napi::Error {
+  napi::Error::new(Status::PendingException, "")
+}
+
+/// Maps a napi status to a Result.
+pub fn check(status: sys::napi_status) -> napi::Result<()> {
+  if status == sys::Status::napi_ok {
+    Ok(())
+  } else {
+    Err(napi::Error::new(Status::GenericFailure, format!("napi call failed ({status})")))
+  }
+}
+
+/// Throws `thrown` as a JS error in `env` (its stack is the current JS stack).
+pub fn throw(env: sys::napi_env, thrown: Thrown) -> napi::Error {
+  if let Ok(v) = materialize(env, &thrown, None) {
+    // SAFETY: valid env on its thread.
+    unsafe { sys::napi_throw(env, v) };
+  }
+  pending()
+}
+
+/// Throws a TypeError with `message`.
+pub fn type_error(env: sys::napi_env, message: &str) -> napi::Error {
+  throw(env, Thrown::type_error(message))
+}
+
+/// Throws an Error with `message`.
+pub fn error(env: sys::napi_env, message: &str) -> napi::Error {
+  throw(env, Thrown::error(message))
+}
+
+/// `undefined`.
+pub fn undefined(env: sys::napi_env) -> napi::Result<sys::napi_value> {
+  let mut v = null_mut();
+  // SAFETY: valid env.
+  check(unsafe { sys::napi_get_undefined(env, &mut v) })?;
+  Ok(v)
+}
+
+/// A boolean.
+pub fn boolean(env: sys::napi_env, b: bool) -> napi::Result<sys::napi_value> {
+  let mut v = null_mut();
+  // SAFETY: valid env.
+  check(unsafe { sys::napi_get_boolean(env, b, &mut v) })?;
+  Ok(v)
+}
+
+/// A string from UTF-8.
+pub fn string(env: sys::napi_env, s: &str) -> napi::Result<sys::napi_value> {
+  let mut v = null_mut();
+  // SAFETY: pointer and length describe a valid UTF-8 buffer.
+  check(unsafe { sys::napi_create_string_utf8(env, s.as_ptr() as *const _, s.len() as isize, &mut v) })?;
+  Ok(v)
+}
+
+/// `obj[name]`.
+pub fn get_named(env: sys::napi_env, obj: sys::napi_value, name: &str) -> napi::Result<sys::napi_value> {
+  let key = string(env, name)?;
+  let mut v = null_mut();
+  // SAFETY: valid env and handles.
+  let status = unsafe { sys::napi_get_property(env, obj, key, &mut v) };
+  if status == sys::Status::napi_pending_exception {
+    return Err(pending());
+  }
+  check(status)?;
+  Ok(v)
+}
+
+/// `obj[name] = value`.
+pub fn set_named(env: sys::napi_env, obj: sys::napi_value, name: &str, value: sys::napi_value) -> napi::Result<()> {
+  let key = string(env, name)?;
+  // SAFETY: valid env and handles.
+  check(unsafe { sys::napi_set_property(env, obj, key, value) })
+}
+
+/// Defines a non-enumerable, writable, configurable own data property.
+pub fn define_hidden(env: sys::napi_env, obj: sys::napi_value, name: &str, value: sys::napi_value) -> napi::Result<()> {
+  let key = string(env, name)?;
+  let desc = sys::napi_property_descriptor {
+    utf8name: std::ptr::null(),
+    name: key,
+    method: None,
+    getter: None,
+    setter: None,
+    value,
+    attributes: sys::PropertyAttributes::writable | sys::PropertyAttributes::configurable,
+    data: null_mut(),
+  };
+  // SAFETY: one valid descriptor.
+  check(unsafe { sys::napi_define_properties(env, obj, 1, &desc) })
+}
+
+/// `typeof v` as napi reports it.
+pub fn type_of(env: sys::napi_env, v: sys::napi_value) -> sys::napi_valuetype {
+  let mut t = 0;
+  // SAFETY: valid env and handle.
+  unsafe { sys::napi_typeof(env, v, &mut t) };
+  t
+}
+
+/// The global object.
+pub fn global(env: sys::napi_env) -> napi::Result<sys::napi_value> {
+  let mut g = null_mut();
+  // SAFETY: valid env.
+  check(unsafe { sys::napi_get_global(env, &mut g) })?;
+  Ok(g)
+}
+
+/// `new globalThis[ctor](...args)`.
+pub fn construct_global(env: sys::napi_env, ctor: &str, args: &[sys::napi_value]) -> napi::Result<sys::napi_value> {
+  let g = global(env)?;
+  let c = get_named(env, g, ctor)?;
+  let mut v = null_mut();
+  // SAFETY: valid env; args slice is valid for its length.
+  let status = unsafe { sys::napi_new_instance(env, c, args.len(), args.as_ptr(), &mut v) };
+  if status == sys::Status::napi_pending_exception {
+    return Err(pending());
+  }
+  check(status)?;
+  Ok(v)
+}
+
+/// A new promise and its deferred.
+pub fn create_promise(env: sys::napi_env) -> napi::Result<(sys::napi_deferred, sys::napi_value)> {
+  let mut d = null_mut();
+  let mut p = null_mut();
+  // SAFETY: valid env.
+  check(unsafe { sys::napi_create_promise(env, &mut d, &mut p) })?;
+  Ok((d, p))
+}
+
+/// Resolves a deferred.
+pub fn resolve(env: sys::napi_env, d: sys::napi_deferred, v: sys::napi_value) {
+  // SAFETY: the deferred belongs to this env and is settled once.
+  unsafe { sys::napi_resolve_deferred(env, d, v) };
+}
+
+/// Rejects a deferred.
+pub fn reject(env: sys::napi_env, d: sys::napi_deferred, v: sys::napi_value) {
+  let v = if v.is_null() { undefined(env).unwrap_or(v) } else { v };
+  // SAFETY: the deferred belongs to this env and is settled once.
+  unsafe { sys::napi_reject_deferred(env, d, v) };
+}
+
+/// Captures the caller's stack now (an Error object kept by reference) for async rejections.
+pub fn capture_stack(env: sys::napi_env) -> napi::Result<sys::napi_ref> {
+  let msg = string(env, "")?;
+  let mut e = null_mut();
+  // SAFETY: valid env.
+  check(unsafe { sys::napi_create_error(env, null_mut(), msg, &mut e) })?;
+  let mut r = null_mut();
+  // SAFETY: valid env and object.
+  check(unsafe { sys::napi_create_reference(env, e, 1, &mut r) })?;
+  Ok(r)
+}
+
+/// Reads and deletes a reference.
+pub fn take_ref(env: sys::napi_env, r: sys::napi_ref) -> sys::napi_value {
+  let mut v = null_mut();
+  // SAFETY: the reference belongs to this env and is deleted exactly once.
+  unsafe {
+    sys::napi_get_reference_value(env, r, &mut v);
+    sys::napi_delete_reference(env, r);
+  }
+  v
+}
+
+fn stack_frames(env: sys::napi_env, err: sys::napi_value) -> Option<String> {
+  let s = get_named(env, err, "stack").ok()?;
+  let s = convert::rust_string(env, s)?;
+  s.split_once('\n').map(|(_, rest)| rest.to_string())
+}
+
+/// Builds the JS value for a thrown value. Errors get the guest stack, the boundary marker and
+/// the caller's frames (taken from `caller`, or from the new error itself for sync calls).
+pub fn materialize(env: sys::napi_env, thrown: &Thrown, caller: Option<sys::napi_value>) -> napi::Result<sys::napi_value> {
+  match thrown {
+    Thrown::Value(v) => convert::to_napi(env, v).map_err(|_| pending()),
+    Thrown::Error { kind, name, message, stack } => {
+      let message = convert::js_string(env, message)?;
+      let err = construct_global(env, kind.name(), &[message])?;
+      if let Some(name) = name {
+        let n = convert::js_string(env, name)?;
+        define_hidden(env, err, "name", n)?;
+      }
+      let frames = match caller {
+        Some(c) if !c.is_null() => stack_frames(env, c),
+        _ => stack_frames(env, err),
+      };
+      let full = match stack {
+        Some(guest) => {
+          let mut s = guest.to_rust();
+          s.push_str("\n    at (<isolated-vm boundary>)");
+          if let Some(f) = frames.filter(|f| !f.is_empty()) {
+            s.push('\n');
+            s.push_str(&f);
+          }
+          Some(s)
+        }
+        None if caller.is_some() => {
+          let head = match name {
+            Some(n) => n.to_rust(),
+            None => kind.name().to_string(),
+          };
+          let mut s = format!("{head}: {}", convert::jsstring_to_rust(&thrown_message(thrown)));
+          if let Some(f) = frames.filter(|f| !f.is_empty()) {
+            s.push('\n');
+            s.push_str(&f);
+          }
+          Some(s)
+        }
+        None => None,
+      };
+      if let Some(full) = full {
+        let s = string(env, &full)?;
+        define_hidden(env, err, "stack", s)?;
+      }
+      Ok(err)
+    }
+  }
+}
+
+fn thrown_message(t: &Thrown) -> crate::transfer::value::JsString {
+  match t {
+    Thrown::Error { message, .. } => message.clone(),
+    Thrown::Value(_) => crate::transfer::value::JsString::from(""),
+  }
+}
+
+/// A raw JS value returned from a `#[napi]` method as is.
+pub struct Raw(pub sys::napi_value);
+
+impl napi::bindgen_prelude::ToNapiValue for Raw {
+  unsafe fn to_napi_value(_env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+    Ok(val.0)
+  }
+}
+
+impl napi::bindgen_prelude::TypeName for Raw {
+  fn type_name() -> &'static str {
+    "unknown"
+  }
+  fn value_type() -> napi::ValueType {
+    napi::ValueType::Unknown
+  }
+}
+
+/// Turns a `Result<napi_value, Failure>` into what a `#[napi]` method returns (throwing).
+pub fn ret(env: sys::napi_env, r: Result<sys::napi_value, Failure>) -> napi::Result<Raw> {
+  r.map(Raw).map_err(|f| f.throw(env))
+}

@@ -1,0 +1,99 @@
+//! `Script`: compiled code that can run in any context of its isolate.
+
+use crate::api::context::Context;
+use crate::api::handle::Slot;
+use crate::api::js::{self, Failure, Raw};
+use crate::api::options;
+use crate::api::reference::out_to_napi;
+use crate::bridge::{self, Flavor};
+use crate::error::{msg, Thrown};
+use crate::isolate::ops::script;
+use crate::isolate::IsolateHost;
+use napi::bindgen_prelude::{ClassInstance, FromNapiValue, Unknown};
+use napi::{sys, Env, JsValue};
+use std::sync::Arc;
+
+/// A compiled script. Created only by `compileScript*`.
+#[napi_derive::napi]
+pub struct Script {
+  pub(crate) host: Arc<IsolateHost>,
+  pub(crate) slot: Slot,
+}
+
+fn raw(u: Option<Unknown>) -> sys::napi_value {
+  u.map(|u| u.raw()).unwrap_or(std::ptr::null_mut())
+}
+
+/// The Context behind a JS value, or TypeError.
+pub fn context_arg<'a>(env: sys::napi_env, v: sys::napi_value) -> Result<ClassInstance<'a, Context>, Failure> {
+  let bad = || Failure::from(Thrown::type_error("`undefined` requires parameter 1 to be a Context"));
+  if options::is_undefined(env, v) || js::type_of(env, v) != sys::ValueType::napi_object {
+    return Err(bad());
+  }
+  // SAFETY: FromNapiValue checks the instance's class before unwrapping.
+  unsafe { ClassInstance::<Context>::from_napi_value(env, v) }.map_err(|_| {
+    // SAFETY: clear the exception napi-rs may have left pending.
+    let mut e = std::ptr::null_mut();
+    unsafe { sys::napi_get_and_clear_last_exception(env, &mut e) };
+    bad()
+  })
+}
+
+impl Script {
+  fn run_impl(&self, env: Env, context: Unknown, opts: Option<Unknown>, flavor: Flavor) -> napi::Result<Raw> {
+    let e = env.raw();
+    let parsed = (|| -> Result<_, Failure> {
+      let handle = self.slot.get(msg::SCRIPT_RELEASED)?;
+      let ctx = context_arg(e, context.raw())?;
+      if !Arc::ptr_eq(&ctx.host, &self.host) {
+        return Err(Thrown::error(msg::INVALID_CONTEXT).into());
+      }
+      let ctx_id = ctx.id()?;
+      let o = options::object_arg(e, raw(opts), "undefined", 2)?;
+      let release = options::flag(e, o, "release")?;
+      Ok((handle.id, ctx_id, options::timeout(e, o)?, options::transfer(e, o)?, release))
+    })();
+    let (script_id, ctx_id, timeout, t, release) = parsed.map_err(|f| f.throw(e))?;
+    let host = self.host.clone();
+    let v = bridge::run(&env, &self.host, flavor, Box::new(move |rt| script::run(rt, script_id, ctx_id, timeout, t)), move |env, out| {
+      out_to_napi(env, &host, out)
+    })?;
+    if release {
+      self.slot.release();
+    }
+    Ok(Raw(v))
+  }
+}
+
+#[napi_derive::napi]
+impl Script {
+  /// Scripts come only from `isolate.compileScript()`.
+  #[napi(constructor)]
+  pub fn constructor(env: Env) -> napi::Result<Self> {
+    Err(js::type_error(env.raw(), &msg::private_ctor("Script")))
+  }
+
+  /// Runs the script in `context` (Promise).
+  #[napi]
+  pub fn run(&self, env: Env, context: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
+    self.run_impl(env, context, options, Flavor::Async)
+  }
+
+  /// Runs the script in `context`.
+  #[napi]
+  pub fn run_sync(&self, env: Env, context: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
+    self.run_impl(env, context, options, Flavor::Sync)
+  }
+
+  /// Runs the script, ignoring the outcome.
+  #[napi]
+  pub fn run_ignored(&self, env: Env, context: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
+    self.run_impl(env, context, options, Flavor::Ignored)
+  }
+
+  /// Releases the script; later runs throw "Script has been released".
+  #[napi]
+  pub fn release(&self) {
+    self.slot.release();
+  }
+}

@@ -1,0 +1,249 @@
+//! The bridge between isolate threads and Node's event loop.
+//!
+//! * One threadsafe function per Node environment carries completions (`FnOnce(napi_env)`)
+//!   from isolate threads to Node's thread. It keeps the loop alive only while async work is
+//!   pending (ref'd on 0→1, unref'd on 1→0).
+//! * [`run`] is the three-phase task in its three flavours: a promise settled from the isolate
+//!   thread (`foo`), a blocking wait (`fooSync`), or fire-and-forget (`fooIgnored`).
+//!
+//! This is the only module that blocks Node's thread.
+
+use crate::api::env::EnvData;
+use crate::api::js;
+use crate::error::{msg, Thrown};
+use crate::isolate::{thread::Deliver, IsolateHost, Job, Runtime};
+use napi::sys;
+use napi::{Env, Status};
+use parking_lot::RwLock;
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+type Callback = Box<dyn FnOnce(sys::napi_env) + Send>;
+
+/// A raw napi pointer that may be moved between threads but is only dereferenced on Node's
+/// thread of the environment that created it.
+pub struct NodePtr<T>(pub T);
+// SAFETY: the wrapped napi handles (deferreds, references) are only passed back to napi on the
+// owning environment's thread, inside the threadsafe function's callback.
+unsafe impl<T> Send for NodePtr<T> {}
+
+impl<T: Copy> NodePtr<T> {
+  /// The wrapped pointer (using a method makes closures capture the whole Send wrapper).
+  pub fn get(&self) -> T {
+    self.0
+  }
+}
+
+/// The per-environment completion channel.
+pub struct Bridge {
+  tsfn: RwLock<Option<NodePtr<sys::napi_threadsafe_function>>>,
+  pending: AtomicUsize,
+}
+
+// SAFETY: napi_call_threadsafe_function may be called from any thread; the RwLock makes sure
+// no call happens after the environment finalised the function.
+unsafe impl Sync for Bridge {}
+
+unsafe extern "C" fn call_js(env: sys::napi_env, _cb: sys::napi_value, _ctx: *mut c_void, data: *mut c_void) {
+  if data.is_null() {
+    return;
+  }
+  // SAFETY: `data` is the Box<Callback> leaked by `Bridge::post`, delivered exactly once.
+  let cb = unsafe { Box::from_raw(data as *mut Callback) };
+  if env.is_null() {
+    return;
+  }
+  let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || cb(env)));
+}
+
+unsafe extern "C" fn tsfn_finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+  // SAFETY: `data` is the Arc<Bridge> pointer leaked in `Bridge::new`.
+  let bridge = unsafe { Arc::from_raw(data as *const Bridge) };
+  *bridge.tsfn.write() = None;
+}
+
+impl Bridge {
+  /// Creates the environment's threadsafe function (unref'd). Node's thread only.
+  pub fn new(env: sys::napi_env) -> napi::Result<Arc<Bridge>> {
+    let bridge = Arc::new(Bridge { tsfn: RwLock::new(None), pending: AtomicUsize::new(0) });
+    let name = js::string(env, "isolated-vm-rs")?;
+    let mut tsfn = std::ptr::null_mut();
+    let raw = Arc::into_raw(bridge.clone()) as *mut c_void;
+    // SAFETY: valid env on its own thread; the finalize data is an Arc reclaimed in
+    // `tsfn_finalize`.
+    let status = unsafe {
+      sys::napi_create_threadsafe_function(
+        env,
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        name,
+        0,
+        1,
+        raw,
+        Some(tsfn_finalize),
+        std::ptr::null_mut(),
+        Some(call_js),
+        &mut tsfn,
+      )
+    };
+    if status != sys::Status::napi_ok {
+      // SAFETY: reclaim the Arc leaked above; the function was not created.
+      drop(unsafe { Arc::from_raw(raw as *const Bridge) });
+      return Err(napi::Error::new(Status::GenericFailure, "napi_create_threadsafe_function failed"));
+    }
+    // SAFETY: tsfn was just created on this env's thread.
+    unsafe { sys::napi_unref_threadsafe_function(env, tsfn) };
+    *bridge.tsfn.write() = Some(NodePtr(tsfn));
+    Ok(bridge)
+  }
+
+  /// Runs `cb` on Node's thread. Any thread. Dropped silently if the environment is gone.
+  pub fn post(&self, cb: Callback) {
+    let guard = self.tsfn.read();
+    if let Some(tsfn) = guard.as_ref() {
+      let data = Box::into_raw(Box::new(cb)) as *mut c_void;
+      // SAFETY: the function is alive (checked under the lock that its finaliser takes).
+      let status = unsafe { sys::napi_call_threadsafe_function(tsfn.0, data, sys::ThreadsafeFunctionCallMode::nonblocking) };
+      if status != sys::Status::napi_ok {
+        // SAFETY: not queued, so we still own the box.
+        drop(unsafe { Box::from_raw(data as *mut Callback) });
+      }
+    }
+  }
+
+  /// One more pending async call: keeps Node's loop alive. Node's thread only.
+  pub fn begin(&self, env: sys::napi_env) {
+    if self.pending.fetch_add(1, Ordering::SeqCst) == 0 {
+      if let Some(tsfn) = self.tsfn.read().as_ref() {
+        // SAFETY: Node's thread of the owning env.
+        unsafe { sys::napi_ref_threadsafe_function(env, tsfn.0) };
+      }
+    }
+  }
+
+  /// A pending async call settled. Node's thread only.
+  pub fn end(&self, env: sys::napi_env) {
+    if self.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+      if let Some(tsfn) = self.tsfn.read().as_ref() {
+        // SAFETY: Node's thread of the owning env.
+        unsafe { sys::napi_unref_threadsafe_function(env, tsfn.0) };
+      }
+    }
+  }
+}
+
+/// Which flavour of a method was called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+  /// Returns a promise.
+  Async,
+  /// Blocks and returns the result.
+  Sync,
+  /// Returns undefined; results and errors are discarded.
+  Ignored,
+}
+
+/// Settles an async call's promise; if dropped unsettled (job dropped by disposal), rejects it
+/// with "Isolate is disposed".
+struct Completer {
+  bridge: Arc<Bridge>,
+  deferred: Option<NodePtr<sys::napi_deferred>>,
+  stack: NodePtr<sys::napi_ref>,
+}
+
+impl Completer {
+  fn settle(mut self, outcome: Box<dyn FnOnce(sys::napi_env, sys::napi_value) -> Result<sys::napi_value, js::Failure> + Send>) {
+    let deferred = self.deferred.take();
+    let stack = NodePtr(self.stack.0);
+    let bridge = self.bridge.clone();
+    self.bridge.post(Box::new(move |env| {
+      bridge.end(env);
+      let Some(deferred) = deferred else { return };
+      let caller = js::take_ref(env, stack.get());
+      match outcome(env, caller) {
+        Ok(v) => js::resolve(env, deferred.get(), v),
+        Err(f) => {
+          let e = f.into_value(env, Some(caller));
+          js::reject(env, deferred.get(), e);
+        }
+      }
+    }));
+  }
+}
+
+impl Drop for Completer {
+  fn drop(&mut self) {
+    if let Some(deferred) = self.deferred.take() {
+      let stack = NodePtr(self.stack.0);
+      let bridge = self.bridge.clone();
+      self.bridge.post(Box::new(move |env| {
+        bridge.end(env);
+        let caller = js::take_ref(env, stack.get());
+        let e = js::Failure::Thrown(Thrown::error(msg::DISPOSED)).into_value(env, Some(caller));
+        js::reject(env, deferred.get(), e);
+      }));
+    }
+  }
+}
+
+/// Phase 2: runs on the isolate thread.
+pub type Phase2<T> = Box<dyn FnOnce(&mut Runtime) -> Result<T, Thrown> + Send>;
+
+/// Runs a three-phase task. `phase3` turns the phase-2 result into a JS value on Node's thread.
+pub fn run<T, P3>(env: &Env, host: &Arc<IsolateHost>, flavor: Flavor, phase2: Phase2<T>, phase3: P3) -> napi::Result<sys::napi_value>
+where
+  T: Send + 'static,
+  P3: FnOnce(sys::napi_env, T) -> Result<sys::napi_value, js::Failure> + Send + 'static,
+{
+  let raw_env = env.raw();
+  match flavor {
+    Flavor::Sync => {
+      if host.is_current_thread() {
+        return Err(js::throw(raw_env, Thrown::error("Synchronous call into the isolate from its own thread is not supported yet")));
+      }
+      let (tx, rx) = crossbeam_channel::bounded::<Result<T, Thrown>>(1);
+      let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
+        let r = phase2(rt);
+        Box::new(move || {
+          let _ = tx.send(r);
+        })
+      });
+      if host.post(job).is_err() {
+        return Err(js::throw(raw_env, Thrown::error(msg::DISPOSED_SYNC)));
+      }
+      match rx.recv() {
+        Ok(Ok(t)) => phase3(raw_env, t).map_err(|f| f.throw(raw_env)),
+        Ok(Err(e)) => Err(js::throw(raw_env, e)),
+        Err(_) => Err(js::throw(raw_env, Thrown::error(msg::DISPOSED))),
+      }
+    }
+    Flavor::Async => {
+      let (deferred, promise) = js::create_promise(raw_env)?;
+      let bridge = EnvData::get(raw_env)?.bridge.clone();
+      let stack = js::capture_stack(raw_env)?;
+      bridge.begin(raw_env);
+      let completer = Completer { bridge, deferred: Some(NodePtr(deferred)), stack: NodePtr(stack) };
+      let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
+        let r = phase2(rt);
+        Box::new(move || {
+          completer.settle(Box::new(move |env, _caller| match r {
+            Ok(t) => phase3(env, t),
+            Err(e) => Err(js::Failure::Thrown(e)),
+          }))
+        })
+      });
+      // On failure the job (and its completer) is dropped: the promise rejects "Isolate is disposed".
+      let _ = host.post(job);
+      Ok(promise)
+    }
+    Flavor::Ignored => {
+      let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
+        let _ = phase2(rt);
+        Box::new(|| {})
+      });
+      let _ = host.post(job);
+      js::undefined(raw_env)
+    }
+  }
+}

@@ -1,0 +1,143 @@
+//! Hard memory limits: a counting ArrayBuffer allocator, the near-heap-limit callback and a
+//! GC-epilogue check. None of these callbacks runs JavaScript or can panic.
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Memory accounting shared by an isolate's thread, its allocator and V8's callbacks.
+pub struct MemoryState {
+  /// The configured limit in bytes.
+  pub limit: usize,
+  /// Bytes currently held by ArrayBuffer backing stores of this isolate.
+  pub external: AtomicUsize,
+  /// V8 heap bytes in use at the last GC (updated by the epilogue callback).
+  pub heap_used: AtomicUsize,
+  /// Set once the limit was exceeded; the isolate is then terminated and disposed.
+  pub exceeded: AtomicBool,
+  /// Head-room granted to V8 beyond its configured limit (reported stats subtract it).
+  pub headroom: AtomicUsize,
+  /// Terminates the isolate (set right after creation).
+  pub handle: std::sync::OnceLock<v8::IsolateHandle>,
+}
+
+impl MemoryState {
+  /// A new accounting state for a limit of `limit` bytes.
+  pub fn new(limit: usize) -> Arc<MemoryState> {
+    Arc::new(MemoryState {
+      limit,
+      external: AtomicUsize::new(0),
+      heap_used: AtomicUsize::new(0),
+      exceeded: AtomicBool::new(false),
+      headroom: AtomicUsize::new(0),
+      handle: std::sync::OnceLock::new(),
+    })
+  }
+
+  /// Marks the limit as exceeded and terminates the running script.
+  pub fn trip(&self) {
+    self.exceeded.store(true, Ordering::SeqCst);
+    if let Some(h) = self.handle.get() {
+      h.terminate_execution();
+    }
+  }
+
+  fn would_exceed(&self, extra: usize) -> bool {
+    let total = self
+      .external
+      .load(Ordering::Relaxed)
+      .saturating_add(self.heap_used.load(Ordering::Relaxed))
+      .saturating_add(extra);
+    total > self.limit
+  }
+}
+
+unsafe extern "C" fn allocate(state: &MemoryState, len: usize) -> *mut c_void {
+  if state.would_exceed(len) {
+    if len <= 64 {
+      // SPEC §2.10: tiny backing stores over the limit terminate the isolate instead.
+      state.trip();
+    }
+    return std::ptr::null_mut();
+  }
+  // SAFETY: calloc with any size is sound; a null return is passed on to V8, which reports
+  // "Array buffer allocation failed".
+  let ptr = unsafe { libc::calloc(len.max(1), 1) };
+  if !ptr.is_null() {
+    state.external.fetch_add(len, Ordering::Relaxed);
+  }
+  ptr
+}
+
+unsafe extern "C" fn allocate_uninitialized(state: &MemoryState, len: usize) -> *mut c_void {
+  if state.would_exceed(len) {
+    if len <= 64 {
+      state.trip();
+    }
+    return std::ptr::null_mut();
+  }
+  // SAFETY: malloc with any size is sound.
+  let ptr = unsafe { libc::malloc(len.max(1)) };
+  if !ptr.is_null() {
+    state.external.fetch_add(len, Ordering::Relaxed);
+  }
+  ptr
+}
+
+unsafe extern "C" fn free(state: &MemoryState, data: *mut c_void, len: usize) {
+  state.external.fetch_sub(len.min(state.external.load(Ordering::Relaxed)), Ordering::Relaxed);
+  // SAFETY: `data` came from our malloc/calloc above (V8 frees only what this allocator made).
+  unsafe { libc::free(data) };
+}
+
+unsafe extern "C" fn drop_state(state: *const MemoryState) {
+  // SAFETY: the pointer was produced by Arc::into_raw in `allocator` and is dropped once.
+  drop(unsafe { Arc::from_raw(state) });
+}
+
+static VTABLE: v8::RustAllocatorVtable<MemoryState> = v8::RustAllocatorVtable {
+  allocate,
+  allocate_uninitialized,
+  free,
+  drop: drop_state,
+};
+
+/// Builds the counting allocator for an isolate.
+pub fn allocator(state: &Arc<MemoryState>) -> v8::UniqueRef<v8::Allocator> {
+  let raw = Arc::into_raw(state.clone());
+  // SAFETY: `raw` is a valid MemoryState kept alive until V8 calls `drop_state`, and the vtable
+  // functions take exactly that type.
+  unsafe { v8::new_rust_allocator(raw, &VTABLE) }
+}
+
+/// Near-heap-limit callback: records the overrun, terminates, and grants head-room so that V8
+/// does not abort the process while the termination unwinds.
+pub unsafe extern "C" fn near_heap_limit(data: *mut c_void, current: usize, _initial: usize) -> usize {
+  // SAFETY: `data` is the MemoryState pointer registered in `install`, which the runtime keeps
+  // alive for as long as the isolate exists.
+  let state = unsafe { &*(data as *const MemoryState) };
+  state.trip();
+  let grant = (current / 2).clamp(32 << 20, 1 << 30);
+  state.headroom.fetch_add(grant, Ordering::Relaxed);
+  current + grant
+}
+
+/// GC epilogue: refreshes the heap figure the allocator uses and enforces the limit.
+pub unsafe extern "C" fn gc_epilogue(
+  isolate: v8::UnsafeRawIsolatePtr,
+  _type: v8::GCType,
+  _flags: v8::GCCallbackFlags,
+  data: *mut c_void,
+) {
+  // SAFETY: as in `near_heap_limit`.
+  let state = unsafe { &*(data as *const MemoryState) };
+  // SAFETY: V8 passes the live isolate that is running this GC, on its own thread.
+  let mut isolate = unsafe { v8::Isolate::from_raw_isolate_ptr_unchecked(isolate) };
+  let stats = isolate.get_heap_statistics();
+  let used = stats.used_heap_size();
+  state.heap_used.store(used, Ordering::Relaxed);
+  let total = used.saturating_add(state.external.load(Ordering::Relaxed));
+  if total > state.limit {
+    state.trip();
+  }
+}

@@ -1,0 +1,13 @@
+//! Guest isolates: one OS thread each, a FIFO job queue, limits and the watchdog.
+//!
+//! [`IsolateHost`] is the thread-safe face of an isolate that API objects hold (`Arc`). The
+//! [`Runtime`] lives on the isolate's thread only and owns the V8 isolate and every V8 handle.
+
+pub mod limits;
+pub mod ops;
+pub mod runtime;
+pub mod thread;
+pub mod watchdog;
+
+pub use runtime::Runtime;
+pub use thread::{IsolateHost, IsolateOptions, Job};

@@ -1,0 +1,31 @@
+//! Creating and releasing contexts.
+
+use crate::isolate::ops::export::{new_reference, Out};
+use crate::isolate::Runtime;
+use std::sync::atomic::Ordering;
+
+/// A new context: its table id and the id of the Reference to its global object.
+pub fn create(rt: &mut Runtime) -> (u32, u32) {
+  let Runtime { isolate, tables, state, .. } = rt;
+  v8::scope!(let hs, isolate);
+  let ctx = v8::Context::new(hs, Default::default());
+  let cs = &mut v8::ContextScope::new(hs, ctx);
+  let id = state.new_id();
+  tables.contexts.insert(id, v8::Global::new(cs, ctx));
+  state.handles.fetch_add(1, Ordering::Relaxed);
+  let global = ctx.global(cs);
+  let global_id = match new_reference(cs, tables, state, global.into()) {
+    Out::Reference { id, .. } => id,
+    Out::Value(_) => 0,
+  };
+  (id, global_id)
+}
+
+/// Drops a table entry of any kind (release of a handle).
+pub fn release(rt: &mut Runtime, id: u32) {
+  let t = &mut rt.tables;
+  let removed = t.contexts.remove(&id).is_some() || t.scripts.remove(&id).is_some() || t.references.remove(&id).is_some();
+  if removed {
+    rt.state.handles.fetch_sub(1, Ordering::Relaxed);
+  }
+}

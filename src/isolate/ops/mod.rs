@@ -1,0 +1,6 @@
+//! Phase-2 operations: the V8 work behind each API method. Isolate thread only.
+
+pub mod context;
+pub mod export;
+pub mod reference;
+pub mod script;

@@ -1,0 +1,177 @@
+//! Property access and copies through a Reference to a guest value (SPEC §2.8).
+
+use crate::error::{msg, Thrown};
+use crate::isolate::ops::export::{export, Out};
+use crate::isolate::Runtime;
+use crate::transfer::options::{Fallback, TransferOptions};
+use crate::transfer::value::{JsString, Value};
+use crate::transfer::{v8_in, v8_out};
+
+/// A property key from the host: string or uint32 index.
+#[derive(Debug, Clone)]
+pub enum PropKey {
+  /// A string key.
+  Name(JsString),
+  /// An array index.
+  Index(u32),
+}
+
+fn entry(rt: &Runtime, id: u32) -> Result<(v8::Global<v8::Value>, v8::Global<v8::Context>), Thrown> {
+  rt.tables
+    .references
+    .get(&id)
+    .map(|e| (e.value.clone(), e.context.clone()))
+    .ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))
+}
+
+fn key<'s>(scope: &mut v8::PinScope<'s, '_>, k: &PropKey) -> Option<v8::Local<'s, v8::Value>> {
+  Some(match k {
+    PropKey::Name(n) => v8_in::string(scope, n)?.into(),
+    PropKey::Index(i) => v8::Integer::new_from_unsigned(scope, *i).into(),
+  })
+}
+
+fn has_proxy(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>) -> bool {
+  let mut cur: v8::Local<v8::Value> = obj.into();
+  for _ in 0..10_000 {
+    if cur.is_proxy() {
+      return true;
+    }
+    let Ok(o) = v8::Local::<v8::Object>::try_from(cur) else { return false };
+    match o.get_prototype(scope) {
+      Some(p) if p.is_object() => cur = p,
+      _ => return false,
+    }
+  }
+  false
+}
+
+/// Thrown from inside a body: the reason travels out of band, V8 sees a benign `undefined`.
+type Slot = Option<Thrown>;
+
+/// `reference.get(key, { accessors, ...transfer })`.
+pub fn get(rt: &mut Runtime, id: u32, k: PropKey, accessors: bool, opts: TransferOptions) -> Result<Out, Thrown> {
+  let (value, ctx) = entry(rt, id)?;
+  let state = rt.state.clone();
+  let mut fail: Slot = None;
+  let fail_ref = &mut fail;
+  let out = rt.execute(
+    &ctx,
+    0,
+    move |scope, _| {
+      let v = v8::Local::new(scope, &value);
+      let Ok(obj) = v8::Local::<v8::Object>::try_from(v) else {
+        *fail_ref = Some(Thrown::type_error(msg::NOT_OBJECT));
+        return Some(v8::undefined(scope).into());
+      };
+      if has_proxy(scope, obj) {
+        *fail_ref = Some(Thrown::type_error(msg::HAS_PROXY));
+        return Some(v8::undefined(scope).into());
+      }
+      let key = key(scope, &k)?;
+      let name = v8::Local::<v8::Name>::try_from(key).ok().or_else(|| key.to_string(scope).map(Into::into))?;
+      let desc = obj.get_own_property_descriptor(scope, name)?;
+      if desc.is_undefined() {
+        return Some(v8::undefined(scope).into());
+      }
+      let desc = desc.to_object(scope)?;
+      let get_key = v8::String::new(scope, "get")?;
+      let getter = desc.get(scope, get_key.into())?;
+      if !getter.is_undefined() && !accessors {
+        *fail_ref = Some(Thrown::type_error(msg::PROPERTY_IS_GETTER));
+        return Some(v8::undefined(scope).into());
+      }
+      obj.get(scope, key)
+    },
+    move |scope, tables, v| export(scope, tables, &state, v, opts, Fallback::Reference),
+  );
+  match fail {
+    Some(e) => Err(e),
+    None => out,
+  }
+}
+
+/// `reference.set(key, value)`: defines an own data property (setters bypassed).
+pub fn set(rt: &mut Runtime, id: u32, k: PropKey, val: Value) -> Result<Out, Thrown> {
+  let (value, ctx) = entry(rt, id)?;
+  let mut fail: Slot = None;
+  let fail_ref = &mut fail;
+  let out = rt.execute(
+    &ctx,
+    0,
+    move |scope, _| {
+      let v = v8::Local::new(scope, &value);
+      let Ok(obj) = v8::Local::<v8::Object>::try_from(v) else {
+        *fail_ref = Some(Thrown::type_error(msg::NOT_OBJECT));
+        return Some(v8::undefined(scope).into());
+      };
+      if has_proxy(scope, obj) {
+        *fail_ref = Some(Thrown::type_error(msg::HAS_PROXY));
+        return Some(v8::undefined(scope).into());
+      }
+      let key = key(scope, &k)?;
+      let x = match v8_in::value(scope, &val) {
+        Ok(x) => x,
+        Err(e) => {
+          *fail_ref = Some(e);
+          return Some(v8::undefined(scope).into());
+        }
+      };
+      let name = v8::Local::<v8::Name>::try_from(key).ok().or_else(|| key.to_string(scope).map(Into::into))?;
+      obj.delete(scope, key)?;
+      let ok = obj.create_data_property(scope, name, x)?;
+      if !ok {
+        *fail_ref = Some(Thrown::type_error(msg::SET_FAILED));
+      }
+      Some(v8::undefined(scope).into())
+    },
+    |_, _, _| Ok(Out::Value(Value::Bool(true))),
+  );
+  match fail {
+    Some(e) => Err(e),
+    None => out,
+  }
+}
+
+/// `reference.delete(key)`.
+pub fn delete(rt: &mut Runtime, id: u32, k: PropKey) -> Result<Out, Thrown> {
+  let (value, ctx) = entry(rt, id)?;
+  let mut fail: Slot = None;
+  let fail_ref = &mut fail;
+  let out = rt.execute(
+    &ctx,
+    0,
+    move |scope, _| {
+      let v = v8::Local::new(scope, &value);
+      let Ok(obj) = v8::Local::<v8::Object>::try_from(v) else {
+        *fail_ref = Some(Thrown::type_error(msg::NOT_OBJECT));
+        return Some(v8::undefined(scope).into());
+      };
+      if has_proxy(scope, obj) {
+        *fail_ref = Some(Thrown::type_error(msg::HAS_PROXY));
+        return Some(v8::undefined(scope).into());
+      }
+      let key = key(scope, &k)?;
+      if !obj.delete(scope, key)? {
+        *fail_ref = Some(Thrown::type_error(msg::DELETE_FAILED));
+      }
+      Some(v8::undefined(scope).into())
+    },
+    |_, _, _| Ok(Out::Value(Value::Bool(true))),
+  );
+  match fail {
+    Some(e) => Err(e),
+    None => out,
+  }
+}
+
+/// `reference.copy()`: structured clone of the referenced value.
+pub fn copy(rt: &mut Runtime, id: u32) -> Result<Out, Thrown> {
+  let (value, ctx) = entry(rt, id)?;
+  rt.execute(
+    &ctx,
+    0,
+    move |scope, _| Some(v8::Local::new(scope, &value)),
+    |scope, _, v| v8_out::copy(scope, v).map(Out::Value),
+  )
+}

@@ -1,0 +1,130 @@
+//! Compiling and running code: `compileScript`, `script.run`, `context.eval`, `evalClosure`.
+
+use crate::error::{msg, Thrown};
+use crate::isolate::ops::export::{export, Out};
+use crate::isolate::runtime::Origin;
+use crate::isolate::Runtime;
+use crate::transfer::options::{Fallback, TransferOptions};
+use crate::transfer::value::{JsString, Value};
+use crate::transfer::v8_in;
+use std::sync::atomic::Ordering;
+
+fn context(rt: &Runtime, id: u32) -> Result<v8::Global<v8::Context>, Thrown> {
+  rt.tables.contexts.get(&id).cloned().ok_or_else(|| Thrown::error(msg::CONTEXT_RELEASED))
+}
+
+/// Compiles an unbound script; returns its table id.
+pub fn compile(rt: &mut Runtime, code: JsString, origin: Origin) -> Result<u32, Thrown> {
+  let ctx = rt.default_context();
+  let id = rt.state.new_id();
+  rt.execute(
+    &ctx,
+    0,
+    move |scope, tables| {
+      let source = v8_in::string(scope, &code)?;
+      let origin = origin.to_v8(scope)?;
+      let mut src = v8::script_compiler::Source::new(source, Some(&origin));
+      let unbound = v8::script_compiler::compile_unbound_script(
+        scope,
+        &mut src,
+        v8::script_compiler::CompileOptions::NoCompileOptions,
+        v8::script_compiler::NoCacheReason::NoReason,
+      )?;
+      tables.scripts.insert(id, v8::Global::new(scope, unbound));
+      Some(v8::undefined(scope).into())
+    },
+    |_, _, _| Ok(()),
+  )?;
+  rt.state.handles.fetch_add(1, Ordering::Relaxed);
+  Ok(id)
+}
+
+/// Runs a compiled script in a context.
+pub fn run(rt: &mut Runtime, script: u32, context_id: u32, timeout: u32, opts: TransferOptions) -> Result<Out, Thrown> {
+  let ctx = context(rt, context_id)?;
+  let unbound = rt.tables.scripts.get(&script).cloned().ok_or_else(|| Thrown::error(msg::SCRIPT_RELEASED))?;
+  let state = rt.state.clone();
+  rt.execute(
+    &ctx,
+    timeout,
+    move |scope, _| {
+      let unbound = v8::Local::new(scope, &unbound);
+      let script = unbound.bind_to_current_context(scope);
+      script.run(scope)
+    },
+    move |scope, tables, v| export(scope, tables, &state, v, opts, Fallback::Undefined),
+  )
+}
+
+/// `context.eval(code)`.
+pub fn eval(rt: &mut Runtime, context_id: u32, code: JsString, origin: Origin, timeout: u32, opts: TransferOptions) -> Result<Out, Thrown> {
+  let ctx = context(rt, context_id)?;
+  let state = rt.state.clone();
+  rt.execute(
+    &ctx,
+    timeout,
+    move |scope, _| {
+      let source = v8_in::string(scope, &code)?;
+      let origin = origin.to_v8(scope)?;
+      let script = v8::Script::compile(scope, source, Some(&origin))?;
+      script.run(scope)
+    },
+    move |scope, tables, v| export(scope, tables, &state, v, opts, Fallback::Undefined),
+  )
+}
+
+/// `context.evalClosure(code, args)`: the body becomes a function of `$0…$N` called with the
+/// global object as `this`.
+#[allow(clippy::too_many_arguments)]
+pub fn eval_closure(
+  rt: &mut Runtime,
+  context_id: u32,
+  code: JsString,
+  args: Vec<Value>,
+  origin: Origin,
+  timeout: u32,
+  result: TransferOptions,
+) -> Result<Out, Thrown> {
+  let ctx = context(rt, context_id)?;
+  let state = rt.state.clone();
+  let mut arg_error = None;
+  let arg_error_ref = &mut arg_error;
+  let out = rt.execute(
+    &ctx,
+    timeout,
+    move |scope, _| {
+      let source = v8_in::string(scope, &code)?;
+      let origin = origin.to_v8(scope)?;
+      let mut src = v8::script_compiler::Source::new(source, Some(&origin));
+      let mut params = Vec::with_capacity(args.len());
+      for i in 0..args.len() {
+        params.push(v8::String::new(scope, &format!("${i}"))?);
+      }
+      let f = v8::script_compiler::compile_function(
+        scope,
+        &mut src,
+        &params,
+        &[],
+        v8::script_compiler::CompileOptions::NoCompileOptions,
+        v8::script_compiler::NoCacheReason::NoReason,
+      )?;
+      let mut values = Vec::with_capacity(args.len());
+      for a in &args {
+        match v8_in::value(scope, a) {
+          Ok(v) => values.push(v),
+          Err(e) => {
+            *arg_error_ref = Some(e);
+            return Some(v8::undefined(scope).into());
+          }
+        }
+      }
+      let global = scope.get_current_context().global(scope);
+      f.call(scope, global.into(), &values)
+    },
+    move |scope, tables, v| export(scope, tables, &state, v, result, Fallback::Throw),
+  );
+  match arg_error {
+    Some(e) => Err(e),
+    None => out,
+  }
+}

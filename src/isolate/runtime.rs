@@ -1,0 +1,219 @@
+//! The per-isolate state that lives on the isolate's thread: the V8 isolate, handle tables, and
+//! the [`Runtime::execute`] frame every script-running job goes through (context, TryCatch,
+//! timeout, microtask checkpoint, unhandled rejections, classification of failures).
+
+use super::limits::{self, MemoryState};
+use super::thread::{IsolateOptions, SharedState};
+use super::watchdog::Timer;
+use crate::error::{msg, Thrown};
+use crate::transfer::v8_out;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// A referenced guest value and the context it was created in.
+pub struct RefEntry {
+  /// The value.
+  pub value: v8::Global<v8::Value>,
+  /// The context operations on it run in.
+  pub context: v8::Global<v8::Context>,
+}
+
+/// Handle tables: the targets of remote handles held by other threads, by id.
+#[derive(Default)]
+pub struct Tables {
+  /// Contexts by id.
+  pub contexts: HashMap<u32, v8::Global<v8::Context>>,
+  /// Compiled scripts by id.
+  pub scripts: HashMap<u32, v8::Global<v8::UnboundScript>>,
+  /// Referenced values by id.
+  pub references: HashMap<u32, RefEntry>,
+}
+
+type Rejections = Rc<RefCell<Vec<(v8::Global<v8::Promise>, v8::Global<v8::Value>)>>>;
+
+/// Lives on the isolate's thread; owns the isolate. Field order matters: handles drop first.
+pub struct Runtime {
+  /// Handle tables.
+  pub tables: Tables,
+  default_context: Option<v8::Global<v8::Context>>,
+  rejections: Rejections,
+  /// State shared with other threads.
+  pub state: Arc<SharedState>,
+  /// The V8 isolate (dropped last).
+  pub isolate: v8::OwnedIsolate,
+}
+
+/// ScriptOrigin options for compiling.
+#[derive(Debug, Clone)]
+pub struct Origin {
+  /// Resource name (default `<isolated-vm>`).
+  pub filename: String,
+  /// Line offset.
+  pub line_offset: i32,
+  /// Column offset.
+  pub column_offset: i32,
+}
+
+impl Origin {
+  /// Builds the V8 ScriptOrigin.
+  pub fn to_v8<'s>(&self, scope: &mut v8::PinScope<'s, '_>) -> Option<v8::ScriptOrigin<'s>> {
+    let name = v8::String::new(scope, &self.filename)?;
+    Some(v8::ScriptOrigin::new(
+      scope,
+      name.into(),
+      self.line_offset,
+      self.column_offset,
+      false,
+      -1,
+      None,
+      false,
+      false,
+      false,
+      None,
+    ))
+  }
+}
+
+impl Runtime {
+  /// Creates the V8 isolate with limits and callbacks installed. Isolate thread only.
+  pub fn new(state: Arc<SharedState>, options: IsolateOptions) -> Runtime {
+    let memory = state.memory.clone();
+    let params = v8::CreateParams::default()
+      .heap_limits(0, options.memory_limit)
+      .array_buffer_allocator(limits::allocator(&memory));
+    let mut isolate = v8::Isolate::new(params);
+    isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
+    let data = Arc::as_ptr(&memory) as *mut c_void;
+    isolate.add_near_heap_limit_callback(limits::near_heap_limit, data);
+    isolate.add_gc_epilogue_callback(limits::gc_epilogue, data, v8::GCType::kGCTypeAll);
+    isolate.set_promise_reject_callback(promise_reject);
+    let rejections: Rejections = Rc::new(RefCell::new(Vec::new()));
+    isolate.set_slot(rejections.clone());
+    Runtime {
+      tables: Tables::default(),
+      default_context: None,
+      rejections,
+      state,
+      isolate,
+    }
+  }
+
+  /// The memory accounting of this isolate.
+  pub fn memory(&self) -> &Arc<MemoryState> {
+    &self.state.memory
+  }
+
+  /// A context for compiling unbound scripts (created on first use).
+  pub fn default_context(&mut self) -> v8::Global<v8::Context> {
+    if let Some(c) = &self.default_context {
+      return c.clone();
+    }
+    let isolate = &mut self.isolate;
+    v8::scope!(let scope, isolate);
+    let ctx = v8::Context::new(scope, Default::default());
+    let g = v8::Global::new(scope, ctx);
+    self.default_context = Some(g.clone());
+    g
+  }
+
+  /// Runs `body` in `context` under a TryCatch with an optional timeout, then a microtask
+  /// checkpoint; fails the run on an unhandled rejection; classifies termination (memory limit,
+  /// disposal, timeout); finally converts the result with `convert` in the same scope.
+  pub fn execute<T>(
+    &mut self,
+    context: &v8::Global<v8::Context>,
+    timeout_ms: u32,
+    body: impl for<'s, 'i> FnOnce(&mut v8::PinScope<'s, 'i>, &mut Tables) -> Option<v8::Local<'s, v8::Value>>,
+    convert: impl for<'s, 'i> FnOnce(
+      &mut v8::PinScope<'s, 'i>,
+      &mut Tables,
+      v8::Local<'s, v8::Value>,
+    ) -> Result<T, Thrown>,
+  ) -> Result<T, Thrown> {
+    let handle = self.isolate.thread_safe_handle();
+    let Runtime { isolate, tables, rejections, state, .. } = self;
+    rejections.borrow_mut().clear();
+    v8::scope!(let hs, isolate);
+    let ctx = v8::Local::new(hs, context);
+    let cs = &mut v8::ContextScope::new(hs, ctx);
+    v8::tc_scope!(let tc, cs);
+    let timer = (timeout_ms > 0).then(|| Timer::arm(handle, timeout_ms));
+    let mut result = body(tc, tables);
+    if result.is_some() && !tc.has_terminated() {
+      tc.perform_microtask_checkpoint();
+      if tc.has_terminated() || tc.has_caught() {
+        result = None;
+      }
+    }
+    let fired = timer.as_ref().map(|t| t.disarm()).unwrap_or(false);
+    let terminated = tc.has_terminated() || tc.is_execution_terminating();
+    if state.memory.exceeded.load(Ordering::SeqCst) {
+      state.disposed.store(true, Ordering::SeqCst);
+      rejections.borrow_mut().clear();
+      return Err(Thrown::error(msg::DISPOSED_MEMORY));
+    }
+    if state.disposed.load(Ordering::SeqCst) && (terminated || result.is_none()) {
+      rejections.borrow_mut().clear();
+      return Err(Thrown::error(msg::DISPOSED_DURING));
+    }
+    if fired {
+      tc.cancel_terminate_execution();
+      if terminated || result.is_none() {
+        rejections.borrow_mut().clear();
+        return Err(Thrown::error(msg::TIMED_OUT));
+      }
+    }
+    if terminated {
+      tc.cancel_terminate_execution();
+      rejections.borrow_mut().clear();
+      return Err(Thrown::error(msg::DISPOSED_DURING));
+    }
+    let value = match result {
+      Some(v) => v,
+      None => {
+        rejections.borrow_mut().clear();
+        let exception = tc.exception();
+        let message = tc.message();
+        return Err(match exception {
+          Some(e) => v8_out::thrown(tc, e, message),
+          None => Thrown::error("Unknown error"),
+        });
+      }
+    };
+    let unhandled = rejections.borrow_mut().drain(..).next();
+    if let Some((_, reason)) = unhandled {
+      let reason = v8::Local::new(tc, reason);
+      return Err(v8_out::thrown(tc, reason, None));
+    }
+    convert(tc, tables, value)
+  }
+}
+
+extern "C" fn promise_reject(message: v8::PromiseRejectMessage) {
+  v8::callback_scope!(unsafe scope, &message);
+  let Some(tracker) = scope.get_slot::<Rejections>().cloned() else {
+    return;
+  };
+  let promise = message.get_promise();
+  match message.get_event() {
+    v8::PromiseRejectEvent::PromiseRejectWithNoHandler => {
+      let value = message
+        .get_value()
+        .unwrap_or_else(|| v8::undefined(scope).into());
+      let entry = (v8::Global::new(scope, promise), v8::Global::new(scope, value));
+      tracker.borrow_mut().push(entry);
+    }
+    v8::PromiseRejectEvent::PromiseHandlerAddedAfterReject => {
+      let mut list = tracker.borrow_mut();
+      list.retain(|(p, _)| {
+        let p = v8::Local::new(scope, p);
+        p != promise
+      });
+    }
+    _ => {}
+  }
+}

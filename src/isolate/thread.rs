@@ -1,0 +1,208 @@
+//! The isolate thread, its job queue and the thread-safe [`IsolateHost`] handle.
+
+use super::limits::MemoryState;
+use super::runtime::Runtime;
+use crate::error::{msg, Thrown};
+use parking_lot::Mutex;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+/// A unit of work for an isolate's thread (phase 2 of a task). It returns the delivery of its
+/// result, which runs after the job's CPU and wall time have been accounted. Dropping a job
+/// unrun must settle its caller (jobs carry completers whose `Drop` reports the disposal).
+pub type Job = Box<dyn FnOnce(&mut Runtime) -> Deliver + Send>;
+
+/// Sends a job's result to its caller; runs on the isolate thread right after the job.
+pub type Deliver = Box<dyn FnOnce()>;
+
+enum Msg {
+  Job(Job),
+  Stop,
+}
+
+/// Options for a new isolate, already validated.
+#[derive(Debug, Clone, Copy)]
+pub struct IsolateOptions {
+  /// Memory limit in bytes.
+  pub memory_limit: usize,
+}
+
+/// State shared between an isolate's thread and every other thread.
+pub struct SharedState {
+  /// True once disposal started (by `dispose()`, the memory limit, or a failure).
+  pub disposed: AtomicBool,
+  /// Memory accounting.
+  pub memory: Arc<MemoryState>,
+  /// CPU time spent running jobs, in ns.
+  pub cpu_ns: AtomicU64,
+  /// Wall time spent running jobs, in ns.
+  pub wall_ns: AtomicU64,
+  /// Live remote handles owned by this isolate (`referenceCount`).
+  pub handles: AtomicUsize,
+  /// Id source for handle tables.
+  pub next_id: AtomicU32,
+  sender: Mutex<Option<crossbeam_channel::Sender<Msg>>>,
+}
+
+impl SharedState {
+  /// A fresh table id.
+  pub fn new_id(&self) -> u32 {
+    self.next_id.fetch_add(1, Ordering::Relaxed)
+  }
+}
+
+/// The thread-safe handle to an isolate. Any thread may hold and use it; after dispose, posting
+/// fails and the jobs' completers report the error.
+pub struct IsolateHost {
+  /// Shared flags and counters.
+  pub state: Arc<SharedState>,
+  /// V8's thread-safe isolate handle (terminate/interrupt).
+  pub v8_handle: v8::IsolateHandle,
+  thread: Mutex<Option<JoinHandle<()>>>,
+  thread_id: std::thread::ThreadId,
+}
+
+impl IsolateHost {
+  /// Creates the isolate on its own new thread and waits until it exists.
+  pub fn spawn(options: IsolateOptions) -> Result<Arc<IsolateHost>, Thrown> {
+    crate::platform::ensure_initialized();
+    let memory = MemoryState::new(options.memory_limit);
+    let state = Arc::new(SharedState {
+      disposed: AtomicBool::new(false),
+      memory: memory.clone(),
+      cpu_ns: AtomicU64::new(0),
+      wall_ns: AtomicU64::new(0),
+      handles: AtomicUsize::new(0),
+      next_id: AtomicU32::new(1),
+      sender: Mutex::new(None),
+    });
+    let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
+    *state.sender.lock() = Some(tx);
+    let (ready_tx, ready_rx) = crossbeam_channel::bounded::<v8::IsolateHandle>(1);
+    let thread_state = state.clone();
+    let thread = std::thread::Builder::new()
+      .name("ivm-isolate".into())
+      .stack_size(8 << 20)
+      .spawn(move || {
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+          let mut runtime = Runtime::new(thread_state.clone(), options);
+          let _ = ready_tx.send(runtime.isolate.thread_safe_handle());
+          drop(ready_tx);
+          serve(&mut runtime, &rx);
+          drop(runtime);
+        }));
+        let _ = result;
+        // No job can be queued after this: posting checks the flag under the sender's lock.
+        thread_state.disposed.store(true, Ordering::SeqCst);
+        drop(thread_state.sender.lock().take());
+        // Settle whatever is still queued.
+        while let Ok(m) = rx.try_recv() {
+          drop(m);
+        }
+      })
+      .map_err(|e| Thrown::error(format!("Failed to start isolate thread: {e}")))?;
+    let v8_handle = ready_rx
+      .recv()
+      .map_err(|_| Thrown::error("Failed to create isolate"))?;
+    let _ = memory.handle.set(v8_handle.clone());
+    let thread_id = thread.thread().id();
+    Ok(Arc::new(IsolateHost {
+      state,
+      v8_handle,
+      thread: Mutex::new(Some(thread)),
+      thread_id,
+    }))
+  }
+
+  /// Queues a job (FIFO). Returns the job back if the isolate is disposed.
+  pub fn post(&self, job: Job) -> Result<(), Job> {
+    let guard = self.state.sender.lock();
+    if self.is_disposed() {
+      return Err(job);
+    }
+    match guard.as_ref() {
+      Some(tx) => tx.send(Msg::Job(job)).map_err(|e| match e.0 {
+        Msg::Job(j) => j,
+        Msg::Stop => Box::new(|_: &mut Runtime| -> Deliver { Box::new(|| {}) }),
+      }),
+      None => Err(job),
+    }
+  }
+
+  /// True once disposal started.
+  pub fn is_disposed(&self) -> bool {
+    self.state.disposed.load(Ordering::SeqCst)
+  }
+
+  /// True when called on this isolate's own thread.
+  pub fn is_current_thread(&self) -> bool {
+    std::thread::current().id() == self.thread_id
+  }
+
+  /// Disposes the isolate: terminates the running job, drops queued ones and ends the thread.
+  /// Fails with "Isolate is already disposed" the second time.
+  pub fn dispose(&self) -> Result<(), Thrown> {
+    if self.state.disposed.swap(true, Ordering::SeqCst) {
+      return Err(Thrown::error(msg::ALREADY_DISPOSED));
+    }
+    self.shutdown();
+    Ok(())
+  }
+
+  /// Ends the thread (idempotent; used by dispose, drop and environment cleanup).
+  pub fn shutdown(&self) {
+    self.state.disposed.store(true, Ordering::SeqCst);
+    self.v8_handle.terminate_execution();
+    if let Some(tx) = self.state.sender.lock().take() {
+      let _ = tx.send(Msg::Stop);
+    }
+    if !self.is_current_thread() {
+      if let Some(t) = self.thread.lock().take() {
+        let _ = t.join();
+      }
+    }
+  }
+}
+
+impl Drop for IsolateHost {
+  fn drop(&mut self) {
+    self.shutdown();
+  }
+}
+
+fn thread_cpu_ns() -> u64 {
+  let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+  // SAFETY: clock_gettime writes into the valid timespec we pass.
+  let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+  if rc != 0 {
+    return 0;
+  }
+  (ts.tv_sec as u64).saturating_mul(1_000_000_000) + ts.tv_nsec as u64
+}
+
+fn serve(runtime: &mut Runtime, rx: &crossbeam_channel::Receiver<Msg>) {
+  while let Ok(Msg::Job(job)) = rx.recv() {
+    if runtime.state.disposed.load(Ordering::SeqCst) {
+      break;
+    }
+    let cpu0 = thread_cpu_ns();
+    let wall0 = Instant::now();
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| job(runtime)));
+    let state = &runtime.state;
+    state.cpu_ns.fetch_add(thread_cpu_ns().saturating_sub(cpu0), Ordering::Relaxed);
+    state.wall_ns.fetch_add(wall0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    let failed = outcome.is_err() || state.memory.exceeded.load(Ordering::SeqCst);
+    if failed {
+      state.disposed.store(true, Ordering::SeqCst);
+    }
+    if let Ok(deliver) = outcome {
+      let _ = std::panic::catch_unwind(AssertUnwindSafe(deliver));
+    }
+    if failed || state.disposed.load(Ordering::SeqCst) {
+      break;
+    }
+  }
+}

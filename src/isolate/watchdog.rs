@@ -1,0 +1,138 @@
+//! The watchdog: one thread for all timeouts in the process (a timer heap).
+//!
+//! A [`Timer`] armed for a call terminates its isolate's execution when it expires, unless the
+//! call finished first. Disarming and firing are serialised by the timer's lock, so a late fire
+//! can never hit a later call.
+
+use parking_lot::{Condvar, Mutex};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+struct TimerState {
+  armed: bool,
+  fired: bool,
+}
+
+struct TimerInner {
+  state: Mutex<TimerState>,
+  handle: v8::IsolateHandle,
+}
+
+struct Entry {
+  deadline: Instant,
+  seq: u64,
+  timer: Arc<TimerInner>,
+}
+
+impl PartialEq for Entry {
+  fn eq(&self, other: &Self) -> bool {
+    (self.deadline, self.seq) == (other.deadline, other.seq)
+  }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+  fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+    Some(self.cmp(other))
+  }
+}
+impl Ord for Entry {
+  fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+    (self.deadline, self.seq).cmp(&(other.deadline, other.seq))
+  }
+}
+
+struct Watchdog {
+  heap: Mutex<(BinaryHeap<Reverse<Entry>>, u64)>,
+  wake: Condvar,
+}
+
+static WATCHDOG: OnceLock<Arc<Watchdog>> = OnceLock::new();
+
+/// Starts the watchdog thread, running `init` on it first (V8 initialisation).
+pub fn start(init: impl FnOnce() + Send + 'static) {
+  let dog = Arc::new(Watchdog {
+    heap: Mutex::new((BinaryHeap::new(), 0)),
+    wake: Condvar::new(),
+  });
+  let _ = WATCHDOG.set(dog.clone());
+  let spawned = std::thread::Builder::new()
+    .name("ivm-watchdog".into())
+    .spawn(move || {
+      init();
+      run(&dog);
+    });
+  if spawned.is_err() {
+    // Without the thread V8 is never initialised; the caller's recv() then fails and isolate
+    // creation reports the error instead of crashing.
+  }
+}
+
+fn run(dog: &Watchdog) {
+  let mut guard = dog.heap.lock();
+  loop {
+    let now = Instant::now();
+    let next = guard.0.peek().map(|Reverse(e)| e.deadline);
+    match next {
+      Some(deadline) if deadline <= now => {
+        if let Some(Reverse(entry)) = guard.0.pop() {
+          let mut st = entry.timer.state.lock();
+          if st.armed && !st.fired {
+            st.fired = true;
+            entry.timer.handle.terminate_execution();
+          }
+        }
+      }
+      Some(deadline) => {
+        dog.wake.wait_for(&mut guard, deadline - now);
+      }
+      None => dog.wake.wait(&mut guard),
+    }
+  }
+}
+
+/// A timeout for one call. Dropping it disarms it.
+pub struct Timer {
+  inner: Arc<TimerInner>,
+}
+
+impl Timer {
+  /// Arms a timer that terminates `handle`'s execution after `ms` milliseconds.
+  pub fn arm(handle: v8::IsolateHandle, ms: u32) -> Timer {
+    let inner = Arc::new(TimerInner {
+      state: Mutex::new(TimerState { armed: true, fired: false }),
+      handle,
+    });
+    if let Some(dog) = WATCHDOG.get() {
+      let mut guard = dog.heap.lock();
+      guard.1 += 1;
+      let seq = guard.1;
+      guard.0.push(Reverse(Entry {
+        deadline: Instant::now() + Duration::from_millis(u64::from(ms)),
+        seq,
+        timer: inner.clone(),
+      }));
+      dog.wake.notify_one();
+    }
+    Timer { inner }
+  }
+
+  /// Disarms the timer; returns whether it had already fired.
+  pub fn disarm(&self) -> bool {
+    let mut st = self.inner.state.lock();
+    st.armed = false;
+    st.fired
+  }
+
+  /// Whether the timer has fired (without disarming).
+  pub fn fired(&self) -> bool {
+    self.inner.state.lock().fired
+  }
+}
+
+impl Drop for Timer {
+  fn drop(&mut self) {
+    self.disarm();
+  }
+}

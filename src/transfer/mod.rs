@@ -1,0 +1,8 @@
+//! Moving values between isolates: the owned value tree and its V8 side.
+//!
+//! The napi side lives in `api::convert` (only `api/` touches napi).
+
+pub mod options;
+pub mod v8_in;
+pub mod v8_out;
+pub mod value;
