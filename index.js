@@ -56,12 +56,25 @@ binding.__setHelpers({
   },
 });
 
-const { Isolate, Context, Script, Reference } = binding;
+// Constructors called without `new` throw isolated-vm's TypeError instead of wrapping `this`.
+function requireNew(C) {
+  return new Proxy(C, {
+    apply() {
+      throw new TypeError(`\`${C.name}\` must be called with \`new\``);
+    },
+  });
+}
 
-for (const C of [Isolate, Context, Script, Reference]) {
+// Function.length as isolated-vm reports it (SPEC §1.1).
+const lengths = new Map([[binding.Isolate, 1], [binding.Reference, 2], [binding.Context, 0], [binding.Script, 0]]);
+for (const [C, length] of lengths) {
+  Object.defineProperty(C, 'length', { value: length });
   Object.freeze(C.prototype);
   Object.freeze(C);
 }
+const Isolate = requireNew(binding.Isolate);
+const Reference = requireNew(binding.Reference);
+const { Context, Script } = binding;
 
 const ivm = Object.freeze({
   Isolate,

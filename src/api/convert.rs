@@ -4,7 +4,7 @@
 use crate::api::env::EnvData;
 use crate::api::js::{self, check, Failure};
 use crate::error::{msg, ErrorKind, Thrown};
-use crate::transfer::value::{BigInt, Boxed, ErrorData, JsString, Key, Value, ViewKind};
+use crate::transfer::value::{BigInt, Boxed, ErrorData, JsString, Key, Value, ViewKind, MAX_DEPTH, TOO_DEEP};
 use napi::sys;
 use std::ptr::null_mut;
 
@@ -53,8 +53,8 @@ fn number(env: sys::napi_env, v: sys::napi_value) -> napi::Result<f64> {
 fn read_bigint(env: sys::napi_env, v: sys::napi_value) -> napi::Result<BigInt> {
   let mut sign = 0i32;
   let mut count = 0usize;
-  // SAFETY: a null words pointer asks for the word count.
-  check(unsafe { sys::napi_get_value_bigint_words(env, v, &mut sign, &mut count, null_mut()) })?;
+  // SAFETY: null sign and words pointers ask for the word count only.
+  check(unsafe { sys::napi_get_value_bigint_words(env, v, null_mut(), &mut count, null_mut()) })?;
   let mut words = vec![0u64; count.max(1)];
   let mut count2 = words.len();
   // SAFETY: `words` has room for `count2` words.
@@ -84,7 +84,7 @@ pub fn primitive(env: sys::napi_env, v: sys::napi_value) -> napi::Result<Option<
 /// Materialises a value on Node's thread.
 pub fn to_napi(env: sys::napi_env, v: &Value) -> Result<sys::napi_value, Failure> {
   let mut objects = Vec::new();
-  build(env, v, &mut objects)
+  build(env, v, &mut objects, 0)
 }
 
 fn call_helper(env: sys::napi_env, name: &str, args: &[sys::napi_value]) -> Result<sys::napi_value, Failure> {
@@ -108,7 +108,11 @@ fn register(objects: &mut Vec<sys::napi_value>, id: u32, v: sys::napi_value) {
   objects[id] = v;
 }
 
-fn build(env: sys::napi_env, v: &Value, objects: &mut Vec<sys::napi_value>) -> Result<sys::napi_value, Failure> {
+fn build(env: sys::napi_env, v: &Value, objects: &mut Vec<sys::napi_value>, depth: u32) -> Result<sys::napi_value, Failure> {
+  if depth >= MAX_DEPTH {
+    return Err(Thrown::range_error(TOO_DEEP).into());
+  }
+  let depth = depth + 1;
   let mut out = null_mut();
   match v {
     Value::Undefined => return Ok(js::undefined(env)?),
@@ -124,12 +128,12 @@ fn build(env: sys::napi_env, v: &Value, objects: &mut Vec<sys::napi_value>) -> R
     Value::Object { id, props } => {
       check(unsafe { sys::napi_create_object(env, &mut out) })?;
       register(objects, *id, out);
-      set_props(env, out, props, objects)?;
+      set_props(env, out, props, objects, depth)?;
     }
     Value::Array { id, length, props } => {
       check(unsafe { sys::napi_create_array(env, &mut out) })?;
       register(objects, *id, out);
-      set_props(env, out, props, objects)?;
+      set_props(env, out, props, objects, depth)?;
       let mut len = null_mut();
       check(unsafe { sys::napi_create_uint32(env, *length, &mut len) })?;
       js::set_named(env, out, "length", len)?;
@@ -149,8 +153,8 @@ fn build(env: sys::napi_env, v: &Value, objects: &mut Vec<sys::napi_value>) -> R
       register(objects, *id, out);
       let set = js::get_named(env, out, "set")?;
       for (k, val) in entries {
-        let k = build(env, k, objects)?;
-        let val = build(env, val, objects)?;
+        let k = build(env, k, objects, depth)?;
+        let val = build(env, val, objects, depth)?;
         let mut r = null_mut();
         check(unsafe { sys::napi_call_function(env, out, set, 2, [k, val].as_ptr(), &mut r) })?;
       }
@@ -160,17 +164,17 @@ fn build(env: sys::napi_env, v: &Value, objects: &mut Vec<sys::napi_value>) -> R
       register(objects, *id, out);
       let add = js::get_named(env, out, "add")?;
       for x in values {
-        let x = build(env, x, objects)?;
+        let x = build(env, x, objects, depth)?;
         let mut r = null_mut();
         check(unsafe { sys::napi_call_function(env, out, add, 1, [x].as_ptr(), &mut r) })?;
       }
     }
     Value::Boxed { id, inner } => {
       let prim = match inner {
-        Boxed::Number(n) => build(env, &Value::Number(*n), objects)?,
-        Boxed::Bool(b) => build(env, &Value::Bool(*b), objects)?,
-        Boxed::String(s) => build(env, &Value::String(s.clone()), objects)?,
-        Boxed::BigInt(b) => build(env, &Value::BigInt(b.clone()), objects)?,
+        Boxed::Number(n) => build(env, &Value::Number(*n), objects, depth)?,
+        Boxed::Bool(b) => build(env, &Value::Bool(*b), objects, depth)?,
+        Boxed::String(s) => build(env, &Value::String(s.clone()), objects, depth)?,
+        Boxed::BigInt(b) => build(env, &Value::BigInt(b.clone()), objects, depth)?,
       };
       check(unsafe { sys::napi_coerce_to_object(env, prim, &mut out) })?;
       register(objects, *id, out);
@@ -185,7 +189,7 @@ fn build(env: sys::napi_env, v: &Value, objects: &mut Vec<sys::napi_value>) -> R
       register(objects, *id, out);
     }
     Value::View { id, kind, buffer, byte_offset, length } => {
-      let ab = build(env, buffer, objects)?;
+      let ab = build(env, buffer, objects, depth)?;
       out = make_view(env, *kind, ab, *byte_offset, *length)?;
       register(objects, *id, out);
     }
@@ -239,9 +243,9 @@ fn error_object(env: sys::napi_env, data: &ErrorData) -> Result<sys::napi_value,
   Ok(e)
 }
 
-fn set_props(env: sys::napi_env, obj: sys::napi_value, props: &[(Key, Value)], objects: &mut Vec<sys::napi_value>) -> Result<(), Failure> {
+fn set_props(env: sys::napi_env, obj: sys::napi_value, props: &[(Key, Value)], objects: &mut Vec<sys::napi_value>, depth: u32) -> Result<(), Failure> {
   for (k, val) in props {
-    let val = build(env, val, objects)?;
+    let val = build(env, val, objects, depth)?;
     match k {
       // SAFETY: valid env and handles.
       Key::Index(i) => check(unsafe { sys::napi_set_element(env, obj, *i, val) })?,
@@ -296,6 +300,7 @@ fn int(env: sys::napi_env, v: sys::napi_value) -> i64 {
   n
 }
 
+#[inline(never)]
 fn clone(env: sys::napi_env, v: sys::napi_value, seen: sys::napi_value, next_id: &mut u32) -> Result<Value, Failure> {
   if let Some(p) = primitive(env, v)? {
     return Ok(p);
@@ -313,107 +318,142 @@ fn clone(env: sys::napi_env, v: sys::napi_value, seen: sys::napi_value, next_id:
   }
   let id = *next_id;
   *next_id += 1;
-  Ok(match code {
-    1 => {
-      let mut len = 0u32;
-      // SAFETY: v is an array.
-      check(unsafe { sys::napi_get_array_length(env, v, &mut len) })?;
-      Value::Array { id, length: len, props: own_props(env, v, seen, next_id)? }
+  clone_object(env, v, code, id, seen, next_id)
+}
+
+/// One cloneable object. Every kind lives in its own function so the frames on the recursive
+/// path (`clone` → `clone_object` → `clone_plain`/`own_props`) stay small: host values are
+/// cloned on Node's own stack.
+#[inline(never)]
+fn clone_object(env: sys::napi_env, v: sys::napi_value, code: i64, id: u32, seen: sys::napi_value, next_id: &mut u32) -> Result<Value, Failure> {
+  match code {
+    1 => clone_array(env, v, id, seen, next_id),
+    2 => clone_date(env, v, id),
+    3 => clone_regexp(env, v, id),
+    4 => clone_map(env, v, id, seen, next_id),
+    5 => clone_set(env, v, id, seen, next_id),
+    6 => clone_boxed(env, v, id),
+    7 => clone_array_buffer(env, v, id),
+    8 => clone_typed_array(env, v, id, seen, next_id),
+    9 => clone_data_view(env, v, id, seen, next_id),
+    10 => Ok(Value::Error { id, data: Box::new(read_error(env, v)?) }),
+    _ => Ok(Value::Object { id, props: own_props(env, v, seen, next_id)? }),
+  }
+}
+
+#[inline(never)]
+fn clone_array(env: sys::napi_env, v: sys::napi_value, id: u32, seen: sys::napi_value, next_id: &mut u32) -> Result<Value, Failure> {
+  let mut len = 0u32;
+  // SAFETY: v is an array.
+  check(unsafe { sys::napi_get_array_length(env, v, &mut len) })?;
+  Ok(Value::Array { id, length: len, props: own_props(env, v, seen, next_id)? })
+}
+
+#[inline(never)]
+fn clone_date(env: sys::napi_env, v: sys::napi_value, id: u32) -> Result<Value, Failure> {
+  let mut t = 0f64;
+  // SAFETY: v is a Date.
+  check(unsafe { sys::napi_get_date_value(env, v, &mut t) })?;
+  Ok(Value::Date { id, time: t })
+}
+
+#[inline(never)]
+fn clone_regexp(env: sys::napi_env, v: sys::napi_value, id: u32) -> Result<Value, Failure> {
+  let source = read_string(env, js::get_named(env, v, "source")?)?;
+  let flags = read_string(env, js::get_named(env, v, "flags")?)?;
+  Ok(Value::RegExp { id, source, flags })
+}
+
+#[inline(never)]
+fn clone_map(env: sys::napi_env, v: sys::napi_value, id: u32, seen: sys::napi_value, next_id: &mut u32) -> Result<Value, Failure> {
+  let flat = call_helper(env, "entries", &[v])?;
+  let items = array_items(env, flat)?;
+  let mut entries = Vec::with_capacity(items.len() / 2);
+  for pair in items.chunks(2) {
+    if let [k, val] = pair {
+      let k = clone(env, *k, seen, next_id)?;
+      let val = clone(env, *val, seen, next_id)?;
+      entries.push((k, val));
     }
-    2 => {
-      let mut t = 0f64;
-      // SAFETY: v is a Date.
-      check(unsafe { sys::napi_get_date_value(env, v, &mut t) })?;
-      Value::Date { id, time: t }
-    }
-    3 => {
-      let source = read_string(env, js::get_named(env, v, "source")?)?;
-      let flags = read_string(env, js::get_named(env, v, "flags")?)?;
-      Value::RegExp { id, source, flags }
-    }
-    4 => {
-      let flat = call_helper(env, "entries", &[v])?;
-      let items = array_items(env, flat)?;
-      let mut entries = Vec::with_capacity(items.len() / 2);
-      for pair in items.chunks(2) {
-        if let [k, val] = pair {
-          let k = clone(env, *k, seen, next_id)?;
-          let val = clone(env, *val, seen, next_id)?;
-          entries.push((k, val));
-        }
-      }
-      Value::Map { id, entries }
-    }
-    5 => {
-      let flat = call_helper(env, "entries", &[v])?;
-      let mut values = Vec::new();
-      for x in array_items(env, flat)? {
-        values.push(clone(env, x, seen, next_id)?);
-      }
-      Value::Set { id, values }
-    }
-    6 => {
-      let prim = call_helper(env, "unbox", &[v])?;
-      let inner = match primitive(env, prim)? {
-        Some(Value::Number(n)) => Boxed::Number(n),
-        Some(Value::Bool(b)) => Boxed::Bool(b),
-        Some(Value::String(s)) => Boxed::String(s),
-        Some(Value::BigInt(b)) => Boxed::BigInt(b),
-        _ => return Err(describe_error(env, v)),
-      };
-      Value::Boxed { id, inner }
-    }
-    7 => {
-      let mut data = null_mut();
-      let mut len = 0usize;
-      // SAFETY: v is an ArrayBuffer.
-      check(unsafe { sys::napi_get_arraybuffer_info(env, v, &mut data, &mut len) })?;
-      let bytes = if len == 0 || data.is_null() {
-        vec![0; len]
-      } else {
-        // SAFETY: data points at len bytes of the live buffer.
-        unsafe { std::slice::from_raw_parts(data as *const u8, len) }.to_vec()
-      };
-      Value::ArrayBuffer { id, bytes }
-    }
-    8 => {
-      let mut t = 0;
-      let mut len = 0usize;
-      let mut data = null_mut();
-      let mut ab = null_mut();
-      let mut off = 0usize;
-      // SAFETY: v is a typed array.
-      check(unsafe { sys::napi_get_typedarray_info(env, v, &mut t, &mut len, &mut data, &mut ab, &mut off) })?;
-      let kind = match t {
-        sys::TypedarrayType::int8_array => ViewKind::Int8,
-        sys::TypedarrayType::uint8_array => ViewKind::Uint8,
-        sys::TypedarrayType::uint8_clamped_array => ViewKind::Uint8Clamped,
-        sys::TypedarrayType::int16_array => ViewKind::Int16,
-        sys::TypedarrayType::uint16_array => ViewKind::Uint16,
-        sys::TypedarrayType::int32_array => ViewKind::Int32,
-        sys::TypedarrayType::uint32_array => ViewKind::Uint32,
-        sys::TypedarrayType::float32_array => ViewKind::Float32,
-        sys::TypedarrayType::float64_array => ViewKind::Float64,
-        sys::TypedarrayType::bigint64_array => ViewKind::BigInt64,
-        sys::TypedarrayType::biguint64_array => ViewKind::BigUint64,
-        _ => ViewKind::Float16,
-      };
-      let buffer = clone(env, ab, seen, next_id)?;
-      Value::View { id, kind, buffer: Box::new(buffer), byte_offset: off, length: len }
-    }
-    9 => {
-      let mut len = 0usize;
-      let mut data = null_mut();
-      let mut ab = null_mut();
-      let mut off = 0usize;
-      // SAFETY: v is a DataView.
-      check(unsafe { sys::napi_get_dataview_info(env, v, &mut len, &mut data, &mut ab, &mut off) })?;
-      let buffer = clone(env, ab, seen, next_id)?;
-      Value::View { id, kind: ViewKind::DataView, buffer: Box::new(buffer), byte_offset: off, length: len }
-    }
-    10 => Value::Error { id, data: Box::new(read_error(env, v)?) },
-    _ => Value::Object { id, props: own_props(env, v, seen, next_id)? },
-  })
+  }
+  Ok(Value::Map { id, entries })
+}
+
+#[inline(never)]
+fn clone_set(env: sys::napi_env, v: sys::napi_value, id: u32, seen: sys::napi_value, next_id: &mut u32) -> Result<Value, Failure> {
+  let flat = call_helper(env, "entries", &[v])?;
+  let mut values = Vec::new();
+  for x in array_items(env, flat)? {
+    values.push(clone(env, x, seen, next_id)?);
+  }
+  Ok(Value::Set { id, values })
+}
+
+#[inline(never)]
+fn clone_boxed(env: sys::napi_env, v: sys::napi_value, id: u32) -> Result<Value, Failure> {
+  let prim = call_helper(env, "unbox", &[v])?;
+  let inner = match primitive(env, prim)? {
+    Some(Value::Number(n)) => Boxed::Number(n),
+    Some(Value::Bool(b)) => Boxed::Bool(b),
+    Some(Value::String(s)) => Boxed::String(s),
+    Some(Value::BigInt(b)) => Boxed::BigInt(b),
+    _ => return Err(describe_error(env, v)),
+  };
+  Ok(Value::Boxed { id, inner })
+}
+
+#[inline(never)]
+fn clone_array_buffer(env: sys::napi_env, v: sys::napi_value, id: u32) -> Result<Value, Failure> {
+  let mut data = null_mut();
+  let mut len = 0usize;
+  // SAFETY: v is an ArrayBuffer.
+  check(unsafe { sys::napi_get_arraybuffer_info(env, v, &mut data, &mut len) })?;
+  let bytes = if len == 0 || data.is_null() {
+    vec![0; len]
+  } else {
+    // SAFETY: data points at len bytes of the live buffer.
+    unsafe { std::slice::from_raw_parts(data as *const u8, len) }.to_vec()
+  };
+  Ok(Value::ArrayBuffer { id, bytes })
+}
+
+#[inline(never)]
+fn clone_typed_array(env: sys::napi_env, v: sys::napi_value, id: u32, seen: sys::napi_value, next_id: &mut u32) -> Result<Value, Failure> {
+  let mut t = 0;
+  let mut len = 0usize;
+  let mut data = null_mut();
+  let mut ab = null_mut();
+  let mut off = 0usize;
+  // SAFETY: v is a typed array.
+  check(unsafe { sys::napi_get_typedarray_info(env, v, &mut t, &mut len, &mut data, &mut ab, &mut off) })?;
+  let kind = match t {
+    sys::TypedarrayType::int8_array => ViewKind::Int8,
+    sys::TypedarrayType::uint8_array => ViewKind::Uint8,
+    sys::TypedarrayType::uint8_clamped_array => ViewKind::Uint8Clamped,
+    sys::TypedarrayType::int16_array => ViewKind::Int16,
+    sys::TypedarrayType::uint16_array => ViewKind::Uint16,
+    sys::TypedarrayType::int32_array => ViewKind::Int32,
+    sys::TypedarrayType::uint32_array => ViewKind::Uint32,
+    sys::TypedarrayType::float32_array => ViewKind::Float32,
+    sys::TypedarrayType::float64_array => ViewKind::Float64,
+    sys::TypedarrayType::bigint64_array => ViewKind::BigInt64,
+    sys::TypedarrayType::biguint64_array => ViewKind::BigUint64,
+    _ => ViewKind::Float16,
+  };
+  let buffer = clone(env, ab, seen, next_id)?;
+  Ok(Value::View { id, kind, buffer: Box::new(buffer), byte_offset: off, length: len })
+}
+
+#[inline(never)]
+fn clone_data_view(env: sys::napi_env, v: sys::napi_value, id: u32, seen: sys::napi_value, next_id: &mut u32) -> Result<Value, Failure> {
+  let mut len = 0usize;
+  let mut data = null_mut();
+  let mut ab = null_mut();
+  let mut off = 0usize;
+  // SAFETY: v is a DataView.
+  check(unsafe { sys::napi_get_dataview_info(env, v, &mut len, &mut data, &mut ab, &mut off) })?;
+  let buffer = clone(env, ab, seen, next_id)?;
+  Ok(Value::View { id, kind: ViewKind::DataView, buffer: Box::new(buffer), byte_offset: off, length: len })
 }
 
 /// Reads an Error object's class, name, message and stack.

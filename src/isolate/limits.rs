@@ -112,10 +112,21 @@ pub fn allocator(state: &Arc<MemoryState>) -> v8::UniqueRef<v8::Allocator> {
 
 /// Near-heap-limit callback: records the overrun, terminates, and grants head-room so that V8
 /// does not abort the process while the termination unwinds.
+///
+/// V8 also calls it after every last-resort GC (for instance when an oversized ArrayBuffer
+/// could not be allocated); then the heap is not actually near its limit and nothing happens,
+/// so that allocation fails with a catchable RangeError instead.
 pub unsafe extern "C" fn near_heap_limit(data: *mut c_void, current: usize, _initial: usize) -> usize {
-  // SAFETY: `data` is the MemoryState pointer registered in `install`, which the runtime keeps
-  // alive for as long as the isolate exists.
+  // SAFETY: `data` is the MemoryState pointer registered by the runtime, which keeps it alive
+  // for as long as the isolate exists.
   let state = unsafe { &*(data as *const MemoryState) };
+  // The GC that precedes this call has just refreshed `heap_used` in the epilogue.
+  let used = state.heap_used.load(Ordering::Relaxed);
+  let over = used.saturating_add(state.external.load(Ordering::Relaxed)) > state.limit;
+  let near = used as f64 > current as f64 * 0.8;
+  if !over && !near {
+    return current;
+  }
   state.trip();
   let grant = (current / 2).clamp(32 << 20, 1 << 30);
   state.headroom.fetch_add(grant, Ordering::Relaxed);
@@ -140,4 +151,31 @@ pub unsafe extern "C" fn gc_epilogue(
   if total > state.limit {
     state.trip();
   }
+}
+
+unsafe extern "C" fn counted_free(data: *mut c_void, len: usize, deleter_data: *mut c_void) {
+  // SAFETY: `deleter_data` is the Arc leaked in `counted_store`, reclaimed exactly once here.
+  let state = unsafe { Arc::from_raw(deleter_data as *const MemoryState) };
+  state.external.fetch_sub(len.min(state.external.load(Ordering::Relaxed)), Ordering::Relaxed);
+  // SAFETY: `data` came from malloc in `counted_store`.
+  unsafe { libc::free(data) };
+}
+
+/// A backing store holding a copy of `bytes`, counted as external memory of the isolate, or
+/// `None` when it would exceed the limit or allocation fails.
+pub fn counted_store(state: &Arc<MemoryState>, bytes: &[u8]) -> Option<v8::UniqueRef<v8::BackingStore>> {
+  if state.would_exceed(bytes.len()) {
+    return None;
+  }
+  // SAFETY: malloc of any size is sound; null is handled below.
+  let ptr = unsafe { libc::malloc(bytes.len().max(1)) };
+  if ptr.is_null() {
+    return None;
+  }
+  // SAFETY: `ptr` has room for `bytes.len()` bytes and does not overlap `bytes`.
+  unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr as *mut u8, bytes.len()) };
+  state.external.fetch_add(bytes.len(), Ordering::Relaxed);
+  let data = Arc::into_raw(state.clone()) as *mut c_void;
+  // SAFETY: the pointer/length pair is valid until V8 calls `counted_free` with `data`.
+  Some(unsafe { v8::ArrayBuffer::new_backing_store_from_ptr(ptr, bytes.len(), counted_free, data) })
 }

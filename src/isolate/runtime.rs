@@ -31,6 +31,8 @@ pub struct Tables {
   pub scripts: HashMap<u32, v8::Global<v8::UnboundScript>>,
   /// Referenced values by id.
   pub references: HashMap<u32, RefEntry>,
+  /// Set by a body while it compiles; a failure then is a compile error (location appended).
+  pub compiling: bool,
 }
 
 type Rejections = Rc<RefCell<Vec<(v8::Global<v8::Promise>, v8::Global<v8::Value>)>>>;
@@ -93,6 +95,7 @@ impl Runtime {
     isolate.set_promise_reject_callback(promise_reject);
     let rejections: Rejections = Rc::new(RefCell::new(Vec::new()));
     isolate.set_slot(rejections.clone());
+    isolate.set_slot(memory.clone());
     Runtime {
       tables: Tables::default(),
       default_context: None,
@@ -142,7 +145,9 @@ impl Runtime {
     let cs = &mut v8::ContextScope::new(hs, ctx);
     v8::tc_scope!(let tc, cs);
     let timer = (timeout_ms > 0).then(|| Timer::arm(handle, timeout_ms));
+    tables.compiling = false;
     let mut result = body(tc, tables);
+    let compile_error = std::mem::take(&mut tables.compiling) && result.is_none();
     if result.is_some() && !tc.has_terminated() {
       tc.perform_microtask_checkpoint();
       if tc.has_terminated() || tc.has_caught() {
@@ -177,7 +182,7 @@ impl Runtime {
       None => {
         rejections.borrow_mut().clear();
         let exception = tc.exception();
-        let message = tc.message();
+        let message = if compile_error { tc.message() } else { None };
         return Err(match exception {
           Some(e) => v8_out::thrown(tc, e, message),
           None => Thrown::error("Unknown error"),

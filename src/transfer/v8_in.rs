@@ -1,7 +1,9 @@
 //! Value tree → V8: materialising owned values and errors inside a guest. Isolate thread only.
 
 use crate::error::Thrown;
-use crate::transfer::value::{BigInt, Boxed, ErrorData, JsString, Key, Value, ViewKind};
+use crate::isolate::limits::{self, MemoryState};
+use std::sync::Arc;
+use crate::transfer::value::{BigInt, Boxed, ErrorData, JsString, Key, Value, ViewKind, MAX_DEPTH, TOO_DEEP};
 
 /// Creates a V8 string from a [`JsString`].
 pub fn string<'s>(scope: &mut v8::PinScope<'s, '_>, s: &JsString) -> Option<v8::Local<'s, v8::String>> {
@@ -22,7 +24,7 @@ fn oom() -> Thrown {
 /// Materialises a value (primitives and structured clones) in the current context.
 pub fn value<'s>(scope: &mut v8::PinScope<'s, '_>, v: &Value) -> Result<v8::Local<'s, v8::Value>, Thrown> {
   let mut objects: Vec<v8::Local<'s, v8::Value>> = Vec::new();
-  build(scope, v, &mut objects)
+  build(scope, v, &mut objects, 0)
 }
 
 fn register<'s>(objects: &mut Vec<v8::Local<'s, v8::Value>>, id: u32, v: v8::Local<'s, v8::Value>) {
@@ -37,7 +39,12 @@ fn build<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   v: &Value,
   objects: &mut Vec<v8::Local<'s, v8::Value>>,
+  depth: u32,
 ) -> Result<v8::Local<'s, v8::Value>, Thrown> {
+  if depth >= MAX_DEPTH {
+    return Err(Thrown::range_error(TOO_DEEP));
+  }
+  let depth = depth + 1;
   let fail = || Thrown::error("Failed to materialise value");
   Ok(match v {
     Value::Undefined => v8::undefined(scope).into(),
@@ -50,13 +57,13 @@ fn build<'s>(
     Value::Object { id, props } => {
       let obj = v8::Object::new(scope);
       register(objects, *id, obj.into());
-      set_props(scope, obj, props, objects)?;
+      set_props(scope, obj, props, objects, depth)?;
       obj.into()
     }
     Value::Array { id, length, props } => {
       let arr = v8::Array::new(scope, 0);
       register(objects, *id, arr.into());
-      set_props(scope, arr.into(), props, objects)?;
+      set_props(scope, arr.into(), props, objects, depth)?;
       let len_key = v8::String::new(scope, "length").ok_or_else(fail)?;
       let len = v8::Number::new(scope, f64::from(*length));
       arr.set(scope, len_key.into(), len.into());
@@ -78,8 +85,8 @@ fn build<'s>(
       let m = v8::Map::new(scope);
       register(objects, *id, m.into());
       for (k, val) in entries {
-        let k = build(scope, k, objects)?;
-        let val = build(scope, val, objects)?;
+        let k = build(scope, k, objects, depth)?;
+        let val = build(scope, val, objects, depth)?;
         m.set(scope, k, val).ok_or_else(fail)?;
       }
       m.into()
@@ -88,7 +95,7 @@ fn build<'s>(
       let s = v8::Set::new(scope);
       register(objects, *id, s.into());
       for x in values {
-        let x = build(scope, x, objects)?;
+        let x = build(scope, x, objects, depth)?;
         s.add(scope, x).ok_or_else(fail)?;
       }
       s.into()
@@ -110,7 +117,7 @@ fn build<'s>(
       ab.into()
     }
     Value::View { id, kind, buffer, byte_offset, length } => {
-      let buf = build(scope, buffer, objects)?;
+      let buf = build(scope, buffer, objects, depth)?;
       let ab = v8::Local::<v8::ArrayBuffer>::try_from(buf).map_err(|_| fail())?;
       let view = make_view(scope, *kind, ab, *byte_offset, *length).ok_or_else(fail)?;
       register(objects, *id, view);
@@ -129,9 +136,10 @@ fn set_props<'s>(
   obj: v8::Local<'s, v8::Object>,
   props: &[(Key, Value)],
   objects: &mut Vec<v8::Local<'s, v8::Value>>,
+  depth: u32,
 ) -> Result<(), Thrown> {
   for (k, val) in props {
-    let val = build(scope, val, objects)?;
+    let val = build(scope, val, objects, depth)?;
     match k {
       Key::Index(i) => {
         let key = v8::String::new(scope, &i.to_string()).ok_or_else(|| Thrown::error("Invalid key"))?;
@@ -164,19 +172,13 @@ fn regexp_flags(flags: &str) -> v8::RegExpCreationFlags {
   f
 }
 
-/// A new ArrayBuffer holding a copy of `bytes`, allocated through the isolate's limited
-/// allocator (so it counts against the memory limit).
+/// A new ArrayBuffer holding a copy of `bytes`, counted against the isolate's memory limit
+/// ("Array buffer allocation failed" when it does not fit). V8's own `NewBackingStore` aborts
+/// the process when allocation fails, so the memory is allocated here instead.
 pub fn array_buffer<'s>(scope: &mut v8::PinScope<'s, '_>, bytes: &[u8]) -> Result<v8::Local<'s, v8::ArrayBuffer>, Thrown> {
-  let store = v8::ArrayBuffer::new_backing_store(scope, bytes.len());
-  if bytes.len() > 0 && store.data().is_none() {
-    return Err(oom());
-  }
-  if let Some(p) = store.data() {
-    // SAFETY: the store was just allocated with exactly `bytes.len()` bytes.
-    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p.as_ptr() as *mut u8, bytes.len()) };
-  }
-  let store = store.make_shared();
-  Ok(v8::ArrayBuffer::with_backing_store(scope, &store))
+  let memory = scope.get_slot::<Arc<MemoryState>>().cloned().ok_or_else(oom)?;
+  let store = limits::counted_store(&memory, bytes).ok_or_else(oom)?;
+  Ok(v8::ArrayBuffer::with_backing_store(scope, &store.make_shared()))
 }
 
 fn make_view<'s>(

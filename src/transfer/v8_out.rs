@@ -2,7 +2,7 @@
 //! owned data. Isolate thread only.
 
 use crate::error::{msg, ErrorKind, Thrown};
-use crate::transfer::value::{BigInt, Boxed, ErrorData, JsString, Key, Value, ViewKind};
+use crate::transfer::value::{BigInt, Boxed, ErrorData, JsString, Key, Value, ViewKind, MAX_DEPTH, TOO_DEEP};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -81,8 +81,8 @@ fn get_str<'s>(scope: &mut v8::PinScope<'s, '_>, obj: v8::Local<v8::Object>, key
   obj.get(scope, k.into())
 }
 
-/// Converts a thrown value into [`Thrown`] (SPEC §2.3). `message` is the TryCatch message,
-/// used to append `[file:line:col]` to syntax errors raised while compiling.
+/// Converts a thrown value into [`Thrown`] (SPEC §2.3). `message` is the TryCatch message of a
+/// failed compilation, used to append `[file:line:col]` to its syntax error.
 pub fn thrown(
   scope: &mut v8::PinScope<'_, '_>,
   exception: v8::Local<v8::Value>,
@@ -106,18 +106,15 @@ pub fn thrown(
   let mut stack = data.stack;
   if data.ctor == "SyntaxError" {
     if let Some(m) = message {
-      let is_runtime = m.get_stack_trace(scope).map(|t| t.get_frame_count() > 0).unwrap_or(false);
-      if !is_runtime {
-        let file = m
-          .get_script_resource_name(scope)
-          .map(|n| to_js_string(scope, n).to_rust())
-          .unwrap_or_default();
-        let line = m.get_line_number(scope).unwrap_or(0);
-        let col = m.get_start_column() + 1;
-        let text = format!("{} [{}:{}:{}]", message_text.to_rust(), file, line, col);
-        message_text = JsString::from(text.as_str());
-        stack = Some(JsString::from(format!("SyntaxError: {text}").as_str()));
-      }
+      let file = m
+        .get_script_resource_name(scope)
+        .map(|n| to_js_string(scope, n).to_rust())
+        .unwrap_or_default();
+      let line = m.get_line_number(scope).unwrap_or(0);
+      let col = m.get_start_column() + 1;
+      let text = format!("{} [{}:{}:{}]", message_text.to_rust(), file, line, col);
+      message_text = JsString::from(text.as_str());
+      stack = Some(JsString::from(format!("SyntaxError: {text}").as_str()));
     }
   }
   Thrown::Error {
@@ -173,7 +170,7 @@ pub fn clone_error(scope: &mut v8::PinScope<'_, '_>, v: v8::Local<v8::Value>) ->
 
 /// Structured clone of a guest value into the tree (`copy: true`, SPEC §2.2).
 pub fn copy<'s>(scope: &mut v8::PinScope<'s, '_>, v: v8::Local<'s, v8::Value>) -> Result<Value, Thrown> {
-  let mut cloner = Cloner { seen: HashMap::new(), next_id: 0 };
+  let mut cloner = Cloner { seen: HashMap::new(), next_id: 0, depth: 0 };
   v8::tc_scope!(let tc, scope);
   let out = cloner.clone_value(tc, v);
   if let Some(e) = tc.exception() {
@@ -185,6 +182,7 @@ pub fn copy<'s>(scope: &mut v8::PinScope<'s, '_>, v: v8::Local<'s, v8::Value>) -
 struct Cloner<'s> {
   seen: HashMap<i32, Vec<(v8::Local<'s, v8::Object>, u32)>>,
   next_id: u32,
+  depth: u32,
 }
 
 /// Marker error: a JS exception is pending in the TryCatch.
@@ -194,6 +192,16 @@ fn pending() -> Thrown {
 
 impl<'s> Cloner<'s> {
   fn clone_value(&mut self, scope: &mut v8::PinScope<'s, '_>, v: v8::Local<'s, v8::Value>) -> Result<Value, Thrown> {
+    if self.depth >= MAX_DEPTH {
+      return Err(Thrown::range_error(TOO_DEEP));
+    }
+    self.depth += 1;
+    let out = self.clone_inner(scope, v);
+    self.depth -= 1;
+    out
+  }
+
+  fn clone_inner(&mut self, scope: &mut v8::PinScope<'s, '_>, v: v8::Local<'s, v8::Value>) -> Result<Value, Thrown> {
     if let Some(p) = primitive(scope, v) {
       return Ok(p);
     }

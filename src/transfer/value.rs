@@ -4,6 +4,13 @@
 //! `transfer::v8_out`) each translate to and from it. Compound values carry an `id` in visit
 //! order so that cycles and shared sub-objects survive as [`Value::Backref`].
 
+/// The deepest nesting any converter follows; deeper structures fail with a RangeError like
+/// a stack overflow in JavaScript would (converters recurse on native stacks).
+pub const MAX_DEPTH: u32 = 2000;
+
+/// The error for structures nested deeper than [`MAX_DEPTH`].
+pub const TOO_DEEP: &str = "Maximum call stack size exceeded";
+
 /// A JavaScript string, kept in the narrowest exact encoding (lone surrogates survive).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JsString {

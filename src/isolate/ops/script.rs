@@ -24,12 +24,14 @@ pub fn compile(rt: &mut Runtime, code: JsString, origin: Origin) -> Result<u32, 
       let source = v8_in::string(scope, &code)?;
       let origin = origin.to_v8(scope)?;
       let mut src = v8::script_compiler::Source::new(source, Some(&origin));
+      tables.compiling = true;
       let unbound = v8::script_compiler::compile_unbound_script(
         scope,
         &mut src,
         v8::script_compiler::CompileOptions::NoCompileOptions,
         v8::script_compiler::NoCacheReason::NoReason,
       )?;
+      tables.compiling = false;
       tables.scripts.insert(id, v8::Global::new(scope, unbound));
       Some(v8::undefined(scope).into())
     },
@@ -63,10 +65,12 @@ pub fn eval(rt: &mut Runtime, context_id: u32, code: JsString, origin: Origin, t
   rt.execute(
     &ctx,
     timeout,
-    move |scope, _| {
+    move |scope, tables| {
       let source = v8_in::string(scope, &code)?;
       let origin = origin.to_v8(scope)?;
+      tables.compiling = true;
       let script = v8::Script::compile(scope, source, Some(&origin))?;
+      tables.compiling = false;
       script.run(scope)
     },
     move |scope, tables, v| export(scope, tables, &state, v, opts, Fallback::Undefined),
@@ -92,7 +96,7 @@ pub fn eval_closure(
   let out = rt.execute(
     &ctx,
     timeout,
-    move |scope, _| {
+    move |scope, tables| {
       let source = v8_in::string(scope, &code)?;
       let origin = origin.to_v8(scope)?;
       let mut src = v8::script_compiler::Source::new(source, Some(&origin));
@@ -100,6 +104,7 @@ pub fn eval_closure(
       for i in 0..args.len() {
         params.push(v8::String::new(scope, &format!("${i}"))?);
       }
+      tables.compiling = true;
       let f = v8::script_compiler::compile_function(
         scope,
         &mut src,
@@ -108,6 +113,7 @@ pub fn eval_closure(
         v8::script_compiler::CompileOptions::NoCompileOptions,
         v8::script_compiler::NoCacheReason::NoReason,
       )?;
+      tables.compiling = false;
       let mut values = Vec::with_capacity(args.len());
       for a in &args {
         match v8_in::value(scope, a) {

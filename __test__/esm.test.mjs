@@ -1,0 +1,24 @@
+// The module shape: require, default import and named imports give the same classes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import ivm, { Isolate, Context, Script, Reference } from 'isolated-vm-rs';
+
+const require = createRequire(import.meta.url);
+
+test('require, default import and named imports agree', () => {
+  const cjs = require('isolated-vm-rs');
+  assert.equal(cjs, ivm);
+  assert.equal(Isolate, ivm.Isolate);
+  assert.equal(Context, ivm.Context);
+  assert.equal(Script, ivm.Script);
+  assert.equal(Reference, ivm.Reference);
+  const isolate = new Isolate();
+  assert.equal(isolate.createContextSync().evalSync('"esm"'), 'esm');
+  isolate.dispose();
+});
+
+test('constructing a Reference to a host value is not available yet and says so', () => {
+  assert.throws(() => new Reference({}), TypeError);
+  assert.throws(() => Reference({}), { message: '`Reference` must be called with `new`' });
+});
