@@ -8,6 +8,8 @@
 //!
 //! This is the only module that blocks Node's thread.
 
+#![allow(clippy::not_unsafe_ptr_arg_deref)] // napi handles are opaque; Node-API dereferences them.
+
 use crate::api::env::EnvData;
 use crate::api::js;
 use crate::error::{msg, Thrown};
@@ -45,7 +47,12 @@ pub struct Bridge {
 // no call happens after the environment finalised the function.
 unsafe impl Sync for Bridge {}
 
-unsafe extern "C" fn call_js(env: sys::napi_env, _cb: sys::napi_value, _ctx: *mut c_void, data: *mut c_void) {
+unsafe extern "C" fn call_js(
+  env: sys::napi_env,
+  _cb: sys::napi_value,
+  _ctx: *mut c_void,
+  data: *mut c_void,
+) {
   if data.is_null() {
     return;
   }
@@ -66,7 +73,10 @@ unsafe extern "C" fn tsfn_finalize(_env: sys::napi_env, data: *mut c_void, _hint
 impl Bridge {
   /// Creates the environment's threadsafe function (unref'd). Node's thread only.
   pub fn new(env: sys::napi_env) -> napi::Result<Arc<Bridge>> {
-    let bridge = Arc::new(Bridge { tsfn: RwLock::new(None), pending: AtomicUsize::new(0) });
+    let bridge = Arc::new(Bridge {
+      tsfn: RwLock::new(None),
+      pending: AtomicUsize::new(0),
+    });
     let name = js::string(env, "isolated-vm-rs")?;
     let mut tsfn = std::ptr::null_mut();
     let raw = Arc::into_raw(bridge.clone()) as *mut c_void;
@@ -90,7 +100,10 @@ impl Bridge {
     if status != sys::Status::napi_ok {
       // SAFETY: reclaim the Arc leaked above; the function was not created.
       drop(unsafe { Arc::from_raw(raw as *const Bridge) });
-      return Err(napi::Error::new(Status::GenericFailure, "napi_create_threadsafe_function failed"));
+      return Err(napi::Error::new(
+        Status::GenericFailure,
+        "napi_create_threadsafe_function failed",
+      ));
     }
     // SAFETY: tsfn was just created on this env's thread.
     unsafe { sys::napi_unref_threadsafe_function(env, tsfn) };
@@ -104,7 +117,13 @@ impl Bridge {
     if let Some(tsfn) = guard.as_ref() {
       let data = Box::into_raw(Box::new(cb)) as *mut c_void;
       // SAFETY: the function is alive (checked under the lock that its finaliser takes).
-      let status = unsafe { sys::napi_call_threadsafe_function(tsfn.0, data, sys::ThreadsafeFunctionCallMode::nonblocking) };
+      let status = unsafe {
+        sys::napi_call_threadsafe_function(
+          tsfn.0,
+          data,
+          sys::ThreadsafeFunctionCallMode::nonblocking,
+        )
+      };
       if status != sys::Status::napi_ok {
         // SAFETY: not queued, so we still own the box.
         drop(unsafe { Box::from_raw(data as *mut Callback) });
@@ -153,7 +172,12 @@ struct Completer {
 }
 
 impl Completer {
-  fn settle(mut self, outcome: Box<dyn FnOnce(sys::napi_env, sys::napi_value) -> Result<sys::napi_value, js::Failure> + Send>) {
+  fn settle(
+    mut self,
+    outcome: Box<
+      dyn FnOnce(sys::napi_env, sys::napi_value) -> Result<sys::napi_value, js::Failure> + Send,
+    >,
+  ) {
     let deferred = self.deferred.take();
     let stack = NodePtr(self.stack.0);
     let bridge = self.bridge.clone();
@@ -191,7 +215,13 @@ impl Drop for Completer {
 pub type Phase2<T> = Box<dyn FnOnce(&mut Runtime) -> Result<T, Thrown> + Send>;
 
 /// Runs a three-phase task. `phase3` turns the phase-2 result into a JS value on Node's thread.
-pub fn run<T, P3>(env: &Env, host: &Arc<IsolateHost>, flavor: Flavor, phase2: Phase2<T>, phase3: P3) -> napi::Result<sys::napi_value>
+pub fn run<T, P3>(
+  env: &Env,
+  host: &Arc<IsolateHost>,
+  flavor: Flavor,
+  phase2: Phase2<T>,
+  phase3: P3,
+) -> napi::Result<sys::napi_value>
 where
   T: Send + 'static,
   P3: FnOnce(sys::napi_env, T) -> Result<sys::napi_value, js::Failure> + Send + 'static,
@@ -200,7 +230,12 @@ where
   match flavor {
     Flavor::Sync => {
       if host.is_current_thread() {
-        return Err(js::throw(raw_env, Thrown::error("Synchronous call into the isolate from its own thread is not supported yet")));
+        return Err(js::throw(
+          raw_env,
+          Thrown::error(
+            "Synchronous call into the isolate from its own thread is not supported yet",
+          ),
+        ));
       }
       let (tx, rx) = crossbeam_channel::bounded::<Result<T, Thrown>>(1);
       let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
@@ -223,7 +258,11 @@ where
       let bridge = EnvData::get(raw_env)?.bridge.clone();
       let stack = js::capture_stack(raw_env)?;
       bridge.begin(raw_env);
-      let completer = Completer { bridge, deferred: Some(NodePtr(deferred)), stack: NodePtr(stack) };
+      let completer = Completer {
+        bridge,
+        deferred: Some(NodePtr(deferred)),
+        stack: NodePtr(stack),
+      };
       let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
         let r = phase2(rt);
         Box::new(move || {

@@ -47,9 +47,10 @@ impl ErrorKind {
 }
 
 /// A value thrown across the boundary, as owned data.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Thrown {
   /// An `Error` object: rebuilt from its class, message and stack on the other side.
+  #[error("{}: {}", kind.name(), message.to_rust())]
   Error {
     /// The constructor used on the receiving side.
     kind: ErrorKind,
@@ -61,6 +62,7 @@ pub enum Thrown {
     stack: Option<JsString>,
   },
   /// A thrown primitive, delivered unchanged.
+  #[error("a thrown primitive value")]
   Value(Value),
 }
 

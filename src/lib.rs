@@ -2,11 +2,9 @@
 //!
 //! See ARCHITECTURE.md for the threads, the three-phase task and the bridge.
 
-#![deny(clippy::dbg_macro, clippy::todo, clippy::unimplemented)]
-
+pub mod api;
+pub mod bridge;
 pub mod error;
 pub mod isolate;
 pub mod platform;
 pub mod transfer;
-pub mod api;
-pub mod bridge;

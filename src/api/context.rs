@@ -39,7 +39,10 @@ impl Context {
   /// Wraps context `id` and its global Reference `global` of `host`.
   pub fn new(host: Arc<IsolateHost>, id: u32, global: u32) -> Context {
     Context {
-      slot: Slot::new(RemoteHandle { host: host.clone(), id }),
+      slot: Slot::new(RemoteHandle {
+        host: host.clone(),
+        id,
+      }),
       global: RefCell::new(Some(Reference::wrap(host.clone(), global, "object"))),
       global_obj: RefCell::new(None),
       host,
@@ -51,23 +54,46 @@ impl Context {
     Ok(self.slot.get(msg::CONTEXT_RELEASED)?.id)
   }
 
-  fn eval_impl(&self, env: Env, code: Unknown, opts: Option<Unknown>, flavor: Flavor) -> napi::Result<Raw> {
+  fn eval_impl(
+    &self,
+    env: Env,
+    code: Unknown,
+    opts: Option<Unknown>,
+    flavor: Flavor,
+  ) -> napi::Result<Raw> {
     let e = env.raw();
     let (ctx, code, origin, timeout, t) = (|| -> Result<_, Failure> {
       let ctx = self.id()?;
       let code = options::string_arg(e, code.raw(), 1)?;
       let o = options::object_arg(e, raw(opts), "undefined", 2)?;
-      Ok((ctx, code, options::origin(e, o)?, options::timeout(e, o)?, options::transfer(e, o)?))
+      Ok((
+        ctx,
+        code,
+        options::origin(e, o)?,
+        options::timeout(e, o)?,
+        options::transfer(e, o)?,
+      ))
     })()
     .map_err(|f| f.throw(e))?;
     let host = self.host.clone();
-    let v = bridge::run(&env, &self.host, flavor, Box::new(move |rt| script::eval(rt, ctx, code, origin, timeout, t)), move |env, out| {
-      out_to_napi(env, &host, out)
-    })?;
+    let v = bridge::run(
+      &env,
+      &self.host,
+      flavor,
+      Box::new(move |rt| script::eval(rt, ctx, code, origin, timeout, t)),
+      move |env, out| out_to_napi(env, &host, out),
+    )?;
     Ok(Raw(v))
   }
 
-  fn closure_impl(&self, env: Env, code: Unknown, args: Option<Unknown>, opts: Option<Unknown>, flavor: Flavor) -> napi::Result<Raw> {
+  fn closure_impl(
+    &self,
+    env: Env,
+    code: Unknown,
+    args: Option<Unknown>,
+    opts: Option<Unknown>,
+    flavor: Flavor,
+  ) -> napi::Result<Raw> {
     let e = env.raw();
     let parsed = (|| -> Result<_, Failure> {
       let ctx = self.id()?;
@@ -94,7 +120,14 @@ impl Context {
           values.push(import(e, x, arg_opts.copy)?);
         }
       }
-      Ok((ctx, code, values, options::origin(e, o)?, options::timeout(e, o)?, result))
+      Ok((
+        ctx,
+        code,
+        values,
+        options::origin(e, o)?,
+        options::timeout(e, o)?,
+        result,
+      ))
     })();
     let (ctx, code, values, origin, timeout, result) = parsed.map_err(|f| f.throw(e))?;
     let host = self.host.clone();
@@ -156,7 +189,9 @@ impl Context {
       if !v.is_null() {
         let mut obj: *mut std::ffi::c_void = std::ptr::null_mut();
         // SAFETY: v is a Reference instance created by napi-rs for this class.
-        if unsafe { sys::napi_unwrap(e.get(), v, &mut obj) } == sys::Status::napi_ok && !obj.is_null() {
+        if unsafe { sys::napi_unwrap(e.get(), v, &mut obj) } == sys::Status::napi_ok
+          && !obj.is_null()
+        {
           // SAFETY: napi-rs wraps a `Reference` pointer in its instances.
           let r = unsafe { &*(obj as *const Reference) };
           let _ = r.release(env);
@@ -180,25 +215,48 @@ impl Context {
 
   /// Evaluates code, ignoring the outcome.
   #[napi]
-  pub fn eval_ignored(&self, env: Env, code: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
+  pub fn eval_ignored(
+    &self,
+    env: Env,
+    code: Unknown,
+    options: Option<Unknown>,
+  ) -> napi::Result<Raw> {
     self.eval_impl(env, code, options, Flavor::Ignored)
   }
 
   /// Runs `code` as the body of a function of `$0…$N` (Promise).
   #[napi]
-  pub fn eval_closure(&self, env: Env, code: Unknown, args: Option<Unknown>, options: Option<Unknown>) -> napi::Result<Raw> {
+  pub fn eval_closure(
+    &self,
+    env: Env,
+    code: Unknown,
+    args: Option<Unknown>,
+    options: Option<Unknown>,
+  ) -> napi::Result<Raw> {
     self.closure_impl(env, code, args, options, Flavor::Async)
   }
 
   /// Runs `code` as the body of a function of `$0…$N`.
   #[napi]
-  pub fn eval_closure_sync(&self, env: Env, code: Unknown, args: Option<Unknown>, options: Option<Unknown>) -> napi::Result<Raw> {
+  pub fn eval_closure_sync(
+    &self,
+    env: Env,
+    code: Unknown,
+    args: Option<Unknown>,
+    options: Option<Unknown>,
+  ) -> napi::Result<Raw> {
     self.closure_impl(env, code, args, options, Flavor::Sync)
   }
 
   /// Runs `code` as a function body, ignoring the outcome.
   #[napi]
-  pub fn eval_closure_ignored(&self, env: Env, code: Unknown, args: Option<Unknown>, options: Option<Unknown>) -> napi::Result<Raw> {
+  pub fn eval_closure_ignored(
+    &self,
+    env: Env,
+    code: Unknown,
+    args: Option<Unknown>,
+    options: Option<Unknown>,
+  ) -> napi::Result<Raw> {
     self.closure_impl(env, code, args, options, Flavor::Ignored)
   }
 }

@@ -4,7 +4,9 @@
 use crate::api::env::EnvData;
 use crate::api::js::{self, check, Failure};
 use crate::error::{msg, ErrorKind, Thrown};
-use crate::transfer::value::{BigInt, Boxed, ErrorData, JsString, Key, Value, ViewKind, MAX_DEPTH, TOO_DEEP};
+use crate::transfer::value::{
+  BigInt, Boxed, ErrorData, JsString, Key, Value, ViewKind, MAX_DEPTH, TOO_DEEP,
+};
 use napi::sys;
 use std::ptr::null_mut;
 
@@ -26,7 +28,9 @@ pub fn read_string(env: sys::napi_env, v: sys::napi_value) -> napi::Result<JsStr
   let mut buf = vec![0u16; len + 1];
   let mut written = 0usize;
   // SAFETY: buf holds len + 1 units.
-  check(unsafe { sys::napi_get_value_string_utf16(env, v, buf.as_mut_ptr(), buf.len(), &mut written) })?;
+  check(unsafe {
+    sys::napi_get_value_string_utf16(env, v, buf.as_mut_ptr(), buf.len(), &mut written)
+  })?;
   buf.truncate(written);
   Ok(JsString::from_utf16(buf))
 }
@@ -36,8 +40,12 @@ pub fn js_string(env: sys::napi_env, s: &JsString) -> napi::Result<sys::napi_val
   let mut v = null_mut();
   // SAFETY: pointers and lengths describe valid buffers.
   let status = match s {
-    JsString::Latin1(b) => unsafe { sys::napi_create_string_latin1(env, b.as_ptr() as *const _, b.len() as isize, &mut v) },
-    JsString::Utf16(u) => unsafe { sys::napi_create_string_utf16(env, u.as_ptr(), u.len() as isize, &mut v) },
+    JsString::Latin1(b) => unsafe {
+      sys::napi_create_string_latin1(env, b.as_ptr() as *const _, b.len() as isize, &mut v)
+    },
+    JsString::Utf16(u) => unsafe {
+      sys::napi_create_string_utf16(env, u.as_ptr(), u.len() as isize, &mut v)
+    },
   };
   check(status)?;
   Ok(v)
@@ -58,9 +66,14 @@ fn read_bigint(env: sys::napi_env, v: sys::napi_value) -> napi::Result<BigInt> {
   let mut words = vec![0u64; count.max(1)];
   let mut count2 = words.len();
   // SAFETY: `words` has room for `count2` words.
-  check(unsafe { sys::napi_get_value_bigint_words(env, v, &mut sign, &mut count2, words.as_mut_ptr()) })?;
+  check(unsafe {
+    sys::napi_get_value_bigint_words(env, v, &mut sign, &mut count2, words.as_mut_ptr())
+  })?;
   words.truncate(count2.max(1));
-  Ok(BigInt { negative: sign != 0, words })
+  Ok(BigInt {
+    negative: sign != 0,
+    words,
+  })
 }
 
 /// The primitive a host value holds, or `None` for objects, functions and symbols.
@@ -87,12 +100,17 @@ pub fn to_napi(env: sys::napi_env, v: &Value) -> Result<sys::napi_value, Failure
   build(env, v, &mut objects, 0)
 }
 
-fn call_helper(env: sys::napi_env, name: &str, args: &[sys::napi_value]) -> Result<sys::napi_value, Failure> {
+fn call_helper(
+  env: sys::napi_env,
+  name: &str,
+  args: &[sys::napi_value],
+) -> Result<sys::napi_value, Failure> {
   let helpers = EnvData::get(env)?.helpers(env)?;
   let f = js::get_named(env, helpers, name)?;
   let mut out = null_mut();
   // SAFETY: valid env, function and argument handles.
-  let status = unsafe { sys::napi_call_function(env, helpers, f, args.len(), args.as_ptr(), &mut out) };
+  let status =
+    unsafe { sys::napi_call_function(env, helpers, f, args.len(), args.as_ptr(), &mut out) };
   if status == sys::Status::napi_pending_exception {
     return Err(Failure::Pending);
   }
@@ -108,7 +126,12 @@ fn register(objects: &mut Vec<sys::napi_value>, id: u32, v: sys::napi_value) {
   objects[id] = v;
 }
 
-fn build(env: sys::napi_env, v: &Value, objects: &mut Vec<sys::napi_value>, depth: u32) -> Result<sys::napi_value, Failure> {
+fn build(
+  env: sys::napi_env,
+  v: &Value,
+  objects: &mut Vec<sys::napi_value>,
+  depth: u32,
+) -> Result<sys::napi_value, Failure> {
   if depth >= MAX_DEPTH {
     return Err(Thrown::range_error(TOO_DEEP).into());
   }
@@ -121,10 +144,20 @@ fn build(env: sys::napi_env, v: &Value, objects: &mut Vec<sys::napi_value>, dept
     Value::Bool(b) => return Ok(js::boolean(env, *b)?),
     Value::Number(n) => check(unsafe { sys::napi_create_double(env, *n, &mut out) })?,
     Value::BigInt(b) => check(unsafe {
-      sys::napi_create_bigint_words(env, b.negative as i32, b.words.len(), b.words.as_ptr(), &mut out)
+      sys::napi_create_bigint_words(
+        env,
+        b.negative as i32,
+        b.words.len(),
+        b.words.as_ptr(),
+        &mut out,
+      )
     })?,
     Value::String(s) => out = js_string(env, s)?,
-    Value::Backref(id) => out = *objects.get(*id as usize).ok_or(Failure::Thrown(Thrown::error("Bad back reference")))?,
+    Value::Backref(id) => {
+      out = *objects
+        .get(*id as usize)
+        .ok_or(Failure::Thrown(Thrown::error("Bad back reference")))?
+    }
     Value::Object { id, props } => {
       check(unsafe { sys::napi_create_object(env, &mut out) })?;
       register(objects, *id, out);
@@ -188,7 +221,13 @@ fn build(env: sys::napi_env, v: &Value, objects: &mut Vec<sys::napi_value>, dept
       }
       register(objects, *id, out);
     }
-    Value::View { id, kind, buffer, byte_offset, length } => {
+    Value::View {
+      id,
+      kind,
+      buffer,
+      byte_offset,
+      length,
+    } => {
       let ab = build(env, buffer, objects, depth)?;
       out = make_view(env, *kind, ab, *byte_offset, *length)?;
       register(objects, *id, out);
@@ -201,7 +240,13 @@ fn build(env: sys::napi_env, v: &Value, objects: &mut Vec<sys::napi_value>, dept
   Ok(out)
 }
 
-fn make_view(env: sys::napi_env, kind: ViewKind, ab: sys::napi_value, off: usize, len: usize) -> Result<sys::napi_value, Failure> {
+fn make_view(
+  env: sys::napi_env,
+  kind: ViewKind,
+  ab: sys::napi_value,
+  off: usize,
+  len: usize,
+) -> Result<sys::napi_value, Failure> {
   let t = match kind {
     ViewKind::Int8 => sys::TypedarrayType::int8_array,
     ViewKind::Uint8 => sys::TypedarrayType::uint8_array,
@@ -243,7 +288,13 @@ fn error_object(env: sys::napi_env, data: &ErrorData) -> Result<sys::napi_value,
   Ok(e)
 }
 
-fn set_props(env: sys::napi_env, obj: sys::napi_value, props: &[(Key, Value)], objects: &mut Vec<sys::napi_value>, depth: u32) -> Result<(), Failure> {
+fn set_props(
+  env: sys::napi_env,
+  obj: sys::napi_value,
+  props: &[(Key, Value)],
+  objects: &mut Vec<sys::napi_value>,
+  depth: u32,
+) -> Result<(), Failure> {
   for (k, val) in props {
     let val = build(env, val, objects, depth)?;
     match k {
@@ -261,7 +312,9 @@ fn set_props(env: sys::napi_env, obj: sys::napi_value, props: &[(Key, Value)], o
             getter: None,
             setter: None,
             value: val,
-            attributes: sys::PropertyAttributes::writable | sys::PropertyAttributes::enumerable | sys::PropertyAttributes::configurable,
+            attributes: sys::PropertyAttributes::writable
+              | sys::PropertyAttributes::enumerable
+              | sys::PropertyAttributes::configurable,
             data: null_mut(),
           };
           // SAFETY: one valid descriptor.
@@ -301,7 +354,12 @@ fn int(env: sys::napi_env, v: sys::napi_value) -> i64 {
 }
 
 #[inline(never)]
-fn clone(env: sys::napi_env, v: sys::napi_value, seen: sys::napi_value, next_id: &mut u32) -> Result<Value, Failure> {
+fn clone(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  seen: sys::napi_value,
+  next_id: &mut u32,
+) -> Result<Value, Failure> {
   if let Some(p) = primitive(env, v)? {
     return Ok(p);
   }
@@ -325,7 +383,14 @@ fn clone(env: sys::napi_env, v: sys::napi_value, seen: sys::napi_value, next_id:
 /// path (`clone` → `clone_object` → `clone_plain`/`own_props`) stay small: host values are
 /// cloned on Node's own stack.
 #[inline(never)]
-fn clone_object(env: sys::napi_env, v: sys::napi_value, code: i64, id: u32, seen: sys::napi_value, next_id: &mut u32) -> Result<Value, Failure> {
+fn clone_object(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  code: i64,
+  id: u32,
+  seen: sys::napi_value,
+  next_id: &mut u32,
+) -> Result<Value, Failure> {
   match code {
     1 => clone_array(env, v, id, seen, next_id),
     2 => clone_date(env, v, id),
@@ -336,17 +401,33 @@ fn clone_object(env: sys::napi_env, v: sys::napi_value, code: i64, id: u32, seen
     7 => clone_array_buffer(env, v, id),
     8 => clone_typed_array(env, v, id, seen, next_id),
     9 => clone_data_view(env, v, id, seen, next_id),
-    10 => Ok(Value::Error { id, data: Box::new(read_error(env, v)?) }),
-    _ => Ok(Value::Object { id, props: own_props(env, v, seen, next_id)? }),
+    10 => Ok(Value::Error {
+      id,
+      data: Box::new(read_error(env, v)?),
+    }),
+    _ => Ok(Value::Object {
+      id,
+      props: own_props(env, v, seen, next_id)?,
+    }),
   }
 }
 
 #[inline(never)]
-fn clone_array(env: sys::napi_env, v: sys::napi_value, id: u32, seen: sys::napi_value, next_id: &mut u32) -> Result<Value, Failure> {
+fn clone_array(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  id: u32,
+  seen: sys::napi_value,
+  next_id: &mut u32,
+) -> Result<Value, Failure> {
   let mut len = 0u32;
   // SAFETY: v is an array.
   check(unsafe { sys::napi_get_array_length(env, v, &mut len) })?;
-  Ok(Value::Array { id, length: len, props: own_props(env, v, seen, next_id)? })
+  Ok(Value::Array {
+    id,
+    length: len,
+    props: own_props(env, v, seen, next_id)?,
+  })
 }
 
 #[inline(never)]
@@ -365,7 +446,13 @@ fn clone_regexp(env: sys::napi_env, v: sys::napi_value, id: u32) -> Result<Value
 }
 
 #[inline(never)]
-fn clone_map(env: sys::napi_env, v: sys::napi_value, id: u32, seen: sys::napi_value, next_id: &mut u32) -> Result<Value, Failure> {
+fn clone_map(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  id: u32,
+  seen: sys::napi_value,
+  next_id: &mut u32,
+) -> Result<Value, Failure> {
   let flat = call_helper(env, "entries", &[v])?;
   let items = array_items(env, flat)?;
   let mut entries = Vec::with_capacity(items.len() / 2);
@@ -380,7 +467,13 @@ fn clone_map(env: sys::napi_env, v: sys::napi_value, id: u32, seen: sys::napi_va
 }
 
 #[inline(never)]
-fn clone_set(env: sys::napi_env, v: sys::napi_value, id: u32, seen: sys::napi_value, next_id: &mut u32) -> Result<Value, Failure> {
+fn clone_set(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  id: u32,
+  seen: sys::napi_value,
+  next_id: &mut u32,
+) -> Result<Value, Failure> {
   let flat = call_helper(env, "entries", &[v])?;
   let mut values = Vec::new();
   for x in array_items(env, flat)? {
@@ -418,14 +511,22 @@ fn clone_array_buffer(env: sys::napi_env, v: sys::napi_value, id: u32) -> Result
 }
 
 #[inline(never)]
-fn clone_typed_array(env: sys::napi_env, v: sys::napi_value, id: u32, seen: sys::napi_value, next_id: &mut u32) -> Result<Value, Failure> {
+fn clone_typed_array(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  id: u32,
+  seen: sys::napi_value,
+  next_id: &mut u32,
+) -> Result<Value, Failure> {
   let mut t = 0;
   let mut len = 0usize;
   let mut data = null_mut();
   let mut ab = null_mut();
   let mut off = 0usize;
   // SAFETY: v is a typed array.
-  check(unsafe { sys::napi_get_typedarray_info(env, v, &mut t, &mut len, &mut data, &mut ab, &mut off) })?;
+  check(unsafe {
+    sys::napi_get_typedarray_info(env, v, &mut t, &mut len, &mut data, &mut ab, &mut off)
+  })?;
   let kind = match t {
     sys::TypedarrayType::int8_array => ViewKind::Int8,
     sys::TypedarrayType::uint8_array => ViewKind::Uint8,
@@ -441,11 +542,23 @@ fn clone_typed_array(env: sys::napi_env, v: sys::napi_value, id: u32, seen: sys:
     _ => ViewKind::Float16,
   };
   let buffer = clone(env, ab, seen, next_id)?;
-  Ok(Value::View { id, kind, buffer: Box::new(buffer), byte_offset: off, length: len })
+  Ok(Value::View {
+    id,
+    kind,
+    buffer: Box::new(buffer),
+    byte_offset: off,
+    length: len,
+  })
 }
 
 #[inline(never)]
-fn clone_data_view(env: sys::napi_env, v: sys::napi_value, id: u32, seen: sys::napi_value, next_id: &mut u32) -> Result<Value, Failure> {
+fn clone_data_view(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  id: u32,
+  seen: sys::napi_value,
+  next_id: &mut u32,
+) -> Result<Value, Failure> {
   let mut len = 0usize;
   let mut data = null_mut();
   let mut ab = null_mut();
@@ -453,7 +566,13 @@ fn clone_data_view(env: sys::napi_env, v: sys::napi_value, id: u32, seen: sys::n
   // SAFETY: v is a DataView.
   check(unsafe { sys::napi_get_dataview_info(env, v, &mut len, &mut data, &mut ab, &mut off) })?;
   let buffer = clone(env, ab, seen, next_id)?;
-  Ok(Value::View { id, kind: ViewKind::DataView, buffer: Box::new(buffer), byte_offset: off, length: len })
+  Ok(Value::View {
+    id,
+    kind: ViewKind::DataView,
+    buffer: Box::new(buffer),
+    byte_offset: off,
+    length: len,
+  })
 }
 
 /// Reads an Error object's class, name, message and stack.
@@ -475,11 +594,22 @@ pub fn read_error(env: sys::napi_env, v: sys::napi_value) -> Result<ErrorData, F
   let name = text("name")?.unwrap_or_else(|| JsString::from("Error"));
   let message = text("message")?.unwrap_or_else(|| JsString::from(""));
   let stack_v = js::get_named(env, v, "stack")?;
-  let stack = if js::type_of(env, stack_v) == sys::ValueType::napi_string { Some(read_string(env, stack_v)?) } else { None };
+  let stack = if js::type_of(env, stack_v) == sys::ValueType::napi_string {
+    Some(read_string(env, stack_v)?)
+  } else {
+    None
+  };
   let name_rust = name.to_rust();
-  let ctor = ErrorKind::from_name(&name_rust).map(|k| k.name()).unwrap_or("Error");
+  let ctor = ErrorKind::from_name(&name_rust)
+    .map(|k| k.name())
+    .unwrap_or("Error");
   let name = (ctor != name_rust).then_some(name);
-  Ok(ErrorData { ctor, name, message, stack })
+  Ok(ErrorData {
+    ctor,
+    name,
+    message,
+    stack,
+  })
 }
 
 fn array_items(env: sys::napi_env, arr: sys::napi_value) -> Result<Vec<sys::napi_value>, Failure> {
@@ -496,7 +626,12 @@ fn array_items(env: sys::napi_env, arr: sys::napi_value) -> Result<Vec<sys::napi
   Ok(out)
 }
 
-fn own_props(env: sys::napi_env, obj: sys::napi_value, seen: sys::napi_value, next_id: &mut u32) -> Result<Vec<(Key, Value)>, Failure> {
+fn own_props(
+  env: sys::napi_env,
+  obj: sys::napi_value,
+  seen: sys::napi_value,
+  next_id: &mut u32,
+) -> Result<Vec<(Key, Value)>, Failure> {
   let mut keys = null_mut();
   // SAFETY: valid env and object.
   let status = unsafe {

@@ -42,7 +42,11 @@ impl EnvData {
     // SAFETY: valid env.
     js::check(unsafe { sys::napi_get_instance_data(env, &mut ptr) })?;
     if ptr.is_null() {
-      let data = Box::new(EnvData { bridge: Bridge::new(env)?, helpers: None, isolates: Vec::new() });
+      let data = Box::new(EnvData {
+        bridge: Bridge::new(env)?,
+        helpers: None,
+        isolates: Vec::new(),
+      });
       ptr = Box::into_raw(data) as *mut c_void;
       // SAFETY: ownership of the box moves to the environment (freed in `finalize`).
       js::check(unsafe { sys::napi_set_instance_data(env, ptr, Some(finalize), null_mut()) })?;
@@ -61,7 +65,9 @@ impl EnvData {
 
   /// The helper object registered by `index.js`.
   pub fn helpers(&self, env: sys::napi_env) -> napi::Result<sys::napi_value> {
-    let r = self.helpers.ok_or_else(|| napi::Error::from_reason("helpers not registered"))?;
+    let r = self
+      .helpers
+      .ok_or_else(|| napi::Error::from_reason("helpers not registered"))?;
     let mut v = null_mut();
     // SAFETY: the reference belongs to this env.
     js::check(unsafe { sys::napi_get_reference_value(env, r, &mut v) })?;

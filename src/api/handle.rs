@@ -1,6 +1,6 @@
 //! A handle to an entry in an isolate's table (context, script, reference), held by a JS object.
 
-use crate::error::{Thrown};
+use crate::error::Thrown;
 use crate::isolate::ops::context;
 use crate::isolate::{thread::Deliver, IsolateHost, Runtime};
 use std::sync::Arc;

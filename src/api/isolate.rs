@@ -47,7 +47,9 @@ fn parse_options(env: sys::napi_env, v: sys::napi_value) -> Result<IsolateOption
   }
   // Cap at 1 TiB so the byte count stays representable; V8 clamps its own heap further.
   let bytes = (limit_mb.min(1024.0 * 1024.0) * 1024.0 * 1024.0) as usize;
-  Ok(IsolateOptions { memory_limit: bytes })
+  Ok(IsolateOptions {
+    memory_limit: bytes,
+  })
 }
 
 impl Isolate {
@@ -58,20 +60,37 @@ impl Isolate {
     Ok(&self.host)
   }
 
-  fn create_context_impl(&self, env: Env, opts: Option<Unknown>, flavor: Flavor) -> napi::Result<Raw> {
+  fn create_context_impl(
+    &self,
+    env: Env,
+    opts: Option<Unknown>,
+    flavor: Flavor,
+  ) -> napi::Result<Raw> {
     let raw = env.raw();
     let o = opts.map(|u| u.raw()).unwrap_or(std::ptr::null_mut());
     options::object_arg(raw, o, "undefined", 1).map_err(|f| f.throw(raw))?;
     let host = self.host.clone();
-    let v = bridge::run(&env, &self.host, flavor, Box::new(|rt| Ok(context::create(rt))), move |env, (id, global)| {
-      let ctx = Context::new(host.clone(), id, global);
-      // SAFETY: Node's thread, valid env.
-      Ok(unsafe { Context::to_napi_value(env, ctx) }?)
-    })?;
+    let v = bridge::run(
+      &env,
+      &self.host,
+      flavor,
+      Box::new(|rt| Ok(context::create(rt))),
+      move |env, (id, global)| {
+        let ctx = Context::new(host.clone(), id, global);
+        // SAFETY: Node's thread, valid env.
+        Ok(unsafe { Context::to_napi_value(env, ctx) }?)
+      },
+    )?;
     Ok(Raw(v))
   }
 
-  fn compile_impl(&self, env: Env, code: Unknown, opts: Option<Unknown>, flavor: Flavor) -> napi::Result<Raw> {
+  fn compile_impl(
+    &self,
+    env: Env,
+    code: Unknown,
+    opts: Option<Unknown>,
+    flavor: Flavor,
+  ) -> napi::Result<Raw> {
     let raw = env.raw();
     let parsed = (|| -> Result<_, Failure> {
       let code = options::string_arg(raw, code.raw(), 1)?;
@@ -81,11 +100,20 @@ impl Isolate {
     })();
     let (code, origin) = parsed.map_err(|f| f.throw(raw))?;
     let host = self.host.clone();
-    let v = bridge::run(&env, &self.host, flavor, Box::new(move |rt| script::compile(rt, code, origin)), move |env, id| {
-      let s = Script { host: host.clone(), slot: Slot::new(RemoteHandle { host, id }) };
-      // SAFETY: Node's thread, valid env.
-      Ok(unsafe { Script::to_napi_value(env, s) }?)
-    })?;
+    let v = bridge::run(
+      &env,
+      &self.host,
+      flavor,
+      Box::new(move |rt| script::compile(rt, code, origin)),
+      move |env, id| {
+        let s = Script {
+          host: host.clone(),
+          slot: Slot::new(RemoteHandle { host, id }),
+        };
+        // SAFETY: Node's thread, valid env.
+        Ok(unsafe { Script::to_napi_value(env, s) }?)
+      },
+    )?;
     Ok(Raw(v))
   }
 
@@ -100,14 +128,26 @@ impl Isolate {
         let external = rt.memory().external.load(Ordering::Relaxed);
         Ok([
           ("total_heap_size", s.total_heap_size() as f64),
-          ("total_heap_size_executable", s.total_heap_size_executable() as f64),
+          (
+            "total_heap_size_executable",
+            s.total_heap_size_executable() as f64,
+          ),
           ("total_physical_size", s.total_physical_size() as f64),
-          ("total_available_size", s.total_available_size().saturating_sub(headroom) as f64),
+          (
+            "total_available_size",
+            s.total_available_size().saturating_sub(headroom) as f64,
+          ),
           ("used_heap_size", s.used_heap_size() as f64),
-          ("heap_size_limit", s.heap_size_limit().saturating_sub(headroom) as f64),
+          (
+            "heap_size_limit",
+            s.heap_size_limit().saturating_sub(headroom) as f64,
+          ),
           ("malloced_memory", s.malloced_memory() as f64),
           ("peak_malloced_memory", s.peak_malloced_memory() as f64),
-          ("does_zap_garbage", if s.does_zap_garbage() { 1.0 } else { 0.0 }),
+          (
+            "does_zap_garbage",
+            if s.does_zap_garbage() { 1.0 } else { 0.0 },
+          ),
           ("externally_allocated_size", external as f64),
         ])
       }),
@@ -206,15 +246,23 @@ impl Isolate {
 
   /// Compiles a script (Promise).
   #[napi]
-  pub fn compile_script(&self, env: Env, code: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
+  pub fn compile_script(
+    &self,
+    env: Env,
+    code: Unknown,
+    options: Option<Unknown>,
+  ) -> napi::Result<Raw> {
     self.compile_impl(env, code, options, Flavor::Async)
   }
 
   /// Compiles a script.
   #[napi]
-  pub fn compile_script_sync(&self, env: Env, code: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
+  pub fn compile_script_sync(
+    &self,
+    env: Env,
+    code: Unknown,
+    options: Option<Unknown>,
+  ) -> napi::Result<Raw> {
     self.compile_impl(env, code, options, Flavor::Sync)
   }
 }
-
-

@@ -60,7 +60,10 @@ pub fn check(status: sys::napi_status) -> napi::Result<()> {
   if status == sys::Status::napi_ok {
     Ok(())
   } else {
-    Err(napi::Error::new(Status::GenericFailure, format!("napi call failed ({status})")))
+    Err(napi::Error::new(
+      Status::GenericFailure,
+      format!("napi call failed ({status})"),
+    ))
   }
 }
 
@@ -103,12 +106,18 @@ pub fn boolean(env: sys::napi_env, b: bool) -> napi::Result<sys::napi_value> {
 pub fn string(env: sys::napi_env, s: &str) -> napi::Result<sys::napi_value> {
   let mut v = null_mut();
   // SAFETY: pointer and length describe a valid UTF-8 buffer.
-  check(unsafe { sys::napi_create_string_utf8(env, s.as_ptr() as *const _, s.len() as isize, &mut v) })?;
+  check(unsafe {
+    sys::napi_create_string_utf8(env, s.as_ptr() as *const _, s.len() as isize, &mut v)
+  })?;
   Ok(v)
 }
 
 /// `obj[name]`.
-pub fn get_named(env: sys::napi_env, obj: sys::napi_value, name: &str) -> napi::Result<sys::napi_value> {
+pub fn get_named(
+  env: sys::napi_env,
+  obj: sys::napi_value,
+  name: &str,
+) -> napi::Result<sys::napi_value> {
   let key = string(env, name)?;
   let mut v = null_mut();
   // SAFETY: valid env and handles.
@@ -121,14 +130,24 @@ pub fn get_named(env: sys::napi_env, obj: sys::napi_value, name: &str) -> napi::
 }
 
 /// `obj[name] = value`.
-pub fn set_named(env: sys::napi_env, obj: sys::napi_value, name: &str, value: sys::napi_value) -> napi::Result<()> {
+pub fn set_named(
+  env: sys::napi_env,
+  obj: sys::napi_value,
+  name: &str,
+  value: sys::napi_value,
+) -> napi::Result<()> {
   let key = string(env, name)?;
   // SAFETY: valid env and handles.
   check(unsafe { sys::napi_set_property(env, obj, key, value) })
 }
 
 /// Defines a non-enumerable, writable, configurable own data property.
-pub fn define_hidden(env: sys::napi_env, obj: sys::napi_value, name: &str, value: sys::napi_value) -> napi::Result<()> {
+pub fn define_hidden(
+  env: sys::napi_env,
+  obj: sys::napi_value,
+  name: &str,
+  value: sys::napi_value,
+) -> napi::Result<()> {
   let key = string(env, name)?;
   let desc = sys::napi_property_descriptor {
     utf8name: std::ptr::null(),
@@ -161,7 +180,11 @@ pub fn global(env: sys::napi_env) -> napi::Result<sys::napi_value> {
 }
 
 /// `new globalThis[ctor](...args)`.
-pub fn construct_global(env: sys::napi_env, ctor: &str, args: &[sys::napi_value]) -> napi::Result<sys::napi_value> {
+pub fn construct_global(
+  env: sys::napi_env,
+  ctor: &str,
+  args: &[sys::napi_value],
+) -> napi::Result<sys::napi_value> {
   let g = global(env)?;
   let c = get_named(env, g, ctor)?;
   let mut v = null_mut();
@@ -191,7 +214,11 @@ pub fn resolve(env: sys::napi_env, d: sys::napi_deferred, v: sys::napi_value) {
 
 /// Rejects a deferred.
 pub fn reject(env: sys::napi_env, d: sys::napi_deferred, v: sys::napi_value) {
-  let v = if v.is_null() { undefined(env).unwrap_or(v) } else { v };
+  let v = if v.is_null() {
+    undefined(env).unwrap_or(v)
+  } else {
+    v
+  };
   // SAFETY: the deferred belongs to this env and is settled once.
   unsafe { sys::napi_reject_deferred(env, d, v) };
 }
@@ -227,10 +254,19 @@ fn stack_frames(env: sys::napi_env, err: sys::napi_value) -> Option<String> {
 
 /// Builds the JS value for a thrown value. Errors get the guest stack, the boundary marker and
 /// the caller's frames (taken from `caller`, or from the new error itself for sync calls).
-pub fn materialize(env: sys::napi_env, thrown: &Thrown, caller: Option<sys::napi_value>) -> napi::Result<sys::napi_value> {
+pub fn materialize(
+  env: sys::napi_env,
+  thrown: &Thrown,
+  caller: Option<sys::napi_value>,
+) -> napi::Result<sys::napi_value> {
   match thrown {
     Thrown::Value(v) => convert::to_napi(env, v).map_err(|_| pending()),
-    Thrown::Error { kind, name, message, stack } => {
+    Thrown::Error {
+      kind,
+      name,
+      message,
+      stack,
+    } => {
       let message = convert::js_string(env, message)?;
       let err = construct_global(env, kind.name(), &[message])?;
       if let Some(name) = name {
@@ -256,7 +292,10 @@ pub fn materialize(env: sys::napi_env, thrown: &Thrown, caller: Option<sys::napi
             Some(n) => n.to_rust(),
             None => kind.name().to_string(),
           };
-          let mut s = format!("{head}: {}", convert::jsstring_to_rust(&thrown_message(thrown)));
+          let mut s = format!(
+            "{head}: {}",
+            convert::jsstring_to_rust(&thrown_message(thrown))
+          );
           if let Some(f) = frames.filter(|f| !f.is_empty()) {
             s.push('\n');
             s.push_str(&f);

@@ -13,7 +13,12 @@ pub fn is_undefined(env: sys::napi_env, v: sys::napi_value) -> bool {
 
 /// An options argument: `undefined` → `None`, an object → `Some`, anything else → TypeError
 /// "`<what>` requires parameter <n> to be an object" (isolated-vm renders methods as `undefined`).
-pub fn object_arg(env: sys::napi_env, v: sys::napi_value, what: &str, n: u32) -> Result<Option<sys::napi_value>, Failure> {
+pub fn object_arg(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  what: &str,
+  n: u32,
+) -> Result<Option<sys::napi_value>, Failure> {
   if is_undefined(env, v) {
     return Ok(None);
   }
@@ -24,7 +29,11 @@ pub fn object_arg(env: sys::napi_env, v: sys::napi_value, what: &str, n: u32) ->
 }
 
 /// `obj[name]`, or `undefined` when there is no options object.
-pub fn field(env: sys::napi_env, obj: Option<sys::napi_value>, name: &str) -> Result<Option<sys::napi_value>, Failure> {
+pub fn field(
+  env: sys::napi_env,
+  obj: Option<sys::napi_value>,
+  name: &str,
+) -> Result<Option<sys::napi_value>, Failure> {
   match obj {
     None => Ok(None),
     Some(o) => {
@@ -51,7 +60,11 @@ pub fn flag(env: sys::napi_env, obj: Option<sys::napi_value>, name: &str) -> Res
 }
 
 /// A numeric option, or `None` when absent. Non-numbers and NaN → "`<name>` must be a number".
-pub fn number(env: sys::napi_env, obj: Option<sys::napi_value>, name: &str) -> Result<Option<f64>, Failure> {
+pub fn number(
+  env: sys::napi_env,
+  obj: Option<sys::napi_value>,
+  name: &str,
+) -> Result<Option<f64>, Failure> {
   match field(env, obj, name)? {
     None => Ok(None),
     Some(v) => match convert::primitive(env, v)? {
@@ -71,7 +84,10 @@ pub fn timeout(env: sys::napi_env, obj: Option<sys::napi_value>) -> Result<u32, 
 }
 
 /// `copy` / `externalCopy` / `reference` / `promise` from an options object.
-pub fn transfer(env: sys::napi_env, obj: Option<sys::napi_value>) -> Result<TransferOptions, Failure> {
+pub fn transfer(
+  env: sys::napi_env,
+  obj: Option<sys::napi_value>,
+) -> Result<TransferOptions, Failure> {
   let t = TransferOptions::new(
     flag(env, obj, "copy")?,
     flag(env, obj, "externalCopy")?,
@@ -79,13 +95,20 @@ pub fn transfer(env: sys::napi_env, obj: Option<sys::napi_value>) -> Result<Tran
     flag(env, obj, "promise")?,
   )?;
   if t.external_copy || t.promise {
-    return Err(Thrown::type_error("The `externalCopy` and `promise` transfer options are not supported yet").into());
+    return Err(
+      Thrown::type_error("The `externalCopy` and `promise` transfer options are not supported yet")
+        .into(),
+    );
   }
   Ok(t)
 }
 
 /// The nested `arguments` or `result` transfer options (`TransferOptionsBidirectional`).
-pub fn transfer_nested(env: sys::napi_env, obj: Option<sys::napi_value>, name: &str) -> Result<TransferOptions, Failure> {
+pub fn transfer_nested(
+  env: sys::napi_env,
+  obj: Option<sys::napi_value>,
+  name: &str,
+) -> Result<TransferOptions, Failure> {
   match field(env, obj, name)? {
     None => Ok(TransferOptions::default()),
     Some(v) => {
@@ -96,18 +119,27 @@ pub fn transfer_nested(env: sys::napi_env, obj: Option<sys::napi_value>, name: &
 }
 
 /// A required string argument ("`undefined` requires parameter N to be a string").
-pub fn string_arg(env: sys::napi_env, v: sys::napi_value, n: u32) -> Result<crate::transfer::value::JsString, Failure> {
+pub fn string_arg(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  n: u32,
+) -> Result<crate::transfer::value::JsString, Failure> {
   if is_undefined(env, v) && n == 1 {
     return Err(Thrown::type_error("`undefined` requires at least 1 parameter").into());
   }
   if js::type_of(env, v) != sys::ValueType::napi_string {
-    return Err(Thrown::type_error(format!("`undefined` requires parameter {n} to be a string")).into());
+    return Err(
+      Thrown::type_error(format!("`undefined` requires parameter {n} to be a string")).into(),
+    );
   }
   Ok(convert::read_string(env, v)?)
 }
 
 /// ScriptOrigin fields: `filename`, `lineOffset`, `columnOffset`.
-pub fn origin(env: sys::napi_env, obj: Option<sys::napi_value>) -> Result<crate::isolate::runtime::Origin, Failure> {
+pub fn origin(
+  env: sys::napi_env,
+  obj: Option<sys::napi_value>,
+) -> Result<crate::isolate::runtime::Origin, Failure> {
   let filename = match field(env, obj, "filename")? {
     None => "<isolated-vm>".to_string(),
     Some(v) => {
@@ -123,7 +155,11 @@ pub fn origin(env: sys::napi_env, obj: Option<sys::napi_value>) -> Result<crate:
       Some(n) => n.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32,
     })
   };
-  Ok(crate::isolate::runtime::Origin { filename, line_offset: int("lineOffset")?, column_offset: int("columnOffset")? })
+  Ok(crate::isolate::runtime::Origin {
+    filename,
+    line_offset: int("lineOffset")?,
+    column_offset: int("columnOffset")?,
+  })
 }
 
 /// Keeps the message catalogue referenced from this module.

@@ -22,7 +22,11 @@ pub struct Reference {
 }
 
 /// Turns a phase-2 result into a JS value on Node's thread (References become objects).
-pub fn out_to_napi(env: sys::napi_env, host: &Arc<IsolateHost>, out: Out) -> Result<sys::napi_value, Failure> {
+pub fn out_to_napi(
+  env: sys::napi_env,
+  host: &Arc<IsolateHost>,
+  out: Out,
+) -> Result<sys::napi_value, Failure> {
   match out {
     Out::Value(v) => convert::to_napi(env, &v),
     Out::Reference { id, type_of } => {
@@ -37,7 +41,9 @@ pub fn out_to_napi(env: sys::napi_env, host: &Arc<IsolateHost>, out: Out) -> Res
 pub fn prop_key(env: sys::napi_env, v: sys::napi_value) -> Result<PropKey, Failure> {
   match convert::primitive(env, v)? {
     Some(Value::String(s)) => Ok(PropKey::Name(s)),
-    Some(Value::Number(n)) if n >= 0.0 && n <= f64::from(u32::MAX) && n.fract() == 0.0 => Ok(PropKey::Index(n as u32)),
+    Some(Value::Number(n)) if n >= 0.0 && n <= f64::from(u32::MAX) && n.fract() == 0.0 => {
+      Ok(PropKey::Index(n as u32))
+    }
     _ => Err(Thrown::type_error(msg::INVALID_KEY).into()),
   }
 }
@@ -61,31 +67,58 @@ fn raw(u: Option<Unknown>) -> sys::napi_value {
 impl Reference {
   /// A Reference object for table entry `id` of `host`.
   pub fn wrap(host: Arc<IsolateHost>, id: u32, type_of: &'static str) -> Reference {
-    Reference { slot: Slot::new(RemoteHandle { host, id }), type_of }
+    Reference {
+      slot: Slot::new(RemoteHandle { host, id }),
+      type_of,
+    }
   }
 
   fn handle(&self, env: sys::napi_env) -> napi::Result<Arc<RemoteHandle>> {
-    self.slot.get(msg::REFERENCE_RELEASED).map_err(|t| js::throw(env, t))
+    self
+      .slot
+      .get(msg::REFERENCE_RELEASED)
+      .map_err(|t| js::throw(env, t))
   }
 
-  fn get_impl(&self, env: Env, key: Unknown, opts: Option<Unknown>, flavor: Flavor) -> napi::Result<Raw> {
+  fn get_impl(
+    &self,
+    env: Env,
+    key: Unknown,
+    opts: Option<Unknown>,
+    flavor: Flavor,
+  ) -> napi::Result<Raw> {
     let e = env.raw();
     let h = self.handle(e)?;
     let (k, accessors, t) = (|| -> Result<_, Failure> {
       let k = prop_key(e, key.raw())?;
       let o = options::object_arg(e, raw(opts), "undefined", 2)?;
-      Ok((k, options::flag(e, o, "accessors")?, options::transfer(e, o)?))
+      Ok((
+        k,
+        options::flag(e, o, "accessors")?,
+        options::transfer(e, o)?,
+      ))
     })()
     .map_err(|f| f.throw(e))?;
     let id = h.id;
     let host = h.host.clone();
-    let v = bridge::run(&env, &h.host, flavor, Box::new(move |rt| ops::get(rt, id, k, accessors, t)), move |env, out| {
-      out_to_napi(env, &host, out)
-    })?;
+    let v = bridge::run(
+      &env,
+      &h.host,
+      flavor,
+      Box::new(move |rt| ops::get(rt, id, k, accessors, t)),
+      move |env, out| out_to_napi(env, &host, out),
+    )?;
     Ok(Raw(v))
   }
 
-  fn set_impl(&self, env: Env, key: Unknown, value: Unknown, opts: Option<Unknown>, flavor: Flavor) -> napi::Result<Raw> {
+  fn set_impl(
+    &self,
+    env: Env,
+    key: Unknown,
+    value: Unknown,
+    opts: Option<Unknown>,
+    flavor: Flavor,
+  ) -> napi::Result<Raw> {
     let e = env.raw();
     let h = self.handle(e)?;
     let (k, val) = (|| -> Result<_, Failure> {
@@ -96,9 +129,13 @@ impl Reference {
     })()
     .map_err(|f| f.throw(e))?;
     let id = h.id;
-    let v = bridge::run(&env, &h.host, flavor, Box::new(move |rt| ops::set(rt, id, k, val)), |env, _| {
-      Ok(js::boolean(env, true)?)
-    })?;
+    let v = bridge::run(
+      &env,
+      &h.host,
+      flavor,
+      Box::new(move |rt| ops::set(rt, id, k, val)),
+      |env, _| Ok(js::boolean(env, true)?),
+    )?;
     Ok(Raw(v))
   }
 
@@ -107,9 +144,13 @@ impl Reference {
     let h = self.handle(e)?;
     let k = prop_key(e, key.raw()).map_err(|f| f.throw(e))?;
     let id = h.id;
-    let v = bridge::run(&env, &h.host, flavor, Box::new(move |rt| ops::delete(rt, id, k)), |env, _| {
-      Ok(js::boolean(env, true)?)
-    })?;
+    let v = bridge::run(
+      &env,
+      &h.host,
+      flavor,
+      Box::new(move |rt| ops::delete(rt, id, k)),
+      |env, _| Ok(js::boolean(env, true)?),
+    )?;
     Ok(Raw(v))
   }
 
@@ -117,9 +158,13 @@ impl Reference {
     let h = self.handle(env.raw())?;
     let id = h.id;
     let host = h.host.clone();
-    let v = bridge::run(&env, &h.host, flavor, Box::new(move |rt| ops::copy(rt, id)), move |env, out| {
-      out_to_napi(env, &host, out)
-    })?;
+    let v = bridge::run(
+      &env,
+      &h.host,
+      flavor,
+      Box::new(move |rt| ops::copy(rt, id)),
+      move |env, out| out_to_napi(env, &host, out),
+    )?;
     Ok(Raw(v))
   }
 }
@@ -129,7 +174,10 @@ impl Reference {
   /// `new Reference(value)`: references to host values arrive with the data-model work.
   #[napi(constructor)]
   pub fn constructor(env: Env, _value: Option<Unknown>) -> napi::Result<Self> {
-    Err(js::type_error(env.raw(), "`Reference` to a value of the default isolate is not supported yet"))
+    Err(js::type_error(
+      env.raw(),
+      "`Reference` to a value of the default isolate is not supported yet",
+    ))
   }
 
   /// `typeof` of the referenced value (`"null"` for null).
@@ -181,19 +229,37 @@ impl Reference {
 
   /// Defines an own data property (Promise).
   #[napi]
-  pub fn set(&self, env: Env, key: Unknown, value: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
+  pub fn set(
+    &self,
+    env: Env,
+    key: Unknown,
+    value: Unknown,
+    options: Option<Unknown>,
+  ) -> napi::Result<Raw> {
     self.set_impl(env, key, value, options, Flavor::Async)
   }
 
   /// Defines an own data property.
   #[napi]
-  pub fn set_sync(&self, env: Env, key: Unknown, value: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
+  pub fn set_sync(
+    &self,
+    env: Env,
+    key: Unknown,
+    value: Unknown,
+    options: Option<Unknown>,
+  ) -> napi::Result<Raw> {
     self.set_impl(env, key, value, options, Flavor::Sync)
   }
 
   /// Defines an own data property, ignoring the outcome.
   #[napi]
-  pub fn set_ignored(&self, env: Env, key: Unknown, value: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
+  pub fn set_ignored(
+    &self,
+    env: Env,
+    key: Unknown,
+    value: Unknown,
+    options: Option<Unknown>,
+  ) -> napi::Result<Raw> {
     self.set_impl(env, key, value, options, Flavor::Ignored)
   }
 

@@ -25,8 +25,15 @@ fn raw(u: Option<Unknown>) -> sys::napi_value {
 }
 
 /// The Context behind a JS value, or TypeError.
-pub fn context_arg<'a>(env: sys::napi_env, v: sys::napi_value) -> Result<ClassInstance<'a, Context>, Failure> {
-  let bad = || Failure::from(Thrown::type_error("`undefined` requires parameter 1 to be a Context"));
+pub fn context_arg<'a>(
+  env: sys::napi_env,
+  v: sys::napi_value,
+) -> Result<ClassInstance<'a, Context>, Failure> {
+  let bad = || {
+    Failure::from(Thrown::type_error(
+      "`undefined` requires parameter 1 to be a Context",
+    ))
+  };
   if options::is_undefined(env, v) || js::type_of(env, v) != sys::ValueType::napi_object {
     return Err(bad());
   }
@@ -40,7 +47,13 @@ pub fn context_arg<'a>(env: sys::napi_env, v: sys::napi_value) -> Result<ClassIn
 }
 
 impl Script {
-  fn run_impl(&self, env: Env, context: Unknown, opts: Option<Unknown>, flavor: Flavor) -> napi::Result<Raw> {
+  fn run_impl(
+    &self,
+    env: Env,
+    context: Unknown,
+    opts: Option<Unknown>,
+    flavor: Flavor,
+  ) -> napi::Result<Raw> {
     let e = env.raw();
     let parsed = (|| -> Result<_, Failure> {
       let handle = self.slot.get(msg::SCRIPT_RELEASED)?;
@@ -51,13 +64,23 @@ impl Script {
       let ctx_id = ctx.id()?;
       let o = options::object_arg(e, raw(opts), "undefined", 2)?;
       let release = options::flag(e, o, "release")?;
-      Ok((handle.id, ctx_id, options::timeout(e, o)?, options::transfer(e, o)?, release))
+      Ok((
+        handle.id,
+        ctx_id,
+        options::timeout(e, o)?,
+        options::transfer(e, o)?,
+        release,
+      ))
     })();
     let (script_id, ctx_id, timeout, t, release) = parsed.map_err(|f| f.throw(e))?;
     let host = self.host.clone();
-    let v = bridge::run(&env, &self.host, flavor, Box::new(move |rt| script::run(rt, script_id, ctx_id, timeout, t)), move |env, out| {
-      out_to_napi(env, &host, out)
-    })?;
+    let v = bridge::run(
+      &env,
+      &self.host,
+      flavor,
+      Box::new(move |rt| script::run(rt, script_id, ctx_id, timeout, t)),
+      move |env, out| out_to_napi(env, &host, out),
+    )?;
     if release {
       self.slot.release();
     }
@@ -81,13 +104,23 @@ impl Script {
 
   /// Runs the script in `context`.
   #[napi]
-  pub fn run_sync(&self, env: Env, context: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
+  pub fn run_sync(
+    &self,
+    env: Env,
+    context: Unknown,
+    options: Option<Unknown>,
+  ) -> napi::Result<Raw> {
     self.run_impl(env, context, options, Flavor::Sync)
   }
 
   /// Runs the script, ignoring the outcome.
   #[napi]
-  pub fn run_ignored(&self, env: Env, context: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
+  pub fn run_ignored(
+    &self,
+    env: Env,
+    context: Unknown,
+    options: Option<Unknown>,
+  ) -> napi::Result<Raw> {
     self.run_impl(env, context, options, Flavor::Ignored)
   }
 

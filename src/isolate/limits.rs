@@ -85,7 +85,10 @@ unsafe extern "C" fn allocate_uninitialized(state: &MemoryState, len: usize) -> 
 }
 
 unsafe extern "C" fn free(state: &MemoryState, data: *mut c_void, len: usize) {
-  state.external.fetch_sub(len.min(state.external.load(Ordering::Relaxed)), Ordering::Relaxed);
+  state.external.fetch_sub(
+    len.min(state.external.load(Ordering::Relaxed)),
+    Ordering::Relaxed,
+  );
   // SAFETY: `data` came from our malloc/calloc above (V8 frees only what this allocator made).
   unsafe { libc::free(data) };
 }
@@ -116,7 +119,14 @@ pub fn allocator(state: &Arc<MemoryState>) -> v8::UniqueRef<v8::Allocator> {
 /// V8 also calls it after every last-resort GC (for instance when an oversized ArrayBuffer
 /// could not be allocated); then the heap is not actually near its limit and nothing happens,
 /// so that allocation fails with a catchable RangeError instead.
-pub unsafe extern "C" fn near_heap_limit(data: *mut c_void, current: usize, _initial: usize) -> usize {
+///
+/// # Safety
+/// Called by V8 only, with `data` the isolate's `MemoryState` pointer.
+pub unsafe extern "C" fn near_heap_limit(
+  data: *mut c_void,
+  current: usize,
+  _initial: usize,
+) -> usize {
   // SAFETY: `data` is the MemoryState pointer registered by the runtime, which keeps it alive
   // for as long as the isolate exists.
   let state = unsafe { &*(data as *const MemoryState) };
@@ -134,6 +144,9 @@ pub unsafe extern "C" fn near_heap_limit(data: *mut c_void, current: usize, _ini
 }
 
 /// GC epilogue: refreshes the heap figure the allocator uses and enforces the limit.
+///
+/// # Safety
+/// Called by V8 only, on the isolate's thread, with `data` the isolate's `MemoryState` pointer.
 pub unsafe extern "C" fn gc_epilogue(
   isolate: v8::UnsafeRawIsolatePtr,
   _type: v8::GCType,
@@ -156,14 +169,20 @@ pub unsafe extern "C" fn gc_epilogue(
 unsafe extern "C" fn counted_free(data: *mut c_void, len: usize, deleter_data: *mut c_void) {
   // SAFETY: `deleter_data` is the Arc leaked in `counted_store`, reclaimed exactly once here.
   let state = unsafe { Arc::from_raw(deleter_data as *const MemoryState) };
-  state.external.fetch_sub(len.min(state.external.load(Ordering::Relaxed)), Ordering::Relaxed);
+  state.external.fetch_sub(
+    len.min(state.external.load(Ordering::Relaxed)),
+    Ordering::Relaxed,
+  );
   // SAFETY: `data` came from malloc in `counted_store`.
   unsafe { libc::free(data) };
 }
 
 /// A backing store holding a copy of `bytes`, counted as external memory of the isolate, or
 /// `None` when it would exceed the limit or allocation fails.
-pub fn counted_store(state: &Arc<MemoryState>, bytes: &[u8]) -> Option<v8::UniqueRef<v8::BackingStore>> {
+pub fn counted_store(
+  state: &Arc<MemoryState>,
+  bytes: &[u8],
+) -> Option<v8::UniqueRef<v8::BackingStore>> {
   if state.would_exceed(bytes.len()) {
     return None;
   }

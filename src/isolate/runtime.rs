@@ -130,7 +130,10 @@ impl Runtime {
     &mut self,
     context: &v8::Global<v8::Context>,
     timeout_ms: u32,
-    body: impl for<'s, 'i> FnOnce(&mut v8::PinScope<'s, 'i>, &mut Tables) -> Option<v8::Local<'s, v8::Value>>,
+    body: impl for<'s, 'i> FnOnce(
+      &mut v8::PinScope<'s, 'i>,
+      &mut Tables,
+    ) -> Option<v8::Local<'s, v8::Value>>,
     convert: impl for<'s, 'i> FnOnce(
       &mut v8::PinScope<'s, 'i>,
       &mut Tables,
@@ -138,7 +141,13 @@ impl Runtime {
     ) -> Result<T, Thrown>,
   ) -> Result<T, Thrown> {
     let handle = self.isolate.thread_safe_handle();
-    let Runtime { isolate, tables, rejections, state, .. } = self;
+    let Runtime {
+      isolate,
+      tables,
+      rejections,
+      state,
+      ..
+    } = self;
     rejections.borrow_mut().clear();
     v8::scope!(let hs, isolate);
     let ctx = v8::Local::new(hs, context);
@@ -209,7 +218,10 @@ extern "C" fn promise_reject(message: v8::PromiseRejectMessage) {
       let value = message
         .get_value()
         .unwrap_or_else(|| v8::undefined(scope).into());
-      let entry = (v8::Global::new(scope, promise), v8::Global::new(scope, value));
+      let entry = (
+        v8::Global::new(scope, promise),
+        v8::Global::new(scope, value),
+      );
       tracker.borrow_mut().push(entry);
     }
     v8::PromiseRejectEvent::PromiseHandlerAddedAfterReject => {

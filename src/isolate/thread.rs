@@ -174,7 +174,10 @@ impl Drop for IsolateHost {
 }
 
 fn thread_cpu_ns() -> u64 {
-  let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+  let mut ts = libc::timespec {
+    tv_sec: 0,
+    tv_nsec: 0,
+  };
   // SAFETY: clock_gettime writes into the valid timespec we pass.
   let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
   if rc != 0 {
@@ -192,8 +195,12 @@ fn serve(runtime: &mut Runtime, rx: &crossbeam_channel::Receiver<Msg>) {
     let wall0 = Instant::now();
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| job(runtime)));
     let state = &runtime.state;
-    state.cpu_ns.fetch_add(thread_cpu_ns().saturating_sub(cpu0), Ordering::Relaxed);
-    state.wall_ns.fetch_add(wall0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    state
+      .cpu_ns
+      .fetch_add(thread_cpu_ns().saturating_sub(cpu0), Ordering::Relaxed);
+    state
+      .wall_ns
+      .fetch_add(wall0.elapsed().as_nanos() as u64, Ordering::Relaxed);
     let failed = outcome.is_err() || state.memory.exceeded.load(Ordering::SeqCst);
     if failed {
       state.disposed.store(true, Ordering::SeqCst);

@@ -101,7 +101,10 @@ impl Timer {
   /// Arms a timer that terminates `handle`'s execution after `ms` milliseconds.
   pub fn arm(handle: v8::IsolateHandle, ms: u32) -> Timer {
     let inner = Arc::new(TimerInner {
-      state: Mutex::new(TimerState { armed: true, fired: false }),
+      state: Mutex::new(TimerState {
+        armed: true,
+        fired: false,
+      }),
       handle,
     });
     if let Some(dog) = WATCHDOG.get() {

@@ -17,11 +17,26 @@ pub struct TransferOptions {
 
 impl TransferOptions {
   /// Validates the mutual exclusion of `copy`, `externalCopy` and `reference`.
-  pub fn new(copy: bool, external_copy: bool, reference: bool, promise: bool) -> Result<Self, Thrown> {
-    if [copy, external_copy, reference].iter().filter(|b| **b).count() > 1 {
+  pub fn new(
+    copy: bool,
+    external_copy: bool,
+    reference: bool,
+    promise: bool,
+  ) -> Result<Self, Thrown> {
+    if [copy, external_copy, reference]
+      .iter()
+      .filter(|b| **b)
+      .count()
+      > 1
+    {
       return Err(Thrown::type_error(msg::EXCLUSIVE_TRANSFER));
     }
-    Ok(TransferOptions { copy, external_copy, reference, promise })
+    Ok(TransferOptions {
+      copy,
+      external_copy,
+      reference,
+      promise,
+    })
   }
 }
 
@@ -37,6 +52,7 @@ pub enum Fallback {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
   use super::*;
 

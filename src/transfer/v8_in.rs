@@ -2,11 +2,16 @@
 
 use crate::error::Thrown;
 use crate::isolate::limits::{self, MemoryState};
+use crate::transfer::value::{
+  BigInt, Boxed, ErrorData, JsString, Key, Value, ViewKind, MAX_DEPTH, TOO_DEEP,
+};
 use std::sync::Arc;
-use crate::transfer::value::{BigInt, Boxed, ErrorData, JsString, Key, Value, ViewKind, MAX_DEPTH, TOO_DEEP};
 
 /// Creates a V8 string from a [`JsString`].
-pub fn string<'s>(scope: &mut v8::PinScope<'s, '_>, s: &JsString) -> Option<v8::Local<'s, v8::String>> {
+pub fn string<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  s: &JsString,
+) -> Option<v8::Local<'s, v8::String>> {
   match s {
     JsString::Latin1(b) => v8::String::new_from_one_byte(scope, b, v8::NewStringType::Normal),
     JsString::Utf16(u) => v8::String::new_from_two_byte(scope, u, v8::NewStringType::Normal),
@@ -22,7 +27,10 @@ fn oom() -> Thrown {
 }
 
 /// Materialises a value (primitives and structured clones) in the current context.
-pub fn value<'s>(scope: &mut v8::PinScope<'s, '_>, v: &Value) -> Result<v8::Local<'s, v8::Value>, Thrown> {
+pub fn value<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: &Value,
+) -> Result<v8::Local<'s, v8::Value>, Thrown> {
   let mut objects: Vec<v8::Local<'s, v8::Value>> = Vec::new();
   build(scope, v, &mut objects, 0)
 }
@@ -52,7 +60,9 @@ fn build<'s>(
     Value::Bool(b) => v8::Boolean::new(scope, *b).into(),
     Value::Number(n) => v8::Number::new(scope, *n).into(),
     Value::BigInt(b) => bigint(scope, b).ok_or_else(fail)?.into(),
-    Value::String(s) => string(scope, s).ok_or_else(|| Thrown::range_error("Invalid string length"))?.into(),
+    Value::String(s) => string(scope, s)
+      .ok_or_else(|| Thrown::range_error("Invalid string length"))?
+      .into(),
     Value::Backref(id) => *objects.get(*id as usize).ok_or_else(fail)?,
     Value::Object { id, props } => {
       let obj = v8::Object::new(scope);
@@ -116,7 +126,13 @@ fn build<'s>(
       register(objects, *id, ab.into());
       ab.into()
     }
-    Value::View { id, kind, buffer, byte_offset, length } => {
+    Value::View {
+      id,
+      kind,
+      buffer,
+      byte_offset,
+      length,
+    } => {
       let buf = build(scope, buffer, objects, depth)?;
       let ab = v8::Local::<v8::ArrayBuffer>::try_from(buf).map_err(|_| fail())?;
       let view = make_view(scope, *kind, ab, *byte_offset, *length).ok_or_else(fail)?;
@@ -142,7 +158,8 @@ fn set_props<'s>(
     let val = build(scope, val, objects, depth)?;
     match k {
       Key::Index(i) => {
-        let key = v8::String::new(scope, &i.to_string()).ok_or_else(|| Thrown::error("Invalid key"))?;
+        let key =
+          v8::String::new(scope, &i.to_string()).ok_or_else(|| Thrown::error("Invalid key"))?;
         obj.create_data_property(scope, key.into(), val);
       }
       Key::Name(n) => {
@@ -175,10 +192,19 @@ fn regexp_flags(flags: &str) -> v8::RegExpCreationFlags {
 /// A new ArrayBuffer holding a copy of `bytes`, counted against the isolate's memory limit
 /// ("Array buffer allocation failed" when it does not fit). V8's own `NewBackingStore` aborts
 /// the process when allocation fails, so the memory is allocated here instead.
-pub fn array_buffer<'s>(scope: &mut v8::PinScope<'s, '_>, bytes: &[u8]) -> Result<v8::Local<'s, v8::ArrayBuffer>, Thrown> {
-  let memory = scope.get_slot::<Arc<MemoryState>>().cloned().ok_or_else(oom)?;
+pub fn array_buffer<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  bytes: &[u8],
+) -> Result<v8::Local<'s, v8::ArrayBuffer>, Thrown> {
+  let memory = scope
+    .get_slot::<Arc<MemoryState>>()
+    .cloned()
+    .ok_or_else(oom)?;
   let store = limits::counted_store(&memory, bytes).ok_or_else(oom)?;
-  Ok(v8::ArrayBuffer::with_backing_store(scope, &store.make_shared()))
+  Ok(v8::ArrayBuffer::with_backing_store(
+    scope,
+    &store.make_shared(),
+  ))
 }
 
 fn make_view<'s>(
@@ -202,7 +228,9 @@ fn make_view<'s>(
       let ctor = v8::Local::<v8::Function>::try_from(global.get(scope, name.into())?).ok()?;
       let off = v8::Number::new(scope, off as f64);
       let len = v8::Number::new(scope, len as f64);
-      ctor.new_instance(scope, &[ab.into(), off.into(), len.into()])?.into()
+      ctor
+        .new_instance(scope, &[ab.into(), off.into(), len.into()])?
+        .into()
     }
     ViewKind::Float32 => v8::Float32Array::new(scope, ab, off, len)?.into(),
     ViewKind::Float64 => v8::Float64Array::new(scope, ab, off, len)?.into(),
@@ -213,7 +241,10 @@ fn make_view<'s>(
 }
 
 /// Builds an Error object from error data (class, message, own `name`, stack).
-pub fn error_object<'s>(scope: &mut v8::PinScope<'s, '_>, data: &ErrorData) -> Option<v8::Local<'s, v8::Value>> {
+pub fn error_object<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  data: &ErrorData,
+) -> Option<v8::Local<'s, v8::Value>> {
   let message = string(scope, &data.message)?;
   let e = match data.ctor {
     "RangeError" => v8::Exception::range_error(scope, message),
@@ -226,12 +257,22 @@ pub fn error_object<'s>(scope: &mut v8::PinScope<'s, '_>, data: &ErrorData) -> O
   if let Some(name) = &data.name {
     let key = v8::String::new(scope, "name")?;
     let name = string(scope, name)?;
-    obj.define_own_property(scope, key.into(), name.into(), v8::PropertyAttribute::DONT_ENUM);
+    obj.define_own_property(
+      scope,
+      key.into(),
+      name.into(),
+      v8::PropertyAttribute::DONT_ENUM,
+    );
   }
   if let Some(stack) = &data.stack {
     let key = v8::String::new(scope, "stack")?;
     let stack = string(scope, stack)?;
-    obj.define_own_property(scope, key.into(), stack.into(), v8::PropertyAttribute::DONT_ENUM);
+    obj.define_own_property(
+      scope,
+      key.into(),
+      stack.into(),
+      v8::PropertyAttribute::DONT_ENUM,
+    );
   }
   Some(e)
 }

@@ -2,7 +2,9 @@
 //! owned data. Isolate thread only.
 
 use crate::error::{msg, ErrorKind, Thrown};
-use crate::transfer::value::{BigInt, Boxed, ErrorData, JsString, Key, Value, ViewKind, MAX_DEPTH, TOO_DEEP};
+use crate::transfer::value::{
+  BigInt, Boxed, ErrorData, JsString, Key, Value, ViewKind, MAX_DEPTH, TOO_DEEP,
+};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -76,7 +78,11 @@ pub fn type_of(v: v8::Local<v8::Value>) -> &'static str {
   }
 }
 
-fn get_str<'s>(scope: &mut v8::PinScope<'s, '_>, obj: v8::Local<v8::Object>, key: &str) -> Option<v8::Local<'s, v8::Value>> {
+fn get_str<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  obj: v8::Local<v8::Object>,
+  key: &str,
+) -> Option<v8::Local<'s, v8::Value>> {
   let k = v8::String::new(scope, key)?;
   obj.get(scope, k.into())
 }
@@ -128,7 +134,9 @@ pub fn thrown(
 /// Reads an Error object's class, name, message and stack.
 pub fn error_data(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>) -> ErrorData {
   v8::tc_scope!(let tc, scope);
-  let name = get_str(tc, obj, "name").map(|v| to_js_string(tc, v)).unwrap_or_else(|| JsString::from("Error"));
+  let name = get_str(tc, obj, "name")
+    .map(|v| to_js_string(tc, v))
+    .unwrap_or_else(|| JsString::from("Error"));
   let message = get_str(tc, obj, "message")
     .filter(|v| !v.is_undefined())
     .map(|v| to_js_string(tc, v))
@@ -137,9 +145,16 @@ pub fn error_data(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>) 
     .filter(|v| v.is_string())
     .map(|v| to_js_string(tc, v));
   let name_rust = name.to_rust();
-  let ctor = ErrorKind::from_name(&name_rust).map(|k| k.name()).unwrap_or("Error");
+  let ctor = ErrorKind::from_name(&name_rust)
+    .map(|k| k.name())
+    .unwrap_or("Error");
   let name = (ctor != name_rust).then_some(name);
-  ErrorData { ctor, name, message, stack }
+  ErrorData {
+    ctor,
+    name,
+    message,
+    stack,
+  }
 }
 
 struct ProbeDelegate {
@@ -147,14 +162,20 @@ struct ProbeDelegate {
 }
 
 impl v8::ValueSerializerImpl for ProbeDelegate {
-  fn throw_data_clone_error<'s>(&self, scope: &mut v8::PinScope<'s, '_>, message: v8::Local<'s, v8::String>) {
+  fn throw_data_clone_error<'s>(
+    &self,
+    scope: &mut v8::PinScope<'s, '_>,
+    message: v8::Local<'s, v8::String>,
+  ) {
     *self.message.borrow_mut() = Some(message.to_rust_string_lossy(scope));
   }
 }
 
 /// The exact DataCloneError text V8 produces for `v` ("() => 1 could not be cloned.").
 pub fn clone_error(scope: &mut v8::PinScope<'_, '_>, v: v8::Local<v8::Value>) -> Thrown {
-  let delegate = Box::new(ProbeDelegate { message: RefCell::new(None) });
+  let delegate = Box::new(ProbeDelegate {
+    message: RefCell::new(None),
+  });
   let ptr: *const ProbeDelegate = &*delegate;
   let text = {
     v8::tc_scope!(let tc, scope);
@@ -169,8 +190,15 @@ pub fn clone_error(scope: &mut v8::PinScope<'_, '_>, v: v8::Local<v8::Value>) ->
 }
 
 /// Structured clone of a guest value into the tree (`copy: true`, SPEC §2.2).
-pub fn copy<'s>(scope: &mut v8::PinScope<'s, '_>, v: v8::Local<'s, v8::Value>) -> Result<Value, Thrown> {
-  let mut cloner = Cloner { seen: HashMap::new(), next_id: 0, depth: 0 };
+pub fn copy<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+) -> Result<Value, Thrown> {
+  let mut cloner = Cloner {
+    seen: HashMap::new(),
+    next_id: 0,
+    depth: 0,
+  };
   v8::tc_scope!(let tc, scope);
   let out = cloner.clone_value(tc, v);
   if let Some(e) = tc.exception() {
@@ -191,7 +219,11 @@ fn pending() -> Thrown {
 }
 
 impl<'s> Cloner<'s> {
-  fn clone_value(&mut self, scope: &mut v8::PinScope<'s, '_>, v: v8::Local<'s, v8::Value>) -> Result<Value, Thrown> {
+  fn clone_value(
+    &mut self,
+    scope: &mut v8::PinScope<'s, '_>,
+    v: v8::Local<'s, v8::Value>,
+  ) -> Result<Value, Thrown> {
     if self.depth >= MAX_DEPTH {
       return Err(Thrown::range_error(TOO_DEEP));
     }
@@ -201,7 +233,11 @@ impl<'s> Cloner<'s> {
     out
   }
 
-  fn clone_inner(&mut self, scope: &mut v8::PinScope<'s, '_>, v: v8::Local<'s, v8::Value>) -> Result<Value, Thrown> {
+  fn clone_inner(
+    &mut self,
+    scope: &mut v8::PinScope<'s, '_>,
+    v: v8::Local<'s, v8::Value>,
+  ) -> Result<Value, Thrown> {
     if let Some(p) = primitive(scope, v) {
       return Ok(p);
     }
@@ -235,7 +271,10 @@ impl<'s> Cloner<'s> {
     self.seen.entry(hash).or_default().push((obj, id));
     if v.is_date() {
       let d = v8::Local::<v8::Date>::try_from(v).map_err(|_| pending())?;
-      return Ok(Value::Date { id, time: d.value_of() });
+      return Ok(Value::Date {
+        id,
+        time: d.value_of(),
+      });
     }
     if v.is_reg_exp() {
       let r = v8::Local::<v8::RegExp>::try_from(v).map_err(|_| pending())?;
@@ -245,7 +284,11 @@ impl<'s> Cloner<'s> {
       let flags = to_js_string(scope, flags);
       return Ok(Value::RegExp { id, source, flags });
     }
-    if v.is_number_object() || v.is_string_object() || v.is_boolean_object() || v.is_big_int_object() {
+    if v.is_number_object()
+      || v.is_string_object()
+      || v.is_boolean_object()
+      || v.is_big_int_object()
+    {
       let ctor = if v.is_number_object() {
         "Number"
       } else if v.is_boolean_object() {
@@ -267,7 +310,10 @@ impl<'s> Cloner<'s> {
     }
     if v.is_array_buffer() {
       let ab = v8::Local::<v8::ArrayBuffer>::try_from(v).map_err(|_| pending())?;
-      return Ok(Value::ArrayBuffer { id, bytes: buffer_bytes(ab) });
+      return Ok(Value::ArrayBuffer {
+        id,
+        bytes: buffer_bytes(ab),
+      });
     }
     if v.is_array_buffer_view() {
       let view = v8::Local::<v8::ArrayBufferView>::try_from(v).map_err(|_| pending())?;
@@ -276,10 +322,19 @@ impl<'s> Cloner<'s> {
       let length = view.byte_length() / kind.element_size();
       let buffer = view.buffer(scope).ok_or_else(|| clone_error(scope, v))?;
       let buffer = self.clone_value(scope, buffer.into())?;
-      return Ok(Value::View { id, kind, buffer: Box::new(buffer), byte_offset, length });
+      return Ok(Value::View {
+        id,
+        kind,
+        buffer: Box::new(buffer),
+        byte_offset,
+        length,
+      });
     }
     if v.is_native_error() {
-      return Ok(Value::Error { id, data: Box::new(error_data(scope, obj)) });
+      return Ok(Value::Error {
+        id,
+        data: Box::new(error_data(scope, obj)),
+      });
     }
     if v.is_map() {
       let m = v8::Local::<v8::Map>::try_from(v).map_err(|_| pending())?;
@@ -309,19 +364,29 @@ impl<'s> Cloner<'s> {
     let props = self.own_props(scope, obj)?;
     if v.is_array() {
       let a = v8::Local::<v8::Array>::try_from(v).map_err(|_| pending())?;
-      return Ok(Value::Array { id, length: a.length(), props });
+      return Ok(Value::Array {
+        id,
+        length: a.length(),
+        props,
+      });
     }
     Ok(Value::Object { id, props })
   }
 
-  fn own_props(&mut self, scope: &mut v8::PinScope<'s, '_>, obj: v8::Local<'s, v8::Object>) -> Result<Vec<(Key, Value)>, Thrown> {
+  fn own_props(
+    &mut self,
+    scope: &mut v8::PinScope<'s, '_>,
+    obj: v8::Local<'s, v8::Object>,
+  ) -> Result<Vec<(Key, Value)>, Thrown> {
     let args = v8::GetPropertyNamesArgs {
       mode: v8::KeyCollectionMode::OwnOnly,
       property_filter: v8::PropertyFilter::ONLY_ENUMERABLE | v8::PropertyFilter::SKIP_SYMBOLS,
       index_filter: v8::IndexFilter::IncludeIndices,
       key_conversion: v8::KeyConversionMode::KeepNumbers,
     };
-    let names = obj.get_own_property_names(scope, args).ok_or_else(pending)?;
+    let names = obj
+      .get_own_property_names(scope, args)
+      .ok_or_else(pending)?;
     let mut props = Vec::with_capacity(names.length() as usize);
     for i in 0..names.length() {
       let k = names.get_index(scope, i).ok_or_else(pending)?;
@@ -338,7 +403,11 @@ impl<'s> Cloner<'s> {
 }
 
 /// `Ctor.prototype.valueOf.call(v)` with the context's original built-in.
-fn unbox<'s>(scope: &mut v8::PinScope<'s, '_>, ctor: &str, v: v8::Local<'s, v8::Value>) -> Option<v8::Local<'s, v8::Value>> {
+fn unbox<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  ctor: &str,
+  v: v8::Local<'s, v8::Value>,
+) -> Option<v8::Local<'s, v8::Value>> {
   let global = scope.get_current_context().global(scope);
   let ctor = get_str(scope, global, ctor)?.to_object(scope)?;
   let proto = get_str(scope, ctor, "prototype")?.to_object(scope)?;
@@ -350,7 +419,9 @@ fn buffer_bytes(ab: v8::Local<v8::ArrayBuffer>) -> Vec<u8> {
   let len = ab.byte_length();
   match ab.data() {
     // SAFETY: `data` points at `len` readable bytes owned by the live buffer.
-    Some(p) if len > 0 => unsafe { std::slice::from_raw_parts(p.as_ptr() as *const u8, len) }.to_vec(),
+    Some(p) if len > 0 => {
+      unsafe { std::slice::from_raw_parts(p.as_ptr() as *const u8, len) }.to_vec()
+    }
     _ => vec![0; len],
   }
 }

@@ -283,6 +283,7 @@ impl Value {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
   use super::*;
 
@@ -300,7 +301,11 @@ mod tests {
   fn primitives_are_primitive() {
     assert!(Value::Number(1.0).is_primitive());
     assert!(!Value::Backref(0).is_primitive());
-    assert!(!Value::Object { id: 0, props: vec![] }.is_primitive());
+    assert!(!Value::Object {
+      id: 0,
+      props: vec![]
+    }
+    .is_primitive());
   }
 
   #[test]

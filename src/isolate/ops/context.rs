@@ -6,7 +6,12 @@ use std::sync::atomic::Ordering;
 
 /// A new context: its table id and the id of the Reference to its global object.
 pub fn create(rt: &mut Runtime) -> (u32, u32) {
-  let Runtime { isolate, tables, state, .. } = rt;
+  let Runtime {
+    isolate,
+    tables,
+    state,
+    ..
+  } = rt;
   v8::scope!(let hs, isolate);
   let ctx = v8::Context::new(hs, Default::default());
   let cs = &mut v8::ContextScope::new(hs, ctx);
@@ -24,7 +29,9 @@ pub fn create(rt: &mut Runtime) -> (u32, u32) {
 /// Drops a table entry of any kind (release of a handle).
 pub fn release(rt: &mut Runtime, id: u32) {
   let t = &mut rt.tables;
-  let removed = t.contexts.remove(&id).is_some() || t.scripts.remove(&id).is_some() || t.references.remove(&id).is_some();
+  let removed = t.contexts.remove(&id).is_some()
+    || t.scripts.remove(&id).is_some()
+    || t.references.remove(&id).is_some();
   if removed {
     rt.state.handles.fetch_sub(1, Ordering::Relaxed);
   }

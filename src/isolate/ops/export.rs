@@ -30,10 +30,16 @@ pub fn new_reference<'s>(
 ) -> Out {
   let id = state.new_id();
   let context = scope.get_current_context();
-  let entry = RefEntry { value: v8::Global::new(scope, v), context: v8::Global::new(scope, context) };
+  let entry = RefEntry {
+    value: v8::Global::new(scope, v),
+    context: v8::Global::new(scope, context),
+  };
   tables.references.insert(id, entry);
   state.handles.fetch_add(1, Ordering::Relaxed);
-  Out::Reference { id, type_of: v8_out::type_of(v) }
+  Out::Reference {
+    id,
+    type_of: v8_out::type_of(v),
+  }
 }
 
 /// Applies transfer options, then the default rules, then the call site's fallback.

@@ -16,7 +16,10 @@ pub enum PropKey {
   Index(u32),
 }
 
-fn entry(rt: &Runtime, id: u32) -> Result<(v8::Global<v8::Value>, v8::Global<v8::Context>), Thrown> {
+fn entry(
+  rt: &Runtime,
+  id: u32,
+) -> Result<(v8::Global<v8::Value>, v8::Global<v8::Context>), Thrown> {
   rt.tables
     .references
     .get(&id)
@@ -37,7 +40,9 @@ fn has_proxy(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>) -> bo
     if cur.is_proxy() {
       return true;
     }
-    let Ok(o) = v8::Local::<v8::Object>::try_from(cur) else { return false };
+    let Ok(o) = v8::Local::<v8::Object>::try_from(cur) else {
+      return false;
+    };
     match o.get_prototype(scope) {
       Some(p) if p.is_object() => cur = p,
       _ => return false,
@@ -50,7 +55,13 @@ fn has_proxy(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>) -> bo
 type Slot = Option<Thrown>;
 
 /// `reference.get(key, { accessors, ...transfer })`.
-pub fn get(rt: &mut Runtime, id: u32, k: PropKey, accessors: bool, opts: TransferOptions) -> Result<Out, Thrown> {
+pub fn get(
+  rt: &mut Runtime,
+  id: u32,
+  k: PropKey,
+  accessors: bool,
+  opts: TransferOptions,
+) -> Result<Out, Thrown> {
   let (value, ctx) = entry(rt, id)?;
   let state = rt.state.clone();
   let mut fail: Slot = None;
@@ -69,7 +80,9 @@ pub fn get(rt: &mut Runtime, id: u32, k: PropKey, accessors: bool, opts: Transfe
         return Some(v8::undefined(scope).into());
       }
       let key = key(scope, &k)?;
-      let name = v8::Local::<v8::Name>::try_from(key).ok().or_else(|| key.to_string(scope).map(Into::into))?;
+      let name = v8::Local::<v8::Name>::try_from(key)
+        .ok()
+        .or_else(|| key.to_string(scope).map(Into::into))?;
       let desc = obj.get_own_property_descriptor(scope, name)?;
       if desc.is_undefined() {
         return Some(v8::undefined(scope).into());
@@ -117,7 +130,9 @@ pub fn set(rt: &mut Runtime, id: u32, k: PropKey, val: Value) -> Result<Out, Thr
           return Some(v8::undefined(scope).into());
         }
       };
-      let name = v8::Local::<v8::Name>::try_from(key).ok().or_else(|| key.to_string(scope).map(Into::into))?;
+      let name = v8::Local::<v8::Name>::try_from(key)
+        .ok()
+        .or_else(|| key.to_string(scope).map(Into::into))?;
       obj.delete(scope, key)?;
       let ok = obj.create_data_property(scope, name, x)?;
       if !ok {

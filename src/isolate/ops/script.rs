@@ -5,12 +5,16 @@ use crate::isolate::ops::export::{export, Out};
 use crate::isolate::runtime::Origin;
 use crate::isolate::Runtime;
 use crate::transfer::options::{Fallback, TransferOptions};
-use crate::transfer::value::{JsString, Value};
 use crate::transfer::v8_in;
+use crate::transfer::value::{JsString, Value};
 use std::sync::atomic::Ordering;
 
 fn context(rt: &Runtime, id: u32) -> Result<v8::Global<v8::Context>, Thrown> {
-  rt.tables.contexts.get(&id).cloned().ok_or_else(|| Thrown::error(msg::CONTEXT_RELEASED))
+  rt.tables
+    .contexts
+    .get(&id)
+    .cloned()
+    .ok_or_else(|| Thrown::error(msg::CONTEXT_RELEASED))
 }
 
 /// Compiles an unbound script; returns its table id.
@@ -42,9 +46,20 @@ pub fn compile(rt: &mut Runtime, code: JsString, origin: Origin) -> Result<u32, 
 }
 
 /// Runs a compiled script in a context.
-pub fn run(rt: &mut Runtime, script: u32, context_id: u32, timeout: u32, opts: TransferOptions) -> Result<Out, Thrown> {
+pub fn run(
+  rt: &mut Runtime,
+  script: u32,
+  context_id: u32,
+  timeout: u32,
+  opts: TransferOptions,
+) -> Result<Out, Thrown> {
   let ctx = context(rt, context_id)?;
-  let unbound = rt.tables.scripts.get(&script).cloned().ok_or_else(|| Thrown::error(msg::SCRIPT_RELEASED))?;
+  let unbound = rt
+    .tables
+    .scripts
+    .get(&script)
+    .cloned()
+    .ok_or_else(|| Thrown::error(msg::SCRIPT_RELEASED))?;
   let state = rt.state.clone();
   rt.execute(
     &ctx,
@@ -59,7 +74,14 @@ pub fn run(rt: &mut Runtime, script: u32, context_id: u32, timeout: u32, opts: T
 }
 
 /// `context.eval(code)`.
-pub fn eval(rt: &mut Runtime, context_id: u32, code: JsString, origin: Origin, timeout: u32, opts: TransferOptions) -> Result<Out, Thrown> {
+pub fn eval(
+  rt: &mut Runtime,
+  context_id: u32,
+  code: JsString,
+  origin: Origin,
+  timeout: u32,
+  opts: TransferOptions,
+) -> Result<Out, Thrown> {
   let ctx = context(rt, context_id)?;
   let state = rt.state.clone();
   rt.execute(
