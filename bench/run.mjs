@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Benchmark driver: isolated-vm-rs (this package) vs isolated-vm 5.0.4.
 //   node bench/run.mjs [--quick] [--json] [--out results.json] [--markdown RESULTS.md]
-//                      [--cases create,evalSync] [--libs ours,theirs] [--require-ours]
+//                      [--cases create,evalSync] [--libs ours,theirs] [--repeat 3] [--mem-runs 3]
+//                      [--require-ours] [--no-install]
 // See bench/README.md.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BENCH_DIR, ROOT_DIR, LIB_NAMES, libLabel, libVersion, loadCases, median } from './lib/libs.mjs';
+import { BENCH_DIR, ROOT_DIR, LIB_NAMES, libLabel, libVersion, loadCases, median, stats } from './lib/libs.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -19,6 +20,7 @@ const { values: opts } = parseArgs({
     cases: { type: 'string', default: '' },
     libs: { type: 'string', default: LIB_NAMES.join(',') },
     'mem-runs': { type: 'string' },
+    repeat: { type: 'string' },
     'require-ours': { type: 'boolean', default: false },
     'no-install': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -67,42 +69,84 @@ function runChild(script, args) {
 }
 
 const started = Date.now();
+const loadavgAtStart = os.loadavg().map((x) => +x.toFixed(2));
+// our addon(s) in the package root; a rebuild during the run would make the numbers meaningless
+const addonStamp = () =>
+  readdirSync(ROOT_DIR)
+    .filter((f) => f.endsWith('.node'))
+    .map((f) => `${f}:${statSync(path.join(ROOT_DIR, f)).mtimeMs}`)
+    .join(',');
+const addonAtStart = addonStamp();
 const filter = opts.cases.split(',').filter(Boolean);
 const cases = await loadCases(filter);
 
-// 2. Timing cases: one child process, both libraries loaded side by side.
-let suite = { libs: {}, results: [] };
+// 2. Timing cases: child processes with both libraries loaded side by side.
+// Repeated in `--repeat` fresh processes (thread placement etc. varies per process);
+// the samples of all runs are pooled, and each run's median is kept too.
+const repeat = Number(opts.repeat ?? (opts.quick ? 1 : 3));
 const timeCases = cases.filter((c) => c.kind === 'time');
 const suiteArgs = (libs, names) => [...(opts.quick ? ['--quick'] : []), '--libs', libs.join(','), '--cases', names.join(',')];
-if (timeCases.length) {
+
+function runTimeSuite() {
   try {
-    suite = runChild('suite.mjs', suiteArgs(wantedLibs, timeCases.map((c) => c.name)));
+    return runChild('suite.mjs', suiteArgs(wantedLibs, timeCases.map((c) => c.name)));
   } catch (err) {
     // A crash (e.g. a segfault in one addon) must not lose the other numbers:
     // redo case by case, and a case that still crashes with each library on its own.
     log(`bench: ${err.message}; retrying case by case`);
-    for (const c of timeCases) {
-      try {
-        const r = runChild('suite.mjs', suiteArgs(wantedLibs, [c.name]));
-        Object.assign(suite.libs, r.libs);
-        suite.results.push(...r.results);
-        continue;
-      } catch (e) {
-        log(`bench: ${e.message}; running ${c.name} for each library separately`);
-      }
-      const merged = { name: c.name, title: c.title, kind: c.kind, unit: 'µs/op', batch: c.batch ?? 100, libs: {} };
-      for (const lib of wantedLibs) {
-        try {
-          const r = runChild('suite.mjs', suiteArgs([lib], [c.name]));
-          Object.assign(suite.libs, r.libs);
-          Object.assign(merged.libs, r.results[0]?.libs);
-        } catch (e) {
-          merged.libs[lib] = { error: `process crashed: ${e.message}` };
-        }
-      }
-      merged.note = 'libraries measured in separate processes (the shared run crashed)';
-      suite.results.push(merged);
+  }
+  const suite = { libs: {}, results: [] };
+  for (const c of timeCases) {
+    try {
+      const r = runChild('suite.mjs', suiteArgs(wantedLibs, [c.name]));
+      Object.assign(suite.libs, r.libs);
+      suite.results.push(...r.results);
+      continue;
+    } catch (e) {
+      log(`bench: ${e.message}; running ${c.name} for each library separately`);
     }
+    const merged = { name: c.name, title: c.title, kind: c.kind, unit: 'µs/op', batch: c.batch ?? 100, libs: {} };
+    for (const lib of wantedLibs) {
+      try {
+        const r = runChild('suite.mjs', suiteArgs([lib], [c.name]));
+        Object.assign(suite.libs, r.libs);
+        Object.assign(merged.libs, r.results[0]?.libs);
+      } catch (e) {
+        merged.libs[lib] = { error: `process crashed: ${e.message}` };
+      }
+    }
+    merged.note = 'libraries measured in separate processes (the shared run crashed)';
+    suite.results.push(merged);
+  }
+  return suite;
+}
+
+const suite = { libs: {}, results: [] };
+if (timeCases.length) {
+  const runs = [];
+  for (let i = 0; i < repeat; i++) {
+    if (repeat > 1) log(`bench: timing run ${i + 1}/${repeat}`);
+    runs.push(runTimeSuite());
+  }
+  for (const run of runs) for (const [lib, st] of Object.entries(run.libs)) if (!suite.libs[lib]?.ok) suite.libs[lib] = st;
+  for (const c of timeCases) {
+    const per = runs.map((run) => run.results.find((r) => r.name === c.name)).filter(Boolean);
+    if (!per.length) continue;
+    const agg = { name: c.name, title: c.title, kind: c.kind, unit: 'µs/op', batch: per[0].batch, processRuns: per.length, libs: {} };
+    const notes = [...new Set(per.map((r) => r.note).filter(Boolean))];
+    if (notes.length) agg.note = notes.join('; ');
+    for (const lib of wantedLibs) {
+      const ok = per.map((r) => r.libs[lib]).filter((v) => v && !v.error);
+      const err = per.map((r) => r.libs[lib]).find((v) => v?.error);
+      if (ok.length) {
+        const pooled = ok.flatMap((v) => v.samples);
+        agg.libs[lib] = { ...stats(pooled), ops: ok.reduce((a, v) => a + v.ops, 0), runMedians: ok.map((v) => v.median) };
+        if (err) agg.libs[lib].error = `failed in ${per.length - ok.length} of ${per.length} runs: ${err.error}`;
+      } else if (err) agg.libs[lib] = { error: err.error };
+    }
+    // ratio ours/theirs per process run (same process, so directly comparable)
+    agg.runRatios = per.map((r) => (r.libs.ours?.median && r.libs.theirs?.median ? r.libs.ours.median / r.libs.theirs.median : null));
+    suite.results.push(agg);
   }
 }
 const libStatus = { ...suite.libs };
@@ -159,7 +203,9 @@ const env = {
   nproc: os.availableParallelism?.() ?? os.cpus().length,
   cpu: cpuModel(),
   ramGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+  loadavgAtStart,
   loadavgAtEnd: os.loadavg().map((x) => +x.toFixed(2)),
+  addonChangedDuringRun: addonStamp() !== addonAtStart,
   os: `${os.type()} ${os.release()} ${os.arch()}`,
   node: process.version,
   nodeFlags: NODE_FLAGS.join(' '),
@@ -183,8 +229,8 @@ function fmt(v, unit) {
 function markdownTable() {
   const [A, B] = ['theirs', 'ours'];
   const rows = [
-    `| Benchmark | ${libLabel(A)} median | ${libLabel(A)} p95 | ${libLabel(B)} median | ${libLabel(B)} p95 | ours/theirs (median) |`,
-    '|---|--:|--:|--:|--:|--:|',
+    `| Benchmark | ${libLabel(A)} median | ${libLabel(A)} p95 | ${libLabel(B)} median | ${libLabel(B)} p95 | ours/theirs (median) | ratio per process run |`,
+    '|---|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of results) {
     const a = r.libs[A];
@@ -192,7 +238,8 @@ function markdownTable() {
     const cell = (x, k) => (!x ? 'n/a' : x.error ? 'error' : fmt(x[k], r.unit));
     const ratio = a && b && !a.error && !b.error ? `${(b.median / a.median).toFixed(2)}×` : 'n/a';
     const title = r.kind === 'memory' ? `${r.title} ¹` : r.title;
-    rows.push(`| ${title.replaceAll('|', '\\|')} | ${cell(a, 'median')} | ${cell(a, 'p95')} | ${cell(b, 'median')} | ${cell(b, 'p95')} | ${ratio} |`);
+    const perRun = (r.runRatios ?? []).map((x) => (x == null ? 'n/a' : `${x.toFixed(2)}×`)).join(', ') || '–';
+    rows.push(`| ${title.replaceAll('|', '\\|')} | ${cell(a, 'median')} | ${cell(a, 'p95')} | ${cell(b, 'median')} | ${cell(b, 'p95')} | ${ratio} | ${perRun} |`);
   }
   return rows.join('\n');
 }
@@ -203,13 +250,14 @@ function markdownReport() {
     const s = libStatus[lib];
     if (s && !s.ok) notes.push(`**${libLabel(lib)} was not measured**: ${s.error}`);
   }
+  if (env.addonChangedDuringRun) notes.push('**WARNING: the isolated-vm-rs addon was rebuilt during this run; the numbers are not reliable.**');
   for (const r of results) {
     for (const [lib, v] of Object.entries(r.libs)) if (v.error) notes.push(`${r.title}: ${libLabel(lib)} error: ${v.error}`);
     if (r.note) notes.push(`${r.title}: ${r.note}`);
   }
   return [
     `- Date: ${env.date}`,
-    `- Machine: ${env.nproc} CPUs (${env.cpu}), ${env.ramGiB} GiB RAM, ${env.os}; load average at end ${env.loadavgAtEnd.join(' / ')}`,
+    `- Machine: ${env.nproc} CPUs (${env.cpu}), ${env.ramGiB} GiB RAM, ${env.os}; load average (1/5/15 min) at start ${env.loadavgAtStart.join(' / ')}, at end ${env.loadavgAtEnd.join(' / ')}`,
     `- Node ${env.node} (\`${env.nodeFlags}\`)`,
     `- isolated-vm ${env.theirs.version ?? 'not installed'}; isolated-vm-rs ${env.ours.version}${env.ours.commit ? ` (commit ${env.ours.commit})` : ''}`,
     `- Run: \`${['node bench/run.mjs', ...process.argv.slice(2)].join(' ')}\`, ${env.durationS} s`,
@@ -217,7 +265,8 @@ function markdownReport() {
     markdownTable(),
     '',
     'Times are per operation: each sample is a batch of ops timed together (100 ops; 10 for create/dispose),',
-    'median and p95 are over batches. Both libraries run in the same process, batches alternate between them.',
+    `median and p95 are over the batches of ${repeat} process run(s), pooled. Both libraries run in the same process,`,
+    'batches alternate between them; "ratio per process run" is ours/theirs of the medians within each run.',
     'Ratio < 1 means isolated-vm-rs is faster / smaller.',
     ...memResults.map((r) => `¹ ${r.title}: RSS growth per item after gc, each library in its own process; median and max ("p95" column) over ${r.runs} process run(s).`),
     ...notes.map((n) => `\n${n}`),
@@ -228,6 +277,8 @@ if (opts.out) writeFileSync(path.resolve(opts.out), JSON.stringify(report, null,
 if (opts.markdown) writeFileSync(path.resolve(opts.markdown), `# Benchmark results\n\n${markdownReport()}\n`);
 if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
 else console.log(`\n${markdownReport()}`);
+
+if (env.addonChangedDuringRun) log('\nbench: WARNING: the isolated-vm-rs addon changed during the run; rerun.');
 
 const oursBroken = wantedLibs.includes('ours') && !libStatus.ours?.ok;
 if (oursBroken) {

@@ -3,13 +3,13 @@
 //
 // Normally started by run.mjs as:  node --no-node-snapshot --expose-gc bench/suite.mjs [opts]
 // (isolated-vm on Node >= 20 needs --no-node-snapshot.)
-// Writes one JSON document to stdout; progress goes to stderr.
+// Writes one JSON document to stdout (stats and raw per-batch samples); progress goes to stderr.
 //
 // Options: --cases a,b   only these cases (name or file-name substring)
 //          --libs ours,theirs
 //          --quick       shorter time budget
 import { parseArgs } from 'node:util';
-import { LIB_NAMES, loadLib, loadCases, percentile, median } from './lib/libs.mjs';
+import { LIB_NAMES, loadLib, loadCases, stats } from './lib/libs.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -19,10 +19,10 @@ const { values: opts } = parseArgs({
   },
 });
 
-const BUDGET_MS = opts.quick ? 1500 : 8000; // measuring time per case, both libs together
-const WARMUP_MS = opts.quick ? 150 : 500; // per case and lib
+const BUDGET_MS = opts.quick ? 1500 : 4000; // measuring time per case, both libs together
+const WARMUP_MS = opts.quick ? 150 : 300; // per case and lib
 const MIN_ROUNDS = opts.quick ? 15 : 30; // at least this many batches per lib
-const MAX_ROUNDS = opts.quick ? 2000 : 5000;
+const MAX_ROUNDS = opts.quick ? 2000 : 3000;
 
 const log = (...a) => console.error('[suite]', ...a);
 const gc = globalThis.gc ?? (() => {});
@@ -45,18 +45,6 @@ async function timeBatch(h, isAsync, n) {
   }
   if (h.afterBatch) await h.afterBatch(keep);
   return Number(t1 - t0) / 1000 / n; // µs per op
-}
-
-function stats(samples) {
-  const s = [...samples].sort((a, b) => a - b);
-  return {
-    median: median(s),
-    p95: percentile(s, 95),
-    min: s[0],
-    max: s[s.length - 1],
-    mean: s.reduce((a, b) => a + b, 0) / s.length,
-    batches: s.length,
-  };
 }
 
 async function runCase(c, libs) {
@@ -89,7 +77,7 @@ async function runCase(c, libs) {
     if (r + 1 >= MIN_ROUNDS && Date.now() - start > BUDGET_MS) break;
   }
   for (const a of active) {
-    res.libs[a.name] = { ...stats(a.samples), ops: a.samples.length * batch };
+    res.libs[a.name] = { ...stats(a.samples), ops: a.samples.length * batch, samples: a.samples.map((x) => +x.toPrecision(5)) };
     try {
       await a.h.teardown?.();
     } catch (err) {

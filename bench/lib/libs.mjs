@@ -71,3 +71,16 @@ export function median(values) {
   if (!n) return NaN;
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
+
+// Summary of per-op times (µs), one sample per timed batch.
+export function stats(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  return {
+    median: median(s),
+    p95: percentile(s, 95),
+    min: s[0],
+    max: s[s.length - 1],
+    mean: s.reduce((a, b) => a + b, 0) / s.length,
+    batches: s.length,
+  };
+}
