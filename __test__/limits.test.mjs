@@ -53,6 +53,15 @@ test('memory limit: heap growth disposes the isolate without killing Node', asyn
   assert.equal(other.isDisposed, true);
 });
 
+test('memory limit: one huge allocation in flight does not abort the process (#107, #527)', () => {
+  for (const code of ['[..."x".repeat(2 ** 27)]', 'new Array(2 ** 27).fill(1.5)']) {
+    const isolate = new ivm.Isolate({ memoryLimit: 32 });
+    const context = isolate.createContextSync();
+    assert.throws(() => context.evalSync(code), { message: 'Isolate was disposed during execution due to memory limit' }, code);
+    assert.equal(isolate.isDisposed, true);
+  }
+});
+
 test('memory limit: an oversized ArrayBuffer is a catchable RangeError', () => {
   const isolate = new ivm.Isolate({ memoryLimit: 32 });
   const context = isolate.createContextSync();

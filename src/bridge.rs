@@ -211,6 +211,10 @@ impl Drop for Completer {
   }
 }
 
+/// How long a synchronous caller polls for its result before it sleeps: most sync calls finish
+/// within this, and polling saves the wake-up of a sleeping thread.
+const SYNC_SPIN: std::time::Duration = std::time::Duration::from_micros(200);
+
 /// Phase 2: runs on the isolate thread.
 pub type Phase2<T> = Box<dyn FnOnce(&mut Runtime) -> Result<T, Thrown> + Send>;
 
@@ -247,7 +251,7 @@ where
       if host.post(job).is_err() {
         return Err(js::throw(raw_env, Thrown::error(msg::DISPOSED_SYNC)));
       }
-      match rx.recv() {
+      match crate::isolate::thread::recv_spinning(&rx, SYNC_SPIN) {
         Ok(Ok(t)) => phase3(raw_env, t).map_err(|f| f.throw(raw_env)),
         Ok(Err(e)) => Err(js::throw(raw_env, e)),
         Err(_) => Err(js::throw(raw_env, Thrown::error(msg::DISPOSED))),

@@ -138,7 +138,9 @@ pub unsafe extern "C" fn near_heap_limit(
     return current;
   }
   state.trip();
-  let grant = (current / 2).clamp(32 << 20, 1 << 30);
+  // Generous head-room: the isolate is being terminated anyway, and a single large allocation
+  // in flight (a spread into a huge array) must not exceed it, or V8 aborts the process.
+  let grant = current.clamp(1 << 30, 4 << 30);
   state.headroom.fetch_add(grant, Ordering::Relaxed);
   current + grant
 }
