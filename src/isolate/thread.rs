@@ -192,17 +192,22 @@ fn thread_cpu_ns() -> u64 {
 const JOB_SPIN: std::time::Duration = std::time::Duration::from_micros(60);
 
 /// Receives from `rx`, polling for up to `spin` before blocking.
-pub fn recv_spinning<T>(rx: &crossbeam_channel::Receiver<T>, spin: std::time::Duration) -> Result<T, crossbeam_channel::RecvError> {
+pub fn recv_spinning<T>(
+  rx: &crossbeam_channel::Receiver<T>,
+  spin: std::time::Duration,
+) -> Result<T, crossbeam_channel::RecvError> {
   let start = Instant::now();
   let mut rounds = 0u32;
   loop {
     match rx.try_recv() {
       Ok(m) => return Ok(m),
-      Err(crossbeam_channel::TryRecvError::Disconnected) => return Err(crossbeam_channel::RecvError),
+      Err(crossbeam_channel::TryRecvError::Disconnected) => {
+        return Err(crossbeam_channel::RecvError)
+      }
       Err(crossbeam_channel::TryRecvError::Empty) => {}
     }
     rounds += 1;
-    if rounds % 64 == 0 && start.elapsed() >= spin {
+    if rounds.is_multiple_of(64) && start.elapsed() >= spin {
       return rx.recv();
     }
     std::hint::spin_loop();

@@ -1,0 +1,116 @@
+//! Node values ↔ the value tree, on Node's thread: strings and primitives here; building JS
+//! values in `to_napi`, structured clone of host values (`copy: true`) in `clone`.
+
+mod clone;
+mod to_napi;
+
+pub use clone::{copy, read_error};
+pub use to_napi::to_napi;
+
+use crate::api::env::EnvData;
+use crate::api::js::{self, check, Failure};
+use crate::transfer::value::{BigInt, JsString, Value};
+use napi::sys;
+use std::ptr::null_mut;
+
+/// Reads a JS string as Rust UTF-8 (lossy for lone surrogates); `None` if not a string.
+pub fn rust_string(env: sys::napi_env, v: sys::napi_value) -> Option<String> {
+  read_string(env, v).ok().map(|s| s.to_rust())
+}
+
+/// Lossy Rust text of a [`JsString`].
+pub fn jsstring_to_rust(s: &JsString) -> String {
+  s.to_rust()
+}
+
+/// Reads a JS string exactly.
+pub fn read_string(env: sys::napi_env, v: sys::napi_value) -> napi::Result<JsString> {
+  let mut len = 0usize;
+  // SAFETY: a null buffer asks for the length.
+  check(unsafe { sys::napi_get_value_string_utf16(env, v, null_mut(), 0, &mut len) })?;
+  let mut buf = vec![0u16; len + 1];
+  let mut written = 0usize;
+  // SAFETY: buf holds len + 1 units.
+  check(unsafe {
+    sys::napi_get_value_string_utf16(env, v, buf.as_mut_ptr(), buf.len(), &mut written)
+  })?;
+  buf.truncate(written);
+  Ok(JsString::from_utf16(buf))
+}
+
+/// Creates a JS string.
+pub fn js_string(env: sys::napi_env, s: &JsString) -> napi::Result<sys::napi_value> {
+  let mut v = null_mut();
+  // SAFETY: pointers and lengths describe valid buffers.
+  let status = match s {
+    JsString::Latin1(b) => unsafe {
+      sys::napi_create_string_latin1(env, b.as_ptr() as *const _, b.len() as isize, &mut v)
+    },
+    JsString::Utf16(u) => unsafe {
+      sys::napi_create_string_utf16(env, u.as_ptr(), u.len() as isize, &mut v)
+    },
+  };
+  check(status)?;
+  Ok(v)
+}
+
+fn number(env: sys::napi_env, v: sys::napi_value) -> napi::Result<f64> {
+  let mut n = 0f64;
+  // SAFETY: valid env and number handle.
+  check(unsafe { sys::napi_get_value_double(env, v, &mut n) })?;
+  Ok(n)
+}
+
+fn read_bigint(env: sys::napi_env, v: sys::napi_value) -> napi::Result<BigInt> {
+  let mut sign = 0i32;
+  let mut count = 0usize;
+  // SAFETY: null sign and words pointers ask for the word count only.
+  check(unsafe { sys::napi_get_value_bigint_words(env, v, null_mut(), &mut count, null_mut()) })?;
+  let mut words = vec![0u64; count.max(1)];
+  let mut count2 = words.len();
+  // SAFETY: `words` has room for `count2` words.
+  check(unsafe {
+    sys::napi_get_value_bigint_words(env, v, &mut sign, &mut count2, words.as_mut_ptr())
+  })?;
+  words.truncate(count2.max(1));
+  Ok(BigInt {
+    negative: sign != 0,
+    words,
+  })
+}
+
+/// The primitive a host value holds, or `None` for objects, functions and symbols.
+pub fn primitive(env: sys::napi_env, v: sys::napi_value) -> napi::Result<Option<Value>> {
+  Ok(Some(match js::type_of(env, v) {
+    sys::ValueType::napi_undefined => Value::Undefined,
+    sys::ValueType::napi_null => Value::Null,
+    sys::ValueType::napi_boolean => {
+      let mut b = false;
+      // SAFETY: valid boolean handle.
+      check(unsafe { sys::napi_get_value_bool(env, v, &mut b) })?;
+      Value::Bool(b)
+    }
+    sys::ValueType::napi_number => Value::Number(number(env, v)?),
+    sys::ValueType::napi_string => Value::String(read_string(env, v)?),
+    sys::ValueType::napi_bigint => Value::BigInt(read_bigint(env, v)?),
+    _ => return Ok(None),
+  }))
+}
+
+pub(crate) fn call_helper(
+  env: sys::napi_env,
+  name: &str,
+  args: &[sys::napi_value],
+) -> Result<sys::napi_value, Failure> {
+  let helpers = EnvData::get(env)?.helpers(env)?;
+  let f = js::get_named(env, helpers, name)?;
+  let mut out = null_mut();
+  // SAFETY: valid env, function and argument handles.
+  let status =
+    unsafe { sys::napi_call_function(env, helpers, f, args.len(), args.as_ptr(), &mut out) };
+  if status == sys::Status::napi_pending_exception {
+    return Err(Failure::Pending);
+  }
+  check(status)?;
+  Ok(out)
+}
