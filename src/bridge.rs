@@ -212,8 +212,12 @@ impl Drop for Completer {
 }
 
 /// How long a synchronous caller polls for its result before it sleeps: most sync calls finish
-/// within this, and polling saves the wake-up of a sleeping thread.
-const SYNC_SPIN: std::time::Duration = std::time::Duration::from_micros(200);
+/// within this, and polling saves the wake-up of a sleeping thread. `IVM_SYNC_SPIN_US`
+/// overrides it (benchmarking).
+fn sync_spin() -> std::time::Duration {
+  static SPIN: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+  *SPIN.get_or_init(|| crate::isolate::thread::spin_from_env("IVM_SYNC_SPIN_US", 200))
+}
 
 /// Phase 2: runs on the isolate thread.
 pub type Phase2<T> = Box<dyn FnOnce(&mut Runtime) -> Result<T, Thrown> + Send>;
@@ -251,7 +255,7 @@ where
       if host.post(job).is_err() {
         return Err(js::throw(raw_env, Thrown::error(msg::DISPOSED_SYNC)));
       }
-      match crate::isolate::thread::recv_spinning(&rx, SYNC_SPIN) {
+      match crate::isolate::thread::recv_spinning(&rx, sync_spin()) {
         Ok(Ok(t)) => phase3(raw_env, t).map_err(|f| f.throw(raw_env)),
         Ok(Err(e)) => Err(js::throw(raw_env, e)),
         Err(_) => Err(js::throw(raw_env, Thrown::error(msg::DISPOSED))),

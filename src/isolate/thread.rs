@@ -189,7 +189,20 @@ fn thread_cpu_ns() -> u64 {
 /// How long an isolate thread keeps polling for the next job before it sleeps. Back-to-back
 /// calls (a loop of `evalSync`, or `await eval` chains) then skip the wake-up of a sleeping
 /// thread, which costs tens of microseconds; an idle isolate sleeps after this.
-const JOB_SPIN: std::time::Duration = std::time::Duration::from_micros(60);
+/// `IVM_JOB_SPIN_US` overrides it (benchmarking).
+pub fn job_spin() -> std::time::Duration {
+  static SPIN: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+  *SPIN.get_or_init(|| spin_from_env("IVM_JOB_SPIN_US", 60))
+}
+
+/// A duration in µs from the environment, or the default.
+pub fn spin_from_env(name: &str, default_us: u64) -> std::time::Duration {
+  let us = std::env::var(name)
+    .ok()
+    .and_then(|v| v.parse().ok())
+    .unwrap_or(default_us);
+  std::time::Duration::from_micros(us)
+}
 
 /// Receives from `rx`, polling for up to `spin` before blocking.
 pub fn recv_spinning<T>(
@@ -215,7 +228,7 @@ pub fn recv_spinning<T>(
 }
 
 fn serve(runtime: &mut Runtime, rx: &crossbeam_channel::Receiver<Msg>) {
-  while let Ok(Msg::Job(job)) = recv_spinning(rx, JOB_SPIN) {
+  while let Ok(Msg::Job(job)) = recv_spinning(rx, job_spin()) {
     if runtime.state.disposed.load(Ordering::SeqCst) {
       break;
     }
