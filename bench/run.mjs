@@ -210,7 +210,15 @@ const env = {
   node: process.version,
   nodeFlags: NODE_FLAGS.join(' '),
   theirs: { name: 'isolated-vm', version: libVersion('theirs') },
-  ours: { name: 'isolated-vm-rs', version: libVersion('ours'), commit: sh('git', ['rev-parse', '--short', 'HEAD']) },
+  ours: {
+    name: 'isolated-vm-rs',
+    version: libVersion('ours'),
+    commit: sh('git', ['rev-parse', '--short', 'HEAD']),
+    addonBuilt: readdirSync(ROOT_DIR)
+      .filter((f) => f.endsWith('.node'))
+      .map((f) => `${f} ${statSync(path.join(ROOT_DIR, f)).mtime.toISOString()}`)
+      .join(', '),
+  },
   quick: opts.quick,
   durationS: Math.round((Date.now() - started) / 1000),
 };
@@ -259,7 +267,7 @@ function markdownReport() {
     `- Date: ${env.date}`,
     `- Machine: ${env.nproc} CPUs (${env.cpu}), ${env.ramGiB} GiB RAM, ${env.os}; load average (1/5/15 min) at start ${env.loadavgAtStart.join(' / ')}, at end ${env.loadavgAtEnd.join(' / ')}`,
     `- Node ${env.node} (\`${env.nodeFlags}\`)`,
-    `- isolated-vm ${env.theirs.version ?? 'not installed'}; isolated-vm-rs ${env.ours.version}${env.ours.commit ? ` (commit ${env.ours.commit})` : ''}`,
+    `- isolated-vm ${env.theirs.version ?? 'not installed'}; isolated-vm-rs ${env.ours.version}${env.ours.commit ? ` (HEAD ${env.ours.commit}` : ' ('}${env.ours.addonBuilt ? `; addon ${env.ours.addonBuilt}` : ''})`,
     `- Run: \`${['node bench/run.mjs', ...process.argv.slice(2)].join(' ')}\`, ${env.durationS} s`,
     '',
     markdownTable(),
