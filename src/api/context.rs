@@ -18,7 +18,8 @@ use std::sync::Arc;
 pub struct Context {
   pub(crate) host: Arc<IsolateHost>,
   pub(crate) slot: Slot,
-  global: RefCell<Option<Reference>>,
+  /// The handle behind `global`, shared with the Reference object once it exists.
+  global_slot: Arc<Slot>,
   global_obj: RefCell<Option<(NodePtr<sys::napi_env>, NodePtr<sys::napi_ref>)>>,
 }
 
@@ -43,7 +44,10 @@ impl Context {
         host: host.clone(),
         id,
       }),
-      global: RefCell::new(Some(Reference::wrap(host.clone(), global, "object"))),
+      global_slot: Arc::new(Slot::new(RemoteHandle {
+        host: host.clone(),
+        id: global,
+      })),
       global_obj: RefCell::new(None),
       host,
     }
@@ -160,9 +164,10 @@ impl Context {
       js::check(unsafe { sys::napi_get_reference_value(e, r.get(), &mut v) })?;
       return Ok(Raw(v));
     }
-    let Some(reference) = self.global.borrow_mut().take() else {
+    if !self.global_slot.is_held() {
       return Ok(Raw(js::undefined(e)?));
-    };
+    }
+    let reference = Reference::shared(self.global_slot.clone(), "object");
     // SAFETY: Node's thread, valid env.
     let v = unsafe { Reference::to_napi_value(e, reference) }?;
     let mut r = std::ptr::null_mut();
@@ -174,31 +179,14 @@ impl Context {
 
   /// Releases the context and its `global`; `true` the first time, `false` afterwards.
   #[napi]
-  pub fn release(&self, env: Env) -> napi::Result<bool> {
+  pub fn release(&self) -> bool {
     let first = self.slot.release();
-    if let Some(g) = self.global.borrow_mut().take() {
-      let _ = g.release(env);
-    }
+    self.global_slot.release();
     if let Some((e, r)) = self.global_obj.borrow_mut().take() {
-      let mut v = std::ptr::null_mut();
-      // SAFETY: the reference belongs to this env; deleted once.
-      unsafe {
-        sys::napi_get_reference_value(e.get(), r.get(), &mut v);
-        sys::napi_delete_reference(e.get(), r.get());
-      }
-      if !v.is_null() {
-        let mut obj: *mut std::ffi::c_void = std::ptr::null_mut();
-        // SAFETY: v is a Reference instance created by napi-rs for this class.
-        if unsafe { sys::napi_unwrap(e.get(), v, &mut obj) } == sys::Status::napi_ok
-          && !obj.is_null()
-        {
-          // SAFETY: napi-rs wraps a `Reference` pointer in its instances.
-          let r = unsafe { &*(obj as *const Reference) };
-          let _ = r.release(env);
-        }
-      }
+      // SAFETY: the reference belongs to this env and is deleted once.
+      unsafe { sys::napi_delete_reference(e.get(), r.get()) };
     }
-    Ok(first)
+    first
   }
 
   /// Evaluates code (Promise of the completion value, or `undefined` if not transferable).

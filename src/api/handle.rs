@@ -38,6 +38,11 @@ impl Slot {
     self.0.lock().clone().ok_or_else(|| Thrown::error(released))
   }
 
+  /// Whether the handle is still held.
+  pub fn is_held(&self) -> bool {
+    self.0.lock().is_some()
+  }
+
   /// Releases it; returns whether it was still held.
   pub fn release(&self) -> bool {
     self.0.lock().take().is_some()

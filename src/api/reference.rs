@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// A reference to a value in an isolate (here: a guest value).
 #[napi_derive::napi]
 pub struct Reference {
-  slot: Slot,
+  slot: Arc<Slot>,
   type_of: &'static str,
 }
 
@@ -68,9 +68,15 @@ impl Reference {
   /// A Reference object for table entry `id` of `host`.
   pub fn wrap(host: Arc<IsolateHost>, id: u32, type_of: &'static str) -> Reference {
     Reference {
-      slot: Slot::new(RemoteHandle { host, id }),
+      slot: Arc::new(Slot::new(RemoteHandle { host, id })),
       type_of,
     }
+  }
+
+  /// A Reference sharing `slot` with its creator (a context's `global`), so releasing either
+  /// releases both.
+  pub fn shared(slot: Arc<Slot>, type_of: &'static str) -> Reference {
+    Reference { slot, type_of }
   }
 
   fn handle(&self, env: sys::napi_env) -> napi::Result<Arc<RemoteHandle>> {
