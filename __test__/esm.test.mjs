@@ -18,6 +18,18 @@ test('require, default import and named imports agree', () => {
   isolate.dispose();
 });
 
+test('NativeModule exists and fails clearly', () => {
+  assert.throws(() => new ivm.NativeModule('/tmp/x.node'), /not supported by isolated-vm-rs/);
+  assert.throws(() => ivm.NativeModule('/tmp/x.node'), { name: 'TypeError', message: '`NativeModule` must be called with `new`' });
+});
+
+test('every name index.d.ts declares is importable', async () => {
+  const mod = await import('isolated-vm-rs');
+  for (const name of ['Isolate', 'Context', 'Script', 'Reference', 'NativeModule', 'ExternalCopy', 'Callback', 'Module', 'lib', 'default']) {
+    assert.ok(name in mod, name);
+  }
+});
+
 test('constructing a Reference to a host value is not available yet and says so', () => {
   assert.throws(() => new Reference({}), TypeError);
   assert.throws(() => Reference({}), { message: '`Reference` must be called with `new`' });
