@@ -78,11 +78,9 @@ const { Context, Script } = binding;
 
 // NativeModule loads shared libraries compiled against Node's own V8 headers; their code cannot
 // run inside isolates of a different V8 (SPEC §5), so it exists only to fail clearly.
-class NativeModule {
-  constructor(filename) {
-    if (!new.target) throw new TypeError('`NativeModule` must be called with `new`');
-    throw new Error(`NativeModule is not supported by isolated-vm-rs: ${String(filename)} would be built against Node's V8, not the isolates' own V8`);
-  }
+function NativeModule(filename) {
+  if (!new.target) throw new TypeError('`NativeModule` must be called with `new`');
+  throw new Error(`NativeModule is not supported by isolated-vm-rs: ${String(filename)} would be built against Node's V8, not the isolates' own V8`);
 }
 Object.freeze(NativeModule.prototype);
 Object.freeze(NativeModule);
