@@ -22,12 +22,13 @@ binding.__setHelpers({
     else if (types.isArrayBuffer(v)) code = 7;
     else if (types.isTypedArray(v)) code = 8;
     else if (types.isDataView(v)) code = 9;
+    else if (v instanceof binding.ExternalCopy || v instanceof binding.ExternalCopyInto) code = 11;
     else if (types.isNativeError(v) || v instanceof Error) code = 10;
     else if (types.isPromise(v) || types.isWeakMap(v) || types.isWeakSet(v) || types.isSharedArrayBuffer(v) ||
       types.isGeneratorObject(v) || types.isMapIterator(v) || types.isSetIterator(v) ||
       types.isModuleNamespaceObject(v) || types.isArgumentsObject(v) || types.isExternal(v)) code = 100;
     else code = 0;
-    if (code < 100) seen.set(v, seen.size);
+    if (code < 100 && code !== 11) seen.set(v, seen.size);
     return code;
   },
   // How V8 names a value in "... could not be cloned."
@@ -66,7 +67,9 @@ function requireNew(C) {
 }
 
 // Function.length as isolated-vm reports it (SPEC §1.1).
-const lengths = new Map([[binding.Isolate, 1], [binding.Reference, 2], [binding.Context, 0], [binding.Script, 0]]);
+const lengths = new Map([[binding.Isolate, 1], [binding.Reference, 2], [binding.ExternalCopy, 2],
+  [binding.Context, 0], [binding.Script, 0], [binding.ExternalCopyInto, 0]]);
+Object.defineProperty(binding.ExternalCopy, 'totalExternalSize', { get: binding.__totalExternalSize, enumerable: false });
 for (const [C, length] of lengths) {
   Object.defineProperty(C, 'length', { value: length });
   Object.freeze(C.prototype);
@@ -74,6 +77,7 @@ for (const [C, length] of lengths) {
 }
 const Isolate = requireNew(binding.Isolate);
 const Reference = requireNew(binding.Reference);
+const ExternalCopy = requireNew(binding.ExternalCopy);
 const { Context, Script } = binding;
 
 // NativeModule loads shared libraries compiled against Node's own V8 headers; their code cannot
@@ -90,6 +94,7 @@ const ivm = Object.freeze({
   Context,
   Script,
   Reference,
+  ExternalCopy,
   NativeModule,
 });
 

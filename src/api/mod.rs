@@ -8,7 +8,9 @@
 pub mod context;
 pub mod convert;
 pub mod env;
+pub mod external_copy;
 pub mod handle;
+pub mod handles;
 pub mod isolate;
 pub mod js;
 pub mod lib_object;

@@ -94,11 +94,8 @@ pub fn transfer(
     flag(env, obj, "reference")?,
     flag(env, obj, "promise")?,
   )?;
-  if t.external_copy || t.promise {
-    return Err(
-      Thrown::type_error("The `externalCopy` and `promise` transfer options are not supported yet")
-        .into(),
-    );
+  if t.promise {
+    return Err(Thrown::type_error("The `promise` transfer option is not supported yet").into());
   }
   Ok(t)
 }

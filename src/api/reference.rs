@@ -54,6 +54,9 @@ pub fn import(env: sys::napi_env, v: sys::napi_value, copy: bool) -> Result<Valu
   if let Some(p) = convert::primitive(env, v)? {
     return Ok(p);
   }
+  if let Some(h) = crate::api::handles::from_object(env, v)? {
+    return Ok(h);
+  }
   if copy {
     return convert::copy(env, v);
   }

@@ -2,6 +2,7 @@
 //!
 //! The napi side lives in `api::convert` (only `api/` touches napi).
 
+pub mod external;
 pub mod options;
 pub mod v8_in;
 pub mod v8_out;

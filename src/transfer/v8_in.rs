@@ -2,6 +2,7 @@
 
 use crate::error::Thrown;
 use crate::isolate::limits::{self, MemoryState};
+use crate::transfer::external::CopyInto;
 use crate::transfer::value::{
   BigInt, Boxed, ErrorData, JsString, Key, Value, ViewKind, MAX_DEPTH, TOO_DEEP,
 };
@@ -139,6 +140,10 @@ fn build<'s>(
       register(objects, *id, view);
       view
     }
+    Value::Handle(h) => match h.get::<CopyInto>() {
+      Some(CopyInto(data)) => build(scope, &data.value, &mut Vec::new(), depth)?,
+      None => return Err(Thrown::type_error(crate::error::msg::NON_TRANSFERABLE)),
+    },
     Value::Error { id, data } => {
       let e = error_object(scope, data).ok_or_else(fail)?;
       register(objects, *id, e);

@@ -168,6 +168,36 @@ pub struct ErrorData {
   pub stack: Option<JsString>,
 }
 
+/// An ivm handle travelling inside a value (a Reference, an ExternalCopy, a `copyInto()` or
+/// `derefInto()` token…): transferred as a handle, never copied. What it is, is known to the
+/// code that creates and materialises it (by downcasting).
+#[derive(Clone)]
+pub struct Handle(pub std::sync::Arc<dyn std::any::Any + Send + Sync>);
+
+impl std::fmt::Debug for Handle {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.write_str("Handle")
+  }
+}
+
+impl PartialEq for Handle {
+  fn eq(&self, other: &Self) -> bool {
+    std::sync::Arc::ptr_eq(&self.0, &other.0)
+  }
+}
+
+impl Handle {
+  /// Wraps a handle object.
+  pub fn new<T: std::any::Any + Send + Sync>(value: T) -> Handle {
+    Handle(std::sync::Arc::new(value))
+  }
+
+  /// The handle object if it is a `T`.
+  pub fn get<T: std::any::Any + Send + Sync>(&self) -> Option<&T> {
+    self.0.downcast_ref::<T>()
+  }
+}
+
 /// One node of the tree.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -265,9 +295,41 @@ pub enum Value {
     /// Its data.
     data: Box<ErrorData>,
   },
+  /// An ivm handle.
+  Handle(Handle),
 }
 
 impl Value {
+  /// Approximate heap size of the tree in bytes (for `ExternalCopy.totalExternalSize`).
+  pub fn size(&self) -> usize {
+    let props = |p: &[(Key, Value)]| -> usize {
+      p.iter()
+        .map(|(k, v)| {
+          v.size()
+            + match k {
+              Key::Index(_) => 8,
+              Key::Name(n) => 16 + n.len() * 2,
+            }
+        })
+        .sum()
+    };
+    std::mem::size_of::<Value>()
+      + match self {
+        Value::String(s) => s.len() * 2,
+        Value::BigInt(b) => b.words.len() * 8,
+        Value::Object { props: p, .. } | Value::Array { props: p, .. } => props(p),
+        Value::RegExp { source, flags, .. } => (source.len() + flags.len()) * 2,
+        Value::Map { entries, .. } => entries.iter().map(|(k, v)| k.size() + v.size()).sum(),
+        Value::Set { values, .. } => values.iter().map(Value::size).sum(),
+        Value::ArrayBuffer { bytes, .. } => bytes.len(),
+        Value::View { buffer, .. } => buffer.size(),
+        Value::Error { data, .. } => {
+          (data.message.len() + data.stack.as_ref().map_or(0, JsString::len)) * 2
+        }
+        _ => 0,
+      }
+  }
+
   /// True for values that are copied by default at every call site (SPEC §2.2 rule 3).
   pub fn is_primitive(&self) -> bool {
     matches!(

@@ -53,6 +53,10 @@ fn clone(
   if code >= 100 {
     return Err(describe_error(env, v));
   }
+  if code == 11 {
+    // ivm objects travel as handles and take no part in the cycle table.
+    return crate::api::handles::from_object(env, v)?.ok_or_else(|| describe_error(env, v));
+  }
   let id = *next_id;
   *next_id += 1;
   clone_object(env, v, code, id, seen, next_id)

@@ -129,6 +129,7 @@ fn build(
       out = make_view(env, *kind, ab, *byte_offset, *length)?;
       register(objects, *id, out);
     }
+    Value::Handle(h) => out = crate::api::handles::to_object(env, h)?,
     Value::Error { id, data } => {
       out = error_object(env, data)?;
       register(objects, *id, out);

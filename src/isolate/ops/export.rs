@@ -54,6 +54,12 @@ pub fn export<'s>(
   if opts.copy {
     return v8_out::copy(scope, v).map(Out::Value);
   }
+  if opts.external_copy {
+    let data = crate::transfer::external::ExternalData::new(v8_out::copy(scope, v)?);
+    return Ok(Out::Value(Value::Handle(
+      crate::transfer::value::Handle::new(data),
+    )));
+  }
   if opts.reference {
     return Ok(new_reference(scope, tables, state, v));
   }

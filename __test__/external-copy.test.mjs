@@ -1,0 +1,82 @@
+// ExternalCopy: copies outside every heap, copyInto() tokens, externalCopy transfer (SPEC §1.2).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import ivm from 'isolated-vm-rs';
+
+const value = { rows: [{ id: 1, name: 'Alice' }], count: 1, when: new Date(3), tags: new Set(['a']) };
+
+test('copy() materialises an independent copy every time', () => {
+  const copy = new ivm.ExternalCopy(value);
+  const a = copy.copy();
+  const b = copy.copy();
+  assert.deepEqual(a, value);
+  assert.notEqual(a, b);
+  a.rows.push(1);
+  assert.equal(copy.copy().rows.length, 1);
+  assert.equal(new ivm.ExternalCopy(5).copy(), 5);
+  assert.equal(new ivm.ExternalCopy('s').copy(), 's');
+});
+
+test('copyInto() tokens become a copy in the isolate, once', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const copy = new ivm.ExternalCopy(value);
+  const token = copy.copyInto();
+  context.global.setSync('data', token);
+  assert.equal(context.evalSync('data.rows[0].name + data.count + data.tags.has("a")'), 'Alice1true');
+  assert.throws(() => context.global.setSync('again', token), { name: 'Error', message: 'The return value of `copyInto()` should only be used once' });
+  assert.deepEqual(context.evalClosureSync('return $0', [copy.copyInto()], { result: { copy: true } }), value);
+  context.global.setSync('nested', { inner: copy.copyInto() }, { copy: true });
+  assert.equal(context.evalSync('nested.inner.rows[0].id'), 1);
+  const Token = Object.getPrototypeOf(copy.copyInto()).constructor;
+  assert.throws(() => new Token(), { name: 'TypeError', message: '`ExternalCopyInto` constructor is private' });
+  isolate.dispose();
+});
+
+test('externalCopy: true results arrive as ExternalCopy', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const result = context.evalSync('({ list: [1, 2, { deep: true }] })', { externalCopy: true });
+  assert.ok(result instanceof ivm.ExternalCopy);
+  assert.deepEqual(result.copy(), { list: [1, 2, { deep: true }] });
+  assert.ok(context.global.getSync('Math', { externalCopy: true }) instanceof ivm.ExternalCopy);
+  isolate.dispose();
+});
+
+test('release, { release: true }, and errors', () => {
+  const copy = new ivm.ExternalCopy({ a: 1 });
+  assert.deepEqual(copy.copy({ release: true }), { a: 1 });
+  assert.throws(() => copy.copy(), { name: 'Error', message: 'Copy has been released' });
+  assert.throws(() => copy.release(), { message: 'Copy has been released' });
+  const other = new ivm.ExternalCopy(1);
+  other.copyInto({ release: true });
+  assert.throws(() => other.copyInto(), { message: 'Copy has been released' });
+  assert.throws(() => new ivm.ExternalCopy(Symbol('s')), { name: 'TypeError', message: 'Unsupported type' });
+  assert.throws(() => new ivm.ExternalCopy(() => 1), { name: 'TypeError', message: '() => 1 could not be cloned.' });
+  assert.throws(() => new ivm.ExternalCopy(1, { transferList: [1] }), { name: 'TypeError', message: 'Non-ArrayBuffer passed in `transferList`' });
+  assert.throws(() => ivm.ExternalCopy(1), { name: 'TypeError', message: '`ExternalCopy` must be called with `new`' });
+  assert.equal(ivm.ExternalCopy.length, 2);
+});
+
+test('transferList and transferOut detach the source buffers', () => {
+  const out = new ArrayBuffer(16);
+  new Uint8Array(out)[0] = 7;
+  const copy = new ivm.ExternalCopy(out, { transferOut: true });
+  assert.equal(out.byteLength, 0);
+  assert.equal(new Uint8Array(copy.copy())[0], 7);
+  const listed = new ArrayBuffer(4);
+  const view = new Uint8Array(listed);
+  view[1] = 9;
+  const c2 = new ivm.ExternalCopy({ view }, { transferList: [listed] });
+  assert.equal(listed.byteLength, 0);
+  assert.equal(c2.copy().view[1], 9);
+});
+
+test('totalExternalSize counts live copies', () => {
+  const before = ivm.ExternalCopy.totalExternalSize;
+  assert.equal(typeof before, 'number');
+  const big = new ivm.ExternalCopy(new ArrayBuffer(4 * 1024 * 1024));
+  assert.ok(ivm.ExternalCopy.totalExternalSize >= before + 4 * 1024 * 1024);
+  big.release();
+  assert.ok(ivm.ExternalCopy.totalExternalSize < before + 4 * 1024 * 1024);
+});

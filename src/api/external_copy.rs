@@ -1,0 +1,198 @@
+//! `ExternalCopy`: a value copied out of any heap, and its single-use `copyInto()` token.
+
+use crate::api::convert;
+use crate::api::js::{self, Failure, Raw};
+use crate::api::options;
+use crate::error::{msg, Thrown};
+use crate::transfer::external::{self, CopyInto, ExternalData};
+use crate::transfer::value::Value;
+use napi::bindgen_prelude::{ToNapiValue, Unknown};
+use napi::{sys, Env, JsValue};
+use parking_lot::Mutex;
+use std::sync::Arc;
+
+/// A copy of a value held outside every isolate; `copy()` materialises it anywhere.
+#[napi_derive::napi]
+pub struct ExternalCopy {
+  data: Mutex<Option<Arc<ExternalData>>>,
+}
+
+/// The token `copyInto()` returns; it becomes a copy when transferred into an isolate, once.
+#[napi_derive::napi(js_name = "ExternalCopyInto")]
+pub struct ExternalCopyInto {
+  data: Mutex<Option<Arc<ExternalData>>>,
+}
+
+fn raw(u: Option<Unknown>) -> sys::napi_value {
+  u.map(|u| u.raw()).unwrap_or(std::ptr::null_mut())
+}
+
+/// Copies a host value for an ExternalCopy: primitives, structured clones; a bare symbol is
+/// "Unsupported type".
+fn copy_value(env: sys::napi_env, v: sys::napi_value) -> Result<Value, Failure> {
+  if let Some(p) = convert::primitive(env, v)? {
+    return Ok(p);
+  }
+  if js::type_of(env, v) == sys::ValueType::napi_symbol {
+    return Err(Thrown::type_error("Unsupported type").into());
+  }
+  convert::copy(env, v)
+}
+
+/// Detaches the ArrayBuffers in `transferList` (and the value itself with `transferOut`).
+fn detach_all(
+  env: sys::napi_env,
+  value: sys::napi_value,
+  opts: Option<sys::napi_value>,
+) -> Result<(), Failure> {
+  let mut buffers = Vec::new();
+  if let Some(list) = options::field(env, opts, "transferList")? {
+    let mut is_array = false;
+    // SAFETY: valid env and value.
+    js::check(unsafe { sys::napi_is_array(env, list, &mut is_array) })?;
+    if !is_array {
+      return Err(Thrown::type_error("Non-ArrayBuffer passed in `transferList`").into());
+    }
+    let mut len = 0u32;
+    // SAFETY: list is an array.
+    js::check(unsafe { sys::napi_get_array_length(env, list, &mut len) })?;
+    for i in 0..len {
+      let mut x = std::ptr::null_mut();
+      // SAFETY: index in range.
+      js::check(unsafe { sys::napi_get_element(env, list, i, &mut x) })?;
+      let mut is_ab = false;
+      // SAFETY: valid value.
+      js::check(unsafe { sys::napi_is_arraybuffer(env, x, &mut is_ab) })?;
+      if !is_ab {
+        return Err(Thrown::type_error("Non-ArrayBuffer passed in `transferList`").into());
+      }
+      buffers.push(x);
+    }
+  }
+  if options::flag(env, opts, "transferOut")? {
+    let mut is_ab = false;
+    // SAFETY: valid value.
+    js::check(unsafe { sys::napi_is_arraybuffer(env, value, &mut is_ab) })?;
+    if is_ab {
+      buffers.push(value);
+    }
+  }
+  for b in buffers {
+    // SAFETY: b is an ArrayBuffer; detaching a non-detachable one fails harmlessly.
+    unsafe { sys::napi_detach_arraybuffer(env, b) };
+  }
+  Ok(())
+}
+
+impl ExternalCopy {
+  /// Wraps existing data (results with `externalCopy: true`).
+  pub fn wrap(data: Arc<ExternalData>) -> ExternalCopy {
+    ExternalCopy {
+      data: Mutex::new(Some(data)),
+    }
+  }
+
+  /// The data, or "Copy has been released".
+  pub fn data(&self) -> Result<Arc<ExternalData>, Thrown> {
+    self
+      .data
+      .lock()
+      .clone()
+      .ok_or_else(|| Thrown::error("Copy has been released"))
+  }
+}
+
+impl ExternalCopyInto {
+  /// Takes the data out (single use).
+  pub fn take(&self) -> Result<Arc<ExternalData>, Thrown> {
+    self
+      .data
+      .lock()
+      .take()
+      .ok_or_else(|| Thrown::error("The return value of `copyInto()` should only be used once"))
+  }
+}
+
+#[napi_derive::napi]
+impl ExternalCopy {
+  /// `new ExternalCopy(value, { transferList, transferOut })`.
+  #[napi(constructor)]
+  pub fn constructor(env: Env, value: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
+    let e = env.raw();
+    let data = (|| -> Result<_, Failure> {
+      let o = options::object_arg(e, raw(options), "ExternalCopy", 2)?;
+      let copied = copy_value(e, value.raw())?;
+      detach_all(e, value.raw(), o)?;
+      Ok(ExternalData::new(copied))
+    })()
+    .map_err(|f| f.throw(e))?;
+    Ok(ExternalCopy::wrap(data))
+  }
+
+  /// Materialises the copy here (`{ release }` releases this handle afterwards).
+  #[napi]
+  pub fn copy(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
+    let e = env.raw();
+    let out = (|| -> Result<_, Failure> {
+      let o = options::object_arg(e, raw(options), "undefined", 1)?;
+      let data = self.data()?;
+      let v = convert::to_napi(e, &data.value)?;
+      if options::flag(e, o, "release")? {
+        self.data.lock().take();
+      }
+      Ok(v)
+    })();
+    js::ret(e, out)
+  }
+
+  /// A single-use token that becomes a copy when transferred into an isolate.
+  #[napi]
+  pub fn copy_into(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
+    let e = env.raw();
+    let out = (|| -> Result<_, Failure> {
+      let o = options::object_arg(e, raw(options), "undefined", 1)?;
+      let data = self.data()?;
+      if options::flag(e, o, "release")? {
+        self.data.lock().take();
+      }
+      let token = ExternalCopyInto {
+        data: Mutex::new(Some(data)),
+      };
+      // SAFETY: Node's thread, valid env.
+      Ok(unsafe { ExternalCopyInto::to_napi_value(e, token) }?)
+    })();
+    js::ret(e, out)
+  }
+
+  /// Releases this handle; a second call throws "Copy has been released".
+  #[napi]
+  pub fn release(&self, env: Env) -> napi::Result<()> {
+    if self.data.lock().take().is_none() {
+      return Err(js::error(env.raw(), "Copy has been released"));
+    }
+    Ok(())
+  }
+}
+
+#[napi_derive::napi]
+impl ExternalCopyInto {
+  /// Tokens come only from `copyInto()`.
+  #[napi(constructor)]
+  pub fn constructor(env: Env) -> napi::Result<Self> {
+    Err(js::type_error(
+      env.raw(),
+      &msg::private_ctor("ExternalCopyInto"),
+    ))
+  }
+}
+
+/// `ExternalCopy.totalExternalSize` (installed as a static getter by `index.js`).
+#[napi_derive::napi(js_name = "__totalExternalSize")]
+pub fn total_external_size() -> f64 {
+  external::total_external_size() as f64
+}
+
+/// Token data as a transferable handle.
+pub fn token_handle(data: Arc<ExternalData>) -> crate::transfer::value::Handle {
+  crate::transfer::value::Handle::new(CopyInto(data))
+}

@@ -1,0 +1,41 @@
+//! ivm objects at the boundary on Node's thread: recognising them in values leaving Node (they
+//! travel as handles) and materialising handles arriving in Node.
+
+use crate::api::external_copy::{token_handle, ExternalCopy, ExternalCopyInto};
+use crate::api::js::Failure;
+use crate::transfer::external::{CopyInto, ExternalData};
+use crate::transfer::value::{Handle, Value};
+use napi::bindgen_prelude::{ClassInstance, FromNapiValue, ToNapiValue};
+use napi::sys;
+use std::sync::Arc;
+
+fn instance<'a, T: 'a + napi::bindgen_prelude::MaybeTypeTag>(
+  env: sys::napi_env,
+  v: sys::napi_value,
+) -> Option<ClassInstance<'a, T>> {
+  // SAFETY: from_napi_value validates the instance's type tag before unwrapping.
+  unsafe { ClassInstance::<T>::from_napi_value(env, v) }.ok()
+}
+
+/// The handle an ivm object stands for, or `None` for any other object.
+pub fn from_object(env: sys::napi_env, v: sys::napi_value) -> Result<Option<Value>, Failure> {
+  if let Some(token) = instance::<ExternalCopyInto>(env, v) {
+    return Ok(Some(Value::Handle(token_handle(token.take()?))));
+  }
+  if let Some(copy) = instance::<ExternalCopy>(env, v) {
+    return Ok(Some(Value::Handle(Handle::new(copy.data()?))));
+  }
+  Ok(None)
+}
+
+/// Materialises a handle arriving in Node.
+pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Failure> {
+  if let Some(data) = h.get::<Arc<ExternalData>>() {
+    // SAFETY: Node's thread, valid env.
+    return Ok(unsafe { ExternalCopy::to_napi_value(env, ExternalCopy::wrap(data.clone())) }?);
+  }
+  if let Some(CopyInto(data)) = h.get::<CopyInto>() {
+    return crate::api::convert::to_napi(env, &data.value);
+  }
+  Err(crate::error::Thrown::type_error(crate::error::msg::NON_TRANSFERABLE).into())
+}
