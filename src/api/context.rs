@@ -36,6 +36,34 @@ fn raw(u: Option<Unknown>) -> sys::napi_value {
   u.map(|u| u.raw()).unwrap_or(std::ptr::null_mut())
 }
 
+/// Reads an arguments array (`undefined` → none) with the `arguments` transfer options.
+pub fn import_args(
+  e: sys::napi_env,
+  a: sys::napi_value,
+  copy: bool,
+) -> Result<Vec<crate::transfer::value::Value>, Failure> {
+  let mut values = Vec::new();
+  if options::is_undefined(e, a) {
+    return Ok(values);
+  }
+  let mut is_array = false;
+  // SAFETY: valid env and value.
+  js::check(unsafe { sys::napi_is_array(e, a, &mut is_array) })?;
+  if !is_array {
+    return Err(Thrown::type_error("`undefined` requires parameter 2 to be an array").into());
+  }
+  let mut len = 0u32;
+  // SAFETY: a is an array.
+  js::check(unsafe { sys::napi_get_array_length(e, a, &mut len) })?;
+  for i in 0..len {
+    let mut x = std::ptr::null_mut();
+    // SAFETY: index in range.
+    js::check(unsafe { sys::napi_get_element(e, a, i, &mut x) })?;
+    values.push(import(e, x, copy)?);
+  }
+  Ok(values)
+}
+
 impl Context {
   /// Wraps context `id` and its global Reference `global` of `host`.
   pub fn new(host: Arc<IsolateHost>, id: u32, global: u32) -> Context {
@@ -105,25 +133,7 @@ impl Context {
       let o = options::object_arg(e, raw(opts), "undefined", 3)?;
       let arg_opts = options::transfer_nested(e, o, "arguments")?;
       let result = options::transfer_nested(e, o, "result")?;
-      let mut values = Vec::new();
-      let a = raw(args);
-      if !options::is_undefined(e, a) {
-        let mut is_array = false;
-        // SAFETY: valid env and value.
-        js::check(unsafe { sys::napi_is_array(e, a, &mut is_array) })?;
-        if !is_array {
-          return Err(Thrown::type_error("`undefined` requires parameter 2 to be an array").into());
-        }
-        let mut len = 0u32;
-        // SAFETY: a is an array.
-        js::check(unsafe { sys::napi_get_array_length(e, a, &mut len) })?;
-        for i in 0..len {
-          let mut x = std::ptr::null_mut();
-          // SAFETY: index in range.
-          js::check(unsafe { sys::napi_get_element(e, a, i, &mut x) })?;
-          values.push(import(e, x, arg_opts.copy)?);
-        }
-      }
+      let values = import_args(e, raw(args), arg_opts.copy)?;
       Ok((
         ctx,
         code,

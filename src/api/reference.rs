@@ -163,6 +163,43 @@ impl Reference {
     Ok(Raw(v))
   }
 
+  fn apply_impl(
+    &self,
+    env: Env,
+    receiver: Option<Unknown>,
+    args: Option<Unknown>,
+    opts: Option<Unknown>,
+    flavor: Flavor,
+  ) -> napi::Result<Raw> {
+    let e = env.raw();
+    let h = self.handle(e)?;
+    let parsed = (|| -> Result<_, Failure> {
+      let o = options::object_arg(e, raw(opts), "undefined", 3)?;
+      let arg_opts = options::transfer_nested(e, o, "arguments")?;
+      let result = options::transfer_nested(e, o, "result")?;
+      let timeout = options::timeout(e, o)?;
+      let recv = raw(receiver);
+      let recv = if options::is_undefined(e, recv) {
+        Value::Undefined
+      } else {
+        import(e, recv, arg_opts.copy)?
+      };
+      let values = crate::api::context::import_args(e, raw(args), arg_opts.copy)?;
+      Ok((recv, values, timeout, result))
+    })();
+    let (recv, values, timeout, result) = parsed.map_err(|f| f.throw(e))?;
+    let id = h.id;
+    let host = h.host.clone();
+    let v = bridge::run(
+      &env,
+      &h.host,
+      flavor,
+      Box::new(move |rt| ops::apply(rt, id, recv, values, timeout, result)),
+      move |env, out| out_to_napi(env, &host, out),
+    )?;
+    Ok(Raw(v))
+  }
+
   fn copy_impl(&self, env: Env, flavor: Flavor) -> napi::Result<Raw> {
     let h = self.handle(env.raw())?;
     let id = h.id;
@@ -270,6 +307,42 @@ impl Reference {
     options: Option<Unknown>,
   ) -> napi::Result<Raw> {
     self.set_impl(env, key, value, options, Flavor::Ignored)
+  }
+
+  /// Calls the referenced function (Promise).
+  #[napi]
+  pub fn apply(
+    &self,
+    env: Env,
+    receiver: Option<Unknown>,
+    args: Option<Unknown>,
+    options: Option<Unknown>,
+  ) -> napi::Result<Raw> {
+    self.apply_impl(env, receiver, args, options, Flavor::Async)
+  }
+
+  /// Calls the referenced function synchronously.
+  #[napi]
+  pub fn apply_sync(
+    &self,
+    env: Env,
+    receiver: Option<Unknown>,
+    args: Option<Unknown>,
+    options: Option<Unknown>,
+  ) -> napi::Result<Raw> {
+    self.apply_impl(env, receiver, args, options, Flavor::Sync)
+  }
+
+  /// Calls the referenced function, ignoring the outcome.
+  #[napi]
+  pub fn apply_ignored(
+    &self,
+    env: Env,
+    receiver: Option<Unknown>,
+    args: Option<Unknown>,
+    options: Option<Unknown>,
+  ) -> napi::Result<Raw> {
+    self.apply_impl(env, receiver, args, options, Flavor::Ignored)
   }
 
   /// Deletes a property (Promise).

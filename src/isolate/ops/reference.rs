@@ -190,3 +190,49 @@ pub fn copy(rt: &mut Runtime, id: u32) -> Result<Out, Thrown> {
     |scope, _, v| v8_out::copy(scope, v).map(Out::Value),
   )
 }
+
+/// `reference.apply(receiver, args, { timeout, result })`: calls the referenced function.
+pub fn apply(
+  rt: &mut Runtime,
+  id: u32,
+  receiver: Value,
+  args: Vec<Value>,
+  timeout: u32,
+  result: TransferOptions,
+) -> Result<Out, Thrown> {
+  let (value, ctx) = entry(rt, id)?;
+  let state = rt.state.clone();
+  let mut fail: Slot = None;
+  let fail_ref = &mut fail;
+  let out = rt.execute(
+    &ctx,
+    timeout,
+    move |scope, _| {
+      let v = v8::Local::new(scope, &value);
+      let Ok(f) = v8::Local::<v8::Function>::try_from(v) else {
+        *fail_ref = Some(Thrown::type_error("Reference is not a function"));
+        return Some(v8::undefined(scope).into());
+      };
+      let materialised = (|| -> Result<_, Thrown> {
+        let recv = v8_in::value(scope, &receiver)?;
+        let mut values = Vec::with_capacity(args.len());
+        for a in &args {
+          values.push(v8_in::value(scope, a)?);
+        }
+        Ok((recv, values))
+      })();
+      match materialised {
+        Ok((recv, values)) => f.call(scope, recv, &values),
+        Err(e) => {
+          *fail_ref = Some(e);
+          Some(v8::undefined(scope).into())
+        }
+      }
+    },
+    move |scope, tables, v| export(scope, tables, &state, v, result, Fallback::Reference),
+  );
+  match fail {
+    Some(e) => Err(e),
+    None => out,
+  }
+}
