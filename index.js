@@ -22,7 +22,7 @@ binding.__setHelpers({
     else if (types.isArrayBuffer(v)) code = 7;
     else if (types.isTypedArray(v)) code = 8;
     else if (types.isDataView(v)) code = 9;
-    else if (v instanceof binding.ExternalCopy || v instanceof binding.ExternalCopyInto) code = 11;
+    else if (v instanceof binding.ExternalCopy || v instanceof binding.ExternalCopyInto || v instanceof binding.Reference) code = 11;
     else if (types.isNativeError(v) || v instanceof Error) code = 10;
     else if (types.isPromise(v) || types.isWeakMap(v) || types.isWeakSet(v) || types.isSharedArrayBuffer(v) ||
       types.isGeneratorObject(v) || types.isMapIterator(v) || types.isSetIterator(v) ||

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod bridge;
 pub mod error;
+pub mod guest;
 pub mod isolate;
 pub mod platform;
 pub mod transfer;

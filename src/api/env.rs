@@ -17,6 +17,11 @@ pub struct EnvData {
   pub helpers: Option<sys::napi_ref>,
   /// Isolates created in this environment.
   pub isolates: Vec<Weak<IsolateHost>>,
+  /// Host values referenced from isolates (`HostRef` ids → napi references; `true` when the
+  /// value is a primitive kept in a wrapper object, since references to primitives need a newer
+  /// Node-API).
+  pub host_refs: std::collections::HashMap<u32, (sys::napi_ref, bool)>,
+  next_host_id: u32,
 }
 
 unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
@@ -46,6 +51,8 @@ impl EnvData {
         bridge: Bridge::new(env)?,
         helpers: None,
         isolates: Vec::new(),
+        host_refs: std::collections::HashMap::new(),
+        next_host_id: 1,
       });
       ptr = Box::into_raw(data) as *mut c_void;
       // SAFETY: ownership of the box moves to the environment (freed in `finalize`).
@@ -61,6 +68,54 @@ impl EnvData {
   pub fn track(&mut self, iso: &Arc<IsolateHost>) {
     self.isolates.retain(|w| w.strong_count() > 0);
     self.isolates.push(Arc::downgrade(iso));
+  }
+
+  /// Keeps `value` alive for isolates; returns its id in the host table.
+  pub fn add_host_ref(&mut self, env: sys::napi_env, value: sys::napi_value) -> napi::Result<u32> {
+    let wrapped = !matches!(
+      js::type_of(env, value),
+      sys::ValueType::napi_object | sys::ValueType::napi_function
+    );
+    let target = if wrapped {
+      let mut holder = null_mut();
+      // SAFETY: valid env.
+      js::check(unsafe { sys::napi_create_object(env, &mut holder) })?;
+      js::set_named(env, holder, "v", value)?;
+      holder
+    } else {
+      value
+    };
+    let mut r = null_mut();
+    // SAFETY: valid env and object.
+    js::check(unsafe { sys::napi_create_reference(env, target, 1, &mut r) })?;
+    let id = self.next_host_id;
+    self.next_host_id = self.next_host_id.wrapping_add(1).max(1);
+    self.host_refs.insert(id, (r, wrapped));
+    Ok(id)
+  }
+
+  /// The host value with table id `id`.
+  pub fn host_value(&self, env: sys::napi_env, id: u32) -> Option<sys::napi_value> {
+    let (r, wrapped) = *self.host_refs.get(&id)?;
+    let mut v = null_mut();
+    // SAFETY: the reference belongs to this env.
+    if unsafe { sys::napi_get_reference_value(env, r, &mut v) } != sys::Status::napi_ok
+      || v.is_null()
+    {
+      return None;
+    }
+    if wrapped {
+      return js::get_named(env, v, "v").ok();
+    }
+    Some(v)
+  }
+
+  /// Drops a host table entry.
+  pub fn remove_host_ref(&mut self, env: sys::napi_env, id: u32) {
+    if let Some((r, _)) = self.host_refs.remove(&id) {
+      // SAFETY: the reference belongs to this env and is deleted once.
+      unsafe { sys::napi_delete_reference(env, r) };
+    }
   }
 
   /// The helper object registered by `index.js`.

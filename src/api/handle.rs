@@ -38,6 +38,11 @@ impl Slot {
     self.0.lock().clone().ok_or_else(|| Thrown::error(released))
   }
 
+  /// An empty (released) slot.
+  pub fn empty() -> Slot {
+    Slot(parking_lot::Mutex::new(None))
+  }
+
   /// Whether the handle is still held.
   pub fn is_held(&self) -> bool {
     self.0.lock().is_some()

@@ -25,6 +25,17 @@ pub fn from_object(env: sys::napi_env, v: sys::napi_value) -> Result<Option<Valu
   if let Some(copy) = instance::<ExternalCopy>(env, v) {
     return Ok(Some(Value::Handle(Handle::new(copy.data()?))));
   }
+  if let Some(r) = instance::<crate::api::reference::Reference>(env, v) {
+    return match r.host_target()? {
+      Some(target) => Ok(Some(Value::Handle(Handle::new(target)))),
+      None => Err(
+        crate::error::Thrown::type_error(
+          "Passing a Reference to a guest value into an isolate is not supported yet",
+        )
+        .into(),
+      ),
+    };
+  }
   Ok(None)
 }
 
@@ -33,6 +44,11 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
   if let Some(data) = h.get::<Arc<ExternalData>>() {
     // SAFETY: Node's thread, valid env.
     return Ok(unsafe { ExternalCopy::to_napi_value(env, ExternalCopy::wrap(data.clone())) }?);
+  }
+  if let Some(target) = h.get::<Arc<crate::bridge::host_ref::HostRef>>() {
+    let r = crate::api::reference::Reference::to_host(target.clone());
+    // SAFETY: Node's thread, valid env.
+    return Ok(unsafe { crate::api::reference::Reference::to_napi_value(env, r) }?);
   }
   if let Some(CopyInto(data)) = h.get::<CopyInto>() {
     return crate::api::convert::to_napi(env, &data.value);

@@ -4,6 +4,7 @@ use crate::api::convert;
 use crate::api::handle::{RemoteHandle, Slot};
 use crate::api::js::{self, Failure, Raw};
 use crate::api::options;
+use crate::bridge::host_ref::{self, HostOp, HostRef};
 use crate::bridge::{self, Flavor};
 use crate::error::{msg, Thrown};
 use crate::isolate::ops::export::Out;
@@ -17,7 +18,11 @@ use std::sync::Arc;
 /// A reference to a value in an isolate (here: a guest value).
 #[napi_derive::napi]
 pub struct Reference {
+  /// Target in a guest isolate (empty for host values).
   slot: Arc<Slot>,
+  /// Target in a Node environment (for `new Reference(value)` on the host).
+  host: parking_lot::Mutex<Option<Arc<HostRef>>>,
+  is_host: bool,
   type_of: &'static str,
 }
 
@@ -72,14 +77,50 @@ impl Reference {
   pub fn wrap(host: Arc<IsolateHost>, id: u32, type_of: &'static str) -> Reference {
     Reference {
       slot: Arc::new(Slot::new(RemoteHandle { host, id })),
+      host: parking_lot::Mutex::new(None),
+      is_host: false,
       type_of,
     }
+  }
+
+  /// A Reference to a host value.
+  pub fn to_host(target: Arc<HostRef>) -> Reference {
+    Reference {
+      slot: Arc::new(Slot::empty()),
+      type_of: target.type_of,
+      host: parking_lot::Mutex::new(Some(target)),
+      is_host: true,
+    }
+  }
+
+  /// The host target, `None` for guest targets, or "Reference has been released".
+  pub fn host_target(&self) -> Result<Option<Arc<HostRef>>, Thrown> {
+    if !self.is_host {
+      return Ok(None);
+    }
+    self
+      .host
+      .lock()
+      .clone()
+      .map(Some)
+      .ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))
+  }
+
+  fn host_value(&self, env: sys::napi_env, target: &HostRef) -> Result<sys::napi_value, Failure> {
+    crate::api::env::EnvData::get(env)?
+      .host_value(env, target.id)
+      .ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED).into())
   }
 
   /// A Reference sharing `slot` with its creator (a context's `global`), so releasing either
   /// releases both.
   pub fn shared(slot: Arc<Slot>, type_of: &'static str) -> Reference {
-    Reference { slot, type_of }
+    Reference {
+      slot,
+      host: parking_lot::Mutex::new(None),
+      is_host: false,
+      type_of,
+    }
   }
 
   fn handle(&self, env: sys::napi_env) -> napi::Result<Arc<RemoteHandle>> {
@@ -87,6 +128,17 @@ impl Reference {
       .slot
       .get(msg::REFERENCE_RELEASED)
       .map_err(|t| js::throw(env, t))
+  }
+
+  fn host_unsupported(&self, env: sys::napi_env) -> napi::Result<()> {
+    match self.host_target() {
+      Ok(Some(_)) => Err(js::type_error(
+        env,
+        "This operation on a Reference to a host value is not supported yet",
+      )),
+      Ok(None) => Ok(()),
+      Err(t) => Err(js::throw(env, t)),
+    }
   }
 
   fn get_impl(
@@ -97,6 +149,7 @@ impl Reference {
     flavor: Flavor,
   ) -> napi::Result<Raw> {
     let e = env.raw();
+    self.host_unsupported(e)?;
     let h = self.handle(e)?;
     let (k, accessors, t) = (|| -> Result<_, Failure> {
       let k = prop_key(e, key.raw())?;
@@ -129,6 +182,7 @@ impl Reference {
     flavor: Flavor,
   ) -> napi::Result<Raw> {
     let e = env.raw();
+    self.host_unsupported(e)?;
     let h = self.handle(e)?;
     let (k, val) = (|| -> Result<_, Failure> {
       let k = prop_key(e, key.raw())?;
@@ -150,6 +204,7 @@ impl Reference {
 
   fn delete_impl(&self, env: Env, key: Unknown, flavor: Flavor) -> napi::Result<Raw> {
     let e = env.raw();
+    self.host_unsupported(e)?;
     let h = self.handle(e)?;
     let k = prop_key(e, key.raw()).map_err(|f| f.throw(e))?;
     let id = h.id;
@@ -172,7 +227,7 @@ impl Reference {
     flavor: Flavor,
   ) -> napi::Result<Raw> {
     let e = env.raw();
-    let h = self.handle(e)?;
+    let host = self.host_target().map_err(|t| js::throw(e, t))?;
     let parsed = (|| -> Result<_, Failure> {
       let o = options::object_arg(e, raw(opts), "undefined", 3)?;
       let arg_opts = options::transfer_nested(e, o, "arguments")?;
@@ -188,6 +243,15 @@ impl Reference {
       Ok((recv, values, timeout, result))
     })();
     let (recv, values, timeout, result) = parsed.map_err(|f| f.throw(e))?;
+    if let Some(t) = host {
+      let op = HostOp::Apply {
+        receiver: recv,
+        args: values,
+        result,
+      };
+      return self.host_op(e, &t, op, flavor);
+    }
+    let h = self.handle(e)?;
     let id = h.id;
     let host = h.host.clone();
     let v = bridge::run(
@@ -200,7 +264,38 @@ impl Reference {
     Ok(Raw(v))
   }
 
+  /// Runs `op` on a host target right here, on Node's thread, shaping the result per flavour.
+  fn host_op(
+    &self,
+    env: sys::napi_env,
+    target: &HostRef,
+    op: HostOp,
+    flavor: Flavor,
+  ) -> napi::Result<Raw> {
+    let out = host_ref::run_op(env, target.id, op)
+      .map_err(Failure::from)
+      .and_then(|v| convert::to_napi(env, &v));
+    match flavor {
+      Flavor::Sync => js::ret(env, out),
+      Flavor::Ignored => Ok(Raw(js::undefined(env)?)),
+      Flavor::Async => {
+        let (d, p) = js::create_promise(env)?;
+        match out {
+          Ok(v) => js::resolve(env, d, v),
+          Err(f) => {
+            let e = f.into_value(env, None);
+            js::reject(env, d, e);
+          }
+        }
+        Ok(Raw(p))
+      }
+    }
+  }
+
   fn copy_impl(&self, env: Env, flavor: Flavor) -> napi::Result<Raw> {
+    if let Some(t) = self.host_target().map_err(|t| js::throw(env.raw(), t))? {
+      return self.host_op(env.raw(), &t, HostOp::Copy, flavor);
+    }
     let h = self.handle(env.raw())?;
     let id = h.id;
     let host = h.host.clone();
@@ -219,16 +314,20 @@ impl Reference {
 impl Reference {
   /// `new Reference(value)`: references to host values arrive with the data-model work.
   #[napi(constructor)]
-  pub fn constructor(env: Env, _value: Option<Unknown>) -> napi::Result<Self> {
-    Err(js::type_error(
-      env.raw(),
-      "`Reference` to a value of the default isolate is not supported yet",
-    ))
+  pub fn constructor(env: Env, value: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
+    let e = env.raw();
+    options::object_arg(e, raw(options), "Reference", 2).map_err(|f| f.throw(e))?;
+    let target = host_ref::new_host_ref(e, value.raw())?;
+    Ok(Reference::to_host(target))
   }
 
   /// `typeof` of the referenced value (`"null"` for null).
   #[napi(getter, js_name = "typeof")]
   pub fn type_of(&self, env: Env) -> napi::Result<String> {
+    if self.is_host {
+      self.host_target().map_err(|t| js::throw(env.raw(), t))?;
+      return Ok(self.type_of.to_string());
+    }
     self.handle(env.raw())?;
     Ok(self.type_of.to_string())
   }
@@ -236,6 +335,12 @@ impl Reference {
   /// Releases this handle; a second call throws "Reference has been released".
   #[napi]
   pub fn release(&self, env: Env) -> napi::Result<()> {
+    if self.is_host {
+      if self.host.lock().take().is_none() {
+        return Err(js::error(env.raw(), msg::REFERENCE_RELEASED));
+      }
+      return Ok(());
+    }
     if !self.slot.release() {
       return Err(js::error(env.raw(), msg::REFERENCE_RELEASED));
     }
@@ -244,9 +349,21 @@ impl Reference {
 
   /// Only valid in the owning isolate; from Node this references a guest value.
   #[napi]
-  pub fn deref(&self, env: Env, _options: Option<Unknown>) -> napi::Result<()> {
-    self.handle(env.raw())?;
-    Err(js::type_error(env.raw(), msg::CANNOT_DEREF))
+  pub fn deref(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
+    let e = env.raw();
+    let out = (|| -> Result<_, Failure> {
+      let o = options::object_arg(e, raw(options), "undefined", 1)?;
+      let Some(t) = self.host_target()? else {
+        self.slot.get(msg::REFERENCE_RELEASED)?;
+        return Err(Thrown::type_error(msg::CANNOT_DEREF).into());
+      };
+      let v = self.host_value(e, &t)?;
+      if options::flag(e, o, "release")? {
+        self.host.lock().take();
+      }
+      Ok(v)
+    })();
+    js::ret(e, out)
   }
 
   /// Structured clone of the value (Promise).

@@ -37,12 +37,18 @@ pub struct Tables {
 
 type Rejections = Rc<RefCell<Vec<(v8::Global<v8::Promise>, v8::Global<v8::Value>)>>>;
 
+/// The stack of synchronous callers waiting on this isolate.
+pub type Waiters = Rc<RefCell<Vec<Arc<dyn std::any::Any + Send + Sync>>>>;
+
 /// Lives on the isolate's thread; owns the isolate. Field order matters: handles drop first.
 pub struct Runtime {
   /// Handle tables.
   pub tables: Tables,
   default_context: Option<v8::Global<v8::Context>>,
   rejections: Rejections,
+  /// Synchronous callers blocked on this isolate, innermost last (opaque to this module; the
+  /// bridge pushes them and guest callbacks read them through the isolate slot).
+  pub waiters: Waiters,
   /// State shared with other threads.
   pub state: Arc<SharedState>,
   /// The V8 isolate (dropped last).
@@ -96,10 +102,14 @@ impl Runtime {
     let rejections: Rejections = Rc::new(RefCell::new(Vec::new()));
     isolate.set_slot(rejections.clone());
     isolate.set_slot(memory.clone());
+    let waiters: Waiters = Rc::new(RefCell::new(Vec::new()));
+    isolate.set_slot(waiters.clone());
+    isolate.set_slot(state.clone());
     Runtime {
       tables: Tables::default(),
       default_context: None,
       rejections,
+      waiters,
       state,
       isolate,
     }

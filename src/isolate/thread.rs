@@ -44,6 +44,8 @@ pub struct SharedState {
   pub handles: AtomicUsize,
   /// Id source for handle tables.
   pub next_id: AtomicU32,
+  /// The Node environment (its key) this isolate's thread is blocked on, or 0.
+  pub waiting_on_host: AtomicUsize,
   sender: Mutex<Option<crossbeam_channel::Sender<Msg>>>,
 }
 
@@ -77,6 +79,7 @@ impl IsolateHost {
       wall_ns: AtomicU64::new(0),
       handles: AtomicUsize::new(0),
       next_id: AtomicU32::new(1),
+      waiting_on_host: AtomicUsize::new(0),
       sender: Mutex::new(None),
     });
     let (tx, rx) = crossbeam_channel::unbounded::<Msg>();

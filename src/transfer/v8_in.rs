@@ -142,7 +142,8 @@ fn build<'s>(
     }
     Value::Handle(h) => match h.get::<CopyInto>() {
       Some(CopyInto(data)) => build(scope, &data.value, &mut Vec::new(), depth)?,
-      None => return Err(Thrown::type_error(crate::error::msg::NON_TRANSFERABLE)),
+      None => crate::guest::materialize(scope, h)
+        .ok_or_else(|| Thrown::type_error(crate::error::msg::NON_TRANSFERABLE))?,
     },
     Value::Error { id, data } => {
       let e = error_object(scope, data).ok_or_else(fail)?;
@@ -280,4 +281,48 @@ pub fn error_object<'s>(
     );
   }
   Some(e)
+}
+
+/// Materialises a thrown value in the guest. Errors keep their class, message and the stack of
+/// where they were thrown, followed by the boundary marker and the guest frames.
+pub fn thrown<'s>(scope: &mut v8::PinScope<'s, '_>, t: &Thrown) -> v8::Local<'s, v8::Value> {
+  let undefined = v8::undefined(scope).into();
+  match t {
+    Thrown::Value(v) => value(scope, v).unwrap_or(undefined),
+    Thrown::Error {
+      kind,
+      name,
+      message,
+      stack,
+    } => {
+      let data = ErrorData {
+        ctor: kind.name(),
+        name: name.clone(),
+        message: message.clone(),
+        stack: None,
+      };
+      let Some(e) = error_object(scope, &data) else {
+        return undefined;
+      };
+      if let (Some(stack), Ok(obj)) = (stack, v8::Local::<v8::Object>::try_from(e)) {
+        let key = v8::String::new(scope, "stack");
+        let own = key
+          .and_then(|k| obj.get(scope, k.into()))
+          .filter(|v| v.is_string());
+        let frames = own
+          .map(|v| v.to_rust_string_lossy(scope))
+          .and_then(|s| s.split_once('\n').map(|(_, f)| f.to_string()));
+        let mut full = stack.to_rust();
+        full.push_str("\n    at (<isolated-vm boundary>)");
+        if let Some(f) = frames.filter(|f| !f.is_empty()) {
+          full.push('\n');
+          full.push_str(&f);
+        }
+        if let (Some(k), Some(v)) = (key, v8::String::new(scope, &full)) {
+          obj.define_own_property(scope, k.into(), v.into(), v8::PropertyAttribute::DONT_ENUM);
+        }
+      }
+      e
+    }
+  }
 }

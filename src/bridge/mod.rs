@@ -21,7 +21,19 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-type Callback = Box<dyn FnOnce(sys::napi_env) + Send>;
+pub mod host_ref;
+
+/// Work for a Node environment's thread.
+pub type Callback = Box<dyn FnOnce(sys::napi_env) + Send>;
+
+/// A Node thread blocked in a synchronous call into an isolate; requests for that thread
+/// (guest calls into host functions) go to `tx` and run inside its wait loop.
+pub struct SyncWaiter {
+  /// The environment (its bridge's address).
+  pub env_key: usize,
+  /// Requests for the waiting thread.
+  pub tx: crossbeam_channel::Sender<Callback>,
+}
 
 /// A raw napi pointer that may be moved between threads but is only dereferenced on Node's
 /// thread of the environment that created it.
@@ -219,6 +231,40 @@ fn sync_spin() -> std::time::Duration {
   *SPIN.get_or_init(|| crate::isolate::thread::spin_from_env("IVM_SYNC_SPIN_US", 200))
 }
 
+/// Waits for a synchronous call's result on Node's thread, running the requests the isolate
+/// sends for this thread meanwhile (guest → host calls). Polls briefly before sleeping.
+fn wait_serving<T>(
+  env: sys::napi_env,
+  rx: &crossbeam_channel::Receiver<T>,
+  run_rx: &crossbeam_channel::Receiver<Callback>,
+) -> Result<T, crossbeam_channel::RecvError> {
+  let spin = sync_spin();
+  let start = std::time::Instant::now();
+  let mut rounds = 0u32;
+  loop {
+    match rx.try_recv() {
+      Ok(v) => return Ok(v),
+      Err(crossbeam_channel::TryRecvError::Disconnected) => {
+        return Err(crossbeam_channel::RecvError)
+      }
+      Err(crossbeam_channel::TryRecvError::Empty) => {}
+    }
+    if let Ok(task) = run_rx.try_recv() {
+      task(env);
+      continue;
+    }
+    rounds += 1;
+    if rounds.is_multiple_of(64) && start.elapsed() >= spin {
+      crossbeam_channel::select! {
+        recv(rx) -> v => return v,
+        recv(run_rx) -> task => if let Ok(task) = task { task(env) },
+      }
+    } else {
+      std::hint::spin_loop();
+    }
+  }
+}
+
 /// Phase 2: runs on the isolate thread.
 pub type Phase2<T> = Box<dyn FnOnce(&mut Runtime) -> Result<T, Thrown> + Send>;
 
@@ -245,9 +291,26 @@ where
           ),
         ));
       }
+      let bridge = EnvData::get(raw_env)?.bridge.clone();
+      let env_key = Arc::as_ptr(&bridge) as usize;
+      if host
+        .state
+        .waiting_on_host
+        .load(std::sync::atomic::Ordering::SeqCst)
+        == env_key
+      {
+        return Err(js::throw(raw_env, Thrown::error(msg::REENTRY)));
+      }
       let (tx, rx) = crossbeam_channel::bounded::<Result<T, Thrown>>(1);
+      let (run_tx, run_rx) = crossbeam_channel::unbounded::<Callback>();
+      let waiter: Arc<dyn std::any::Any + Send + Sync> = Arc::new(SyncWaiter {
+        env_key,
+        tx: run_tx,
+      });
       let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
+        rt.waiters.borrow_mut().push(waiter);
         let r = phase2(rt);
+        rt.waiters.borrow_mut().pop();
         Box::new(move || {
           let _ = tx.send(r);
         })
@@ -255,7 +318,7 @@ where
       if host.post(job).is_err() {
         return Err(js::throw(raw_env, Thrown::error(msg::DISPOSED_SYNC)));
       }
-      match crate::isolate::thread::recv_spinning(&rx, sync_spin()) {
+      match wait_serving(raw_env, &rx, &run_rx) {
         Ok(Ok(t)) => phase3(raw_env, t).map_err(|f| f.throw(raw_env)),
         Ok(Err(e)) => Err(js::throw(raw_env, e)),
         Err(_) => Err(js::throw(raw_env, Thrown::error(msg::DISPOSED))),

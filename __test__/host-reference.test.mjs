@@ -1,0 +1,85 @@
+// References to host values, used from the host and from guests (SPEC §1.2, §2.1, §2.6).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import ivm from 'isolated-vm-rs';
+
+test('the vault program prints its result after the vault line', () => {
+  const file = fileURLToPath(new URL('./fixtures/vault.cjs', import.meta.url));
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '[vault] Running query: SELECT * FROM users WHERE active = true\nFound 1 active users.\n');
+});
+
+test('host Reference on the host: typeof, deref, copy, apply, release', async () => {
+  const fn = new ivm.Reference((x) => x + 1);
+  assert.equal(fn.typeof, 'function');
+  assert.equal(fn.deref()(1), 2);
+  assert.equal(fn.applySync(undefined, [1]), 2);
+  assert.equal(await fn.apply(undefined, [2]), 3);
+  assert.equal(fn.applyIgnored(undefined, [3]), undefined);
+  const obj = new ivm.Reference({ a: [1, { b: 2 }] });
+  assert.equal(obj.typeof, 'object');
+  assert.deepEqual(obj.copySync(), { a: [1, { b: 2 }] });
+  assert.deepEqual(await obj.copy(), { a: [1, { b: 2 }] });
+  assert.throws(() => obj.applySync(), { name: 'TypeError', message: 'Reference is not a function' });
+  assert.equal(new ivm.Reference(null).typeof, 'null');
+  assert.equal(new ivm.Reference(1n).typeof, 'object');
+  const value = { same: true };
+  const ref = new ivm.Reference(value);
+  assert.equal(ref.deref({ release: true }), value);
+  assert.throws(() => ref.deref(), { message: 'Reference has been released' });
+  fn.release();
+  assert.throws(() => fn.release(), { message: 'Reference has been released' });
+  assert.throws(() => fn.typeof, { message: 'Reference has been released' });
+  assert.throws(() => ivm.Reference(1), { name: 'TypeError', message: '`Reference` must be called with `new`' });
+});
+
+test('guests call host functions synchronously, from sync and async host calls', async () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const seen = [];
+  context.global.setSync('host', new ivm.Reference(function (a, b) { seen.push([this, a, b]); return a * b; }));
+  assert.equal(context.evalSync('host.applySync(undefined, [6, 7])'), 42, 'served while Node is blocked in evalSync');
+  assert.equal(await context.eval('host.applySync(undefined, [2, 3])'), 6, 'served on the event loop');
+  assert.equal(isolate.compileScriptSync('host.applySync(undefined, [1, 1])').runSync(context), 1);
+  assert.equal(context.evalSync('host.typeof'), 'function');
+  assert.deepEqual(seen.map((s) => s.slice(1)), [[6, 7], [2, 3], [1, 1]]);
+  context.global.setSync('copyArgs', new ivm.Reference((o) => o.list.length));
+  assert.equal(context.evalSync('copyArgs.applySync(undefined, [{ list: [1, 2, 3] }], { arguments: { copy: true } })'), 3);
+  assert.throws(() => context.evalSync('copyArgs.applySync(undefined, [{ list: [] }])'), { name: 'TypeError', message: 'A non-transferable value was passed' });
+  isolate.dispose();
+});
+
+test('results, errors and copies between guest and host', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  context.global.setSync('mk', new ivm.Reference(() => ({ x: 1 })));
+  assert.equal(context.evalSync('const r = mk.applySync(); r.typeof + ":" + JSON.stringify(r.copySync())'), 'object:{"x":1}');
+  assert.equal(context.evalSync('JSON.stringify(mk.applySync(undefined, [], { result: { copy: true } }))'), '{"x":1}');
+  context.global.setSync('thrower', new ivm.Reference(() => { throw new RangeError('host says no'); }));
+  assert.equal(context.evalSync('try { thrower.applySync() } catch (e) { e instanceof RangeError && e.message }'), 'host says no');
+  assert.throws(() => context.evalSync('thrower.applySync()'), (e) => e instanceof RangeError && e.message === 'host says no' &&
+    e.stack.split('\n').filter((l) => l === '    at (<isolated-vm boundary>)').length === 2);
+  context.global.setSync('prim', new ivm.Reference(() => { throw 'just a string'; }));
+  assert.equal(context.evalSync('try { prim.applySync() } catch (e) { e }'), 'just a string');
+  context.global.setSync('obj', new ivm.Reference({ a: 1, nested: { b: 2 } }));
+  assert.equal(context.evalSync('JSON.stringify(obj.copySync())'), '{"a":1,"nested":{"b":2}}');
+  context.evalSync('obj.release()');
+  assert.throws(() => context.evalSync('obj.copySync()'), { message: 'Reference has been released' });
+  isolate.dispose();
+});
+
+test('a host function that calls back into the waiting isolate gets an error, not a deadlock', async () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  context.global.setSync('reenter', new ivm.Reference(() => context.evalSync('1')));
+  assert.equal(context.evalSync('try { reenter.applySync() } catch (e) { e.message }'),
+    'Synchronous call into an isolate that is waiting for this thread is not supported yet');
+  assert.match(await context.eval('try { reenter.applySync() } catch (e) { e.message }'), /not supported yet/);
+  context.global.setSync('queued', new ivm.Reference(() => { context.evalIgnored('globalThis.later = 1'); return 2; }));
+  assert.equal(context.evalSync('queued.applySync()'), 2);
+  assert.equal(context.evalSync('later'), 1, 'async work queued from inside a host call runs afterwards');
+  isolate.dispose();
+});

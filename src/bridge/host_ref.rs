@@ -1,0 +1,207 @@
+//! Host values referenced from isolates (`new Reference(hostValue)` transferred into a guest),
+//! and the operations guests perform on them, executed on the host environment's thread.
+
+use super::{Bridge, Callback, SyncWaiter};
+use crate::api::convert;
+use crate::api::env::EnvData;
+use crate::api::js;
+use crate::error::{msg, ErrorKind, Thrown};
+use crate::transfer::external::ExternalData;
+use crate::transfer::options::TransferOptions;
+use crate::transfer::value::{Handle, Value};
+use napi::sys;
+use std::any::Any;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// A value of a Node environment kept alive for isolates. Any thread; dropping the last handle
+/// releases the value on its environment's thread.
+pub struct HostRef {
+  bridge: Arc<Bridge>,
+  /// Table id in the environment's host table.
+  pub id: u32,
+  /// `typeof` as a Reference reports it.
+  pub type_of: &'static str,
+}
+
+impl std::fmt::Debug for HostRef {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    write!(f, "HostRef({})", self.id)
+  }
+}
+
+impl HostRef {
+  /// Identifies the owning environment.
+  pub fn env_key(&self) -> usize {
+    Arc::as_ptr(&self.bridge) as usize
+  }
+}
+
+impl Drop for HostRef {
+  fn drop(&mut self) {
+    let id = self.id;
+    self.bridge.post(Box::new(move |env| {
+      if let Ok(data) = EnvData::get(env) {
+        data.remove_host_ref(env, id);
+      }
+    }));
+  }
+}
+
+/// `typeof` as Reference reports it, for a host value.
+pub fn type_of(env: sys::napi_env, v: sys::napi_value) -> &'static str {
+  match js::type_of(env, v) {
+    sys::ValueType::napi_undefined => "undefined",
+    sys::ValueType::napi_null => "null",
+    sys::ValueType::napi_boolean => "boolean",
+    sys::ValueType::napi_number => "number",
+    sys::ValueType::napi_string => "string",
+    sys::ValueType::napi_function => "function",
+    _ => "object",
+  }
+}
+
+/// Keeps a host value alive for isolates. Node's thread only.
+pub fn new_host_ref(env: sys::napi_env, v: sys::napi_value) -> napi::Result<Arc<HostRef>> {
+  let data = EnvData::get(env)?;
+  let id = data.add_host_ref(env, v)?;
+  Ok(Arc::new(HostRef {
+    bridge: data.bridge.clone(),
+    id,
+    type_of: type_of(env, v),
+  }))
+}
+
+/// What a guest asks of a host value.
+pub enum HostOp {
+  /// Call it.
+  Apply {
+    /// `this`.
+    receiver: Value,
+    /// Arguments.
+    args: Vec<Value>,
+    /// `result` transfer options.
+    result: TransferOptions,
+  },
+  /// Structured clone of it.
+  Copy,
+}
+
+/// Reads the pending JS exception as a [`Thrown`].
+pub fn take_exception(env: sys::napi_env) -> Thrown {
+  let mut e = std::ptr::null_mut();
+  // SAFETY: valid env on its thread.
+  unsafe { sys::napi_get_and_clear_last_exception(env, &mut e) };
+  if let Ok(Some(p)) = convert::primitive(env, e) {
+    return Thrown::Value(p);
+  }
+  let mut is_error = false;
+  // SAFETY: valid env and value.
+  unsafe { sys::napi_is_error(env, e, &mut is_error) };
+  if !is_error {
+    return Thrown::error(msg::NON_ERROR_THROWN);
+  }
+  match convert::read_error(env, e) {
+    Ok(d) => Thrown::Error {
+      kind: ErrorKind::from_name(d.ctor).unwrap_or(ErrorKind::Error),
+      name: d.name,
+      message: d.message,
+      stack: d.stack,
+    },
+    Err(_) => Thrown::error(msg::NON_ERROR_THROWN),
+  }
+}
+
+/// A host value leaving for an isolate as an `apply` result (SPEC §2.2: fallback Reference).
+fn export(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  opts: TransferOptions,
+) -> Result<Value, js::Failure> {
+  if opts.copy {
+    return convert::copy(env, v);
+  }
+  if opts.external_copy {
+    return Ok(Value::Handle(Handle::new(ExternalData::new(
+      convert::copy(env, v)?,
+    ))));
+  }
+  if let Some(p) = convert::primitive(env, v)? {
+    return Ok(p);
+  }
+  if let Some(h) = crate::api::handles::from_object(env, v)? {
+    return Ok(h);
+  }
+  Ok(Value::Handle(Handle::new(new_host_ref(env, v)?)))
+}
+
+fn failure(env: sys::napi_env, f: js::Failure) -> Thrown {
+  match f {
+    js::Failure::Thrown(t) => t,
+    js::Failure::Pending => take_exception(env),
+  }
+}
+
+/// Runs `op` on host value `id`. Node's thread of the owning environment.
+pub fn run_op(env: sys::napi_env, id: u32, op: HostOp) -> Result<Value, Thrown> {
+  let value = EnvData::get(env)
+    .ok()
+    .and_then(|d| d.host_value(env, id))
+    .ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))?;
+  match op {
+    HostOp::Copy => convert::copy(env, value).map_err(|f| failure(env, f)),
+    HostOp::Apply {
+      receiver,
+      args,
+      result,
+    } => {
+      if js::type_of(env, value) != sys::ValueType::napi_function {
+        return Err(Thrown::type_error("Reference is not a function"));
+      }
+      let recv = convert::to_napi(env, &receiver).map_err(|f| failure(env, f))?;
+      let mut argv = Vec::with_capacity(args.len());
+      for a in &args {
+        argv.push(convert::to_napi(env, a).map_err(|f| failure(env, f))?);
+      }
+      let mut out = std::ptr::null_mut();
+      // SAFETY: valid env, function and argument handles.
+      let status =
+        unsafe { sys::napi_call_function(env, recv, value, argv.len(), argv.as_ptr(), &mut out) };
+      if status != sys::Status::napi_ok {
+        return Err(take_exception(env));
+      }
+      export(env, out, result).map_err(|f| failure(env, f))
+    }
+  }
+}
+
+/// From an isolate thread: performs `op` on `target` in its environment and waits for the
+/// answer. If that environment's thread is blocked in a synchronous call into this isolate
+/// (innermost entry of `waiters`), the request goes to its wait loop; otherwise onto its event
+/// loop. `waiting_on` records which environment this isolate is blocked on.
+pub fn call(
+  target: &Arc<HostRef>,
+  op: HostOp,
+  waiters: &[Arc<dyn Any + Send + Sync>],
+  waiting_on: &std::sync::atomic::AtomicUsize,
+) -> Result<Value, Thrown> {
+  let (tx, rx) = crossbeam_channel::bounded::<Result<Value, Thrown>>(1);
+  let id = target.id;
+  let task: Callback = Box::new(move |env| {
+    let _ = tx.send(run_op(env, id, op));
+  });
+  let key = target.env_key();
+  let innermost = waiters.last().and_then(|w| w.downcast_ref::<SyncWaiter>());
+  match innermost {
+    Some(w) if w.env_key == key => {
+      if let Err(e) = w.tx.send(task) {
+        drop(e);
+      }
+    }
+    _ => target.bridge.post(task),
+  }
+  let previous = waiting_on.swap(key, Ordering::SeqCst);
+  let answer = rx.recv();
+  waiting_on.store(previous, Ordering::SeqCst);
+  answer.unwrap_or_else(|_| Err(Thrown::error(msg::DISPOSED)))
+}

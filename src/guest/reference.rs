@@ -1,0 +1,304 @@
+//! `Reference` inside a guest: a handle to a value of another isolate (for now, of a Node
+//! environment). Instances keep their target in a per-isolate table; the object's internal
+//! field holds the table id.
+
+use crate::bridge::host_ref::{self, HostOp, HostRef};
+use crate::error::{msg, Thrown};
+use crate::isolate::runtime::Waiters;
+use crate::isolate::thread::SharedState;
+use crate::transfer::options::TransferOptions;
+use crate::transfer::value::Value;
+use crate::transfer::{v8_in, v8_out};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Per-isolate state of the guest Reference class.
+#[derive(Default)]
+pub struct GuestRefs {
+  template: Option<v8::Global<v8::FunctionTemplate>>,
+  targets: HashMap<u32, Arc<HostRef>>,
+  next: u32,
+}
+
+type State = Rc<RefCell<GuestRefs>>;
+
+fn state(scope: &mut v8::PinScope<'_, '_>) -> State {
+  if let Some(s) = scope.get_slot::<State>() {
+    return s.clone();
+  }
+  let s: State = Rc::new(RefCell::new(GuestRefs {
+    next: 1,
+    ..Default::default()
+  }));
+  scope.set_slot(s.clone());
+  s
+}
+
+fn throw(scope: &mut v8::PinScope<'_, '_>, t: Thrown) {
+  let v = v8_in::thrown(scope, &t);
+  scope.throw_exception(v);
+}
+
+fn method(
+  scope: &mut v8::PinScope<'_, '_>,
+  proto: v8::Local<v8::ObjectTemplate>,
+  name: &str,
+  cb: impl v8::MapFnTo<v8::FunctionCallback>,
+) -> Option<()> {
+  let key = v8::String::new(scope, name)?;
+  let f = v8::FunctionTemplate::new(scope, cb);
+  proto.set(key.into(), f.into());
+  Some(())
+}
+
+fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::FunctionTemplate>> {
+  let st = state(scope);
+  if let Some(t) = &st.borrow().template {
+    return Some(v8::Local::new(scope, t));
+  }
+  let t = v8::FunctionTemplate::new(scope, construct);
+  let name = v8::String::new(scope, "Reference")?;
+  t.set_class_name(name);
+  t.instance_template(scope).set_internal_field_count(1);
+  let proto = t.prototype_template(scope);
+  method(scope, proto, "applySync", apply_sync)?;
+  method(scope, proto, "copySync", copy_sync)?;
+  method(scope, proto, "release", release)?;
+  let getter = v8::FunctionTemplate::new(scope, type_of);
+  let key = v8::String::new(scope, "typeof")?;
+  proto.set_accessor_property(key.into(), Some(getter), None, v8::PropertyAttribute::NONE);
+  st.borrow_mut().template = Some(v8::Global::new(scope, t));
+  Some(t)
+}
+
+/// A guest Reference object for a host value.
+pub fn new_instance<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  target: Arc<HostRef>,
+) -> Option<v8::Local<'s, v8::Value>> {
+  let t = template(scope)?;
+  let obj = t.instance_template(scope).new_instance(scope)?;
+  let st = state(scope);
+  let id = {
+    let mut s = st.borrow_mut();
+    let id = s.next;
+    s.next = s.next.wrapping_add(1).max(1);
+    s.targets.insert(id, target);
+    id
+  };
+  let field = v8::Integer::new_from_unsigned(scope, id);
+  obj.set_internal_field(0, field.into());
+  Some(obj.into())
+}
+
+fn target(
+  scope: &mut v8::PinScope<'_, '_>,
+  this: v8::Local<v8::Object>,
+) -> Result<Arc<HostRef>, Thrown> {
+  let bad = || Thrown::type_error("Illegal invocation");
+  if this.internal_field_count() < 1 {
+    return Err(bad());
+  }
+  let id = this
+    .get_internal_field(scope, 0)
+    .and_then(|d| v8::Local::<v8::Value>::try_from(d).ok())
+    .and_then(|v| v.uint32_value(scope))
+    .ok_or_else(bad)?;
+  let st = state(scope);
+  let found = st.borrow().targets.get(&id).cloned();
+  found.ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))
+}
+
+fn construct<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  _args: v8::FunctionCallbackArguments<'s>,
+  _rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  throw(
+    scope,
+    Thrown::type_error("`Reference` cannot be constructed inside an isolate yet"),
+  );
+}
+
+type Body = for<'s, 'i> fn(
+  &mut v8::PinScope<'s, 'i>,
+  &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown>;
+
+/// Runs a method body: its value is returned, its error thrown, and a panic becomes an error
+/// instead of unwinding into V8.
+fn dispatch<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+  body: Body,
+) {
+  let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(scope, &args)));
+  match outcome {
+    Ok(Ok(Some(v))) => rv.set(v),
+    Ok(Ok(None)) => {}
+    Ok(Err(e)) => throw(scope, e),
+    Err(_) => throw(scope, Thrown::error("Internal error in isolated-vm-rs")),
+  }
+}
+
+fn type_of<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    let t = target(scope, args.this())?;
+    Ok(v8::String::new(scope, t.type_of).map(Into::into))
+  });
+}
+
+fn release<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    let this = args.this();
+    target(scope, this)?;
+    if let Some(id) = this
+      .get_internal_field(scope, 0)
+      .and_then(|d| v8::Local::<v8::Value>::try_from(d).ok())
+      .and_then(|v| v.uint32_value(scope))
+    {
+      state(scope).borrow_mut().targets.remove(&id);
+    }
+    Ok(None)
+  });
+}
+
+/// Reads `{ copy, externalCopy, reference }` from a guest options object.
+fn guest_transfer(
+  scope: &mut v8::PinScope<'_, '_>,
+  obj: Option<v8::Local<v8::Object>>,
+) -> Result<TransferOptions, Thrown> {
+  let flag = |scope: &mut v8::PinScope<'_, '_>, name: &str| -> bool {
+    let Some(o) = obj else { return false };
+    let Some(k) = v8::String::new(scope, name) else {
+      return false;
+    };
+    o.get(scope, k.into())
+      .map(|v| v.boolean_value(scope))
+      .unwrap_or(false)
+  };
+  let (c, e, r, p) = (
+    flag(scope, "copy"),
+    flag(scope, "externalCopy"),
+    flag(scope, "reference"),
+    flag(scope, "promise"),
+  );
+  TransferOptions::new(c, e, r, p)
+}
+
+fn sub_object<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  obj: Option<v8::Local<'s, v8::Object>>,
+  name: &str,
+) -> Option<v8::Local<'s, v8::Object>> {
+  let o = obj?;
+  let k = v8::String::new(scope, name)?;
+  let v = o.get(scope, k.into())?;
+  v8::Local::<v8::Object>::try_from(v).ok()
+}
+
+/// A value leaving the guest as an argument: options, then primitives, else non-transferable.
+fn export_arg<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+  opts: TransferOptions,
+) -> Result<Value, Thrown> {
+  if opts.copy {
+    return v8_out::copy(scope, v);
+  }
+  if opts.external_copy {
+    let data = crate::transfer::external::ExternalData::new(v8_out::copy(scope, v)?);
+    return Ok(Value::Handle(crate::transfer::value::Handle::new(data)));
+  }
+  v8_out::primitive(scope, v).ok_or_else(|| Thrown::type_error(msg::NON_TRANSFERABLE))
+}
+
+fn waiters_and_state(
+  scope: &mut v8::PinScope<'_, '_>,
+) -> (
+  Vec<Arc<dyn std::any::Any + Send + Sync>>,
+  Option<Arc<SharedState>>,
+) {
+  let w = scope
+    .get_slot::<Waiters>()
+    .map(|w| w.borrow().clone())
+    .unwrap_or_default();
+  let s = scope.get_slot::<Arc<SharedState>>().cloned();
+  (w, s)
+}
+
+fn call_host(
+  scope: &mut v8::PinScope<'_, '_>,
+  target: &Arc<HostRef>,
+  op: HostOp,
+) -> Result<Value, Thrown> {
+  let (waiters, shared) = waiters_and_state(scope);
+  let shared = shared.ok_or_else(|| Thrown::error(msg::DISPOSED))?;
+  host_ref::call(target, op, &waiters, &shared.waiting_on_host)
+}
+
+fn apply_sync<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    let t = target(scope, args.this())?;
+    let opts = v8::Local::<v8::Object>::try_from(args.get(2)).ok();
+    let arg_obj = sub_object(scope, opts, "arguments");
+    let arg_opts = guest_transfer(scope, arg_obj)?;
+    let result_obj = sub_object(scope, opts, "result");
+    let result_opts = guest_transfer(scope, result_obj)?;
+    let recv = args.get(0);
+    let receiver = if recv.is_undefined() {
+      Value::Undefined
+    } else {
+      export_arg(scope, recv, arg_opts)?
+    };
+    let mut values = Vec::new();
+    let list = args.get(1);
+    if !list.is_undefined() {
+      let arr = v8::Local::<v8::Array>::try_from(list)
+        .map_err(|_| Thrown::type_error("`undefined` requires parameter 2 to be an array"))?;
+      for i in 0..arr.length() {
+        let x = arr
+          .get_index(scope, i)
+          .ok_or_else(|| Thrown::error("Failed to read argument"))?;
+        values.push(export_arg(scope, x, arg_opts)?);
+      }
+    }
+    let out = call_host(
+      scope,
+      &t,
+      HostOp::Apply {
+        receiver,
+        args: values,
+        result: result_opts,
+      },
+    )?;
+    v8_in::value(scope, &out).map(Some)
+  });
+}
+
+fn copy_sync<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    let t = target(scope, args.this())?;
+    let out = call_host(scope, &t, HostOp::Copy)?;
+    v8_in::value(scope, &out).map(Some)
+  });
+}
