@@ -22,7 +22,8 @@ binding.__setHelpers({
     else if (types.isArrayBuffer(v)) code = 7;
     else if (types.isTypedArray(v)) code = 8;
     else if (types.isDataView(v)) code = 9;
-    else if (v instanceof binding.ExternalCopy || v instanceof binding.ExternalCopyInto || v instanceof binding.Reference) code = 11;
+    else if (v instanceof binding.ExternalCopy || v instanceof binding.ExternalCopyInto || v instanceof binding.Reference ||
+      v instanceof binding.Callback) code = 11;
     else if (types.isNativeError(v) || v instanceof Error) code = 10;
     else if (types.isPromise(v) || types.isWeakMap(v) || types.isWeakSet(v) || types.isSharedArrayBuffer(v) ||
       types.isGeneratorObject(v) || types.isMapIterator(v) || types.isSetIterator(v) ||
@@ -67,7 +68,7 @@ function requireNew(C) {
 }
 
 // Function.length as isolated-vm reports it (SPEC §1.1).
-const lengths = new Map([[binding.Isolate, 1], [binding.Reference, 2], [binding.ExternalCopy, 2],
+const lengths = new Map([[binding.Isolate, 1], [binding.Reference, 2], [binding.ExternalCopy, 2], [binding.Callback, 2],
   [binding.Context, 0], [binding.Script, 0], [binding.ExternalCopyInto, 0]]);
 Object.defineProperty(binding.ExternalCopy, 'totalExternalSize', { get: binding.__totalExternalSize, enumerable: false });
 for (const [C, length] of lengths) {
@@ -78,6 +79,7 @@ for (const [C, length] of lengths) {
 const Isolate = requireNew(binding.Isolate);
 const Reference = requireNew(binding.Reference);
 const ExternalCopy = requireNew(binding.ExternalCopy);
+const Callback = requireNew(binding.Callback);
 const { Context, Script } = binding;
 
 // NativeModule loads shared libraries compiled against Node's own V8 headers; their code cannot
@@ -95,6 +97,7 @@ const ivm = Object.freeze({
   Script,
   Reference,
   ExternalCopy,
+  Callback,
   NativeModule,
 });
 

@@ -17,13 +17,25 @@ fn instance<'a, T: 'a + napi::bindgen_prelude::MaybeTypeTag>(
   unsafe { ClassInstance::<T>::from_napi_value(env, v) }.ok()
 }
 
-/// The handle an ivm object stands for, or `None` for any other object.
-pub fn from_object(env: sys::napi_env, v: sys::napi_value) -> Result<Option<Value>, Failure> {
+/// The handle an ivm object stands for, or `None` for any other object. Plain functions become
+/// synchronous callbacks when `functions` is set (SPEC §2.2 rule 2; not under `copy: true`).
+pub fn from_object(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  functions: bool,
+) -> Result<Option<Value>, Failure> {
   if let Some(token) = instance::<ExternalCopyInto>(env, v) {
     return Ok(Some(Value::Handle(token_handle(token.take()?))));
   }
   if let Some(copy) = instance::<ExternalCopy>(env, v) {
     return Ok(Some(Value::Handle(Handle::new(copy.data()?))));
+  }
+  if let Some(cb) = instance::<crate::api::callback::Callback>(env, v) {
+    return Ok(Some(Value::Handle(Handle::new(cb.handle.clone()))));
+  }
+  if functions && crate::api::js::type_of(env, v) == sys::ValueType::napi_function {
+    let h = crate::api::callback::handle_for(env, v, crate::bridge::host_ref::CallMode::Sync)?;
+    return Ok(Some(Value::Handle(Handle::new(h))));
   }
   if let Some(r) = instance::<crate::api::reference::Reference>(env, v) {
     return match r.host_target()? {

@@ -5,6 +5,7 @@
 // as arguments in safe functions is the normal shape of a Node-API wrapper.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod callback;
 pub mod context;
 pub mod convert;
 pub mod env;

@@ -59,7 +59,7 @@ pub fn import(env: sys::napi_env, v: sys::napi_value, copy: bool) -> Result<Valu
   if let Some(p) = convert::primitive(env, v)? {
     return Ok(p);
   }
-  if let Some(h) = crate::api::handles::from_object(env, v)? {
+  if let Some(h) = crate::api::handles::from_object(env, v, !copy)? {
     return Ok(h);
   }
   if copy {

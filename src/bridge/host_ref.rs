@@ -129,7 +129,7 @@ fn export(
   if let Some(p) = convert::primitive(env, v)? {
     return Ok(p);
   }
-  if let Some(h) = crate::api::handles::from_object(env, v)? {
+  if let Some(h) = crate::api::handles::from_object(env, v, true)? {
     return Ok(h);
   }
   Ok(Value::Handle(Handle::new(new_host_ref(env, v)?)))
@@ -144,35 +144,55 @@ fn failure(env: sys::napi_env, f: js::Failure) -> Thrown {
 
 /// Runs `op` on host value `id`. Node's thread of the owning environment.
 pub fn run_op(env: sys::napi_env, id: u32, op: HostOp) -> Result<Value, Thrown> {
+  match op {
+    HostOp::Copy => {
+      let value = EnvData::get(env)
+        .ok()
+        .and_then(|d| d.host_value(env, id))
+        .ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))?;
+      convert::copy(env, value).map_err(|f| failure(env, f))
+    }
+    op @ HostOp::Apply { .. } => {
+      let (out, result) = run_op_raw(env, id, op)?;
+      export(env, out, result).map_err(|f| failure(env, f))
+    }
+  }
+}
+
+/// Calls host function `id`; returns the raw result and the `result` options.
+fn run_op_raw(
+  env: sys::napi_env,
+  id: u32,
+  op: HostOp,
+) -> Result<(sys::napi_value, TransferOptions), Thrown> {
+  let HostOp::Apply {
+    receiver,
+    args,
+    result,
+  } = op
+  else {
+    return Err(Thrown::type_error("Reference is not a function"));
+  };
   let value = EnvData::get(env)
     .ok()
     .and_then(|d| d.host_value(env, id))
     .ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))?;
-  match op {
-    HostOp::Copy => convert::copy(env, value).map_err(|f| failure(env, f)),
-    HostOp::Apply {
-      receiver,
-      args,
-      result,
-    } => {
-      if js::type_of(env, value) != sys::ValueType::napi_function {
-        return Err(Thrown::type_error("Reference is not a function"));
-      }
-      let recv = convert::to_napi(env, &receiver).map_err(|f| failure(env, f))?;
-      let mut argv = Vec::with_capacity(args.len());
-      for a in &args {
-        argv.push(convert::to_napi(env, a).map_err(|f| failure(env, f))?);
-      }
-      let mut out = std::ptr::null_mut();
-      // SAFETY: valid env, function and argument handles.
-      let status =
-        unsafe { sys::napi_call_function(env, recv, value, argv.len(), argv.as_ptr(), &mut out) };
-      if status != sys::Status::napi_ok {
-        return Err(take_exception(env));
-      }
-      export(env, out, result).map_err(|f| failure(env, f))
-    }
+  if js::type_of(env, value) != sys::ValueType::napi_function {
+    return Err(Thrown::type_error("Reference is not a function"));
   }
+  let recv = convert::to_napi(env, &receiver).map_err(|f| failure(env, f))?;
+  let mut argv = Vec::with_capacity(args.len());
+  for a in &args {
+    argv.push(convert::to_napi(env, a).map_err(|f| failure(env, f))?);
+  }
+  let mut out = std::ptr::null_mut();
+  // SAFETY: valid env, function and argument handles.
+  let status =
+    unsafe { sys::napi_call_function(env, recv, value, argv.len(), argv.as_ptr(), &mut out) };
+  if status != sys::Status::napi_ok {
+    return Err(take_exception(env));
+  }
+  Ok((out, result))
 }
 
 /// From an isolate thread: performs `op` on `target` in its environment and waits for the
@@ -204,4 +224,53 @@ pub fn call(
   let answer = rx.recv();
   waiting_on.store(previous, Ordering::SeqCst);
   answer.unwrap_or_else(|_| Err(Thrown::error(msg::DISPOSED)))
+}
+
+/// How a function crossing into an isolate behaves when called there (SPEC §2.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallMode {
+  /// Blocks and returns a copy of the result (default).
+  Sync,
+  /// Returns a promise of a copy of the result.
+  Async,
+  /// Returns `undefined`; results and errors are discarded.
+  Ignored,
+}
+
+/// A host function as it crosses into an isolate (a `Callback`, or a plain function).
+#[derive(Debug)]
+pub struct CallbackHandle {
+  /// The function.
+  pub target: Arc<HostRef>,
+  /// Call behaviour.
+  pub mode: CallMode,
+  /// The function's `name`.
+  pub name: String,
+  /// The function's `length`.
+  pub length: u32,
+}
+
+/// From an isolate thread: performs `op` on the host without waiting; `done` receives the
+/// outcome on the host environment's thread (or is dropped if that environment is gone).
+/// With `await_result`, a promise returned by the host function is awaited first.
+pub fn call_async(
+  target: &Arc<HostRef>,
+  op: HostOp,
+  await_result: bool,
+  done: Box<dyn FnOnce(Result<Value, Thrown>) + Send>,
+) {
+  let id = target.id;
+  target.bridge.post(Box::new(move |env| {
+    if !await_result {
+      return done(run_op(env, id, op));
+    }
+    match run_op_raw(env, id, op) {
+      Err(t) => done(Err(t)),
+      Ok((v, result)) => {
+        if let Some(done) = super::await_host::then(env, v, done) {
+          done(export(env, v, result).map_err(|f| failure(env, f)));
+        }
+      }
+    }
+  }));
 }

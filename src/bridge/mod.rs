@@ -21,6 +21,7 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+pub mod await_host;
 pub mod host_ref;
 
 /// Work for a Node environment's thread.

@@ -1,9 +1,59 @@
-//! isolated-vm's classes inside guest isolates (V8 FunctionTemplates), and the materialisation
-//! of handles arriving in a guest. Isolate thread only.
+//! isolated-vm's classes inside guest isolates (V8 FunctionTemplates), functions arriving from
+//! the host, and the materialisation of handles in a guest. Isolate thread only.
 
+pub mod callback;
+pub mod pending;
 pub mod reference;
 
+use crate::bridge::host_ref::{CallbackHandle, HostRef};
+use crate::error::Thrown;
+use crate::transfer::v8_in;
 use crate::transfer::value::Handle;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Per-isolate tables of the guest-side objects (kept in an isolate slot).
+#[derive(Default)]
+pub struct GuestState {
+  /// The Reference class.
+  pub reference_template: Option<v8::Global<v8::FunctionTemplate>>,
+  /// Targets of guest Reference objects, by the id in their internal field.
+  pub targets: HashMap<u32, Arc<HostRef>>,
+  /// Host functions behind guest callback functions, by id.
+  pub callbacks: HashMap<u32, Arc<CallbackHandle>>,
+  /// Promises waiting for the host: resolver and the context to settle it in.
+  pub pending: HashMap<u32, (v8::Global<v8::PromiseResolver>, v8::Global<v8::Context>)>,
+  next: u32,
+}
+
+impl GuestState {
+  /// A fresh id for any of the tables.
+  pub fn next_id(&mut self) -> u32 {
+    self.next = self.next.wrapping_add(1).max(1);
+    self.next
+  }
+}
+
+/// Shared handle to the isolate's guest state.
+pub type State = Rc<RefCell<GuestState>>;
+
+/// The isolate's guest state (created on first use).
+pub fn state(isolate: &mut v8::Isolate) -> State {
+  if let Some(s) = isolate.get_slot::<State>() {
+    return s.clone();
+  }
+  let s: State = Rc::new(RefCell::new(GuestState::default()));
+  isolate.set_slot(s.clone());
+  s
+}
+
+/// Throws `t` into the guest.
+pub fn throw(scope: &mut v8::PinScope<'_, '_>, t: Thrown) {
+  let v = v8_in::thrown(scope, &t);
+  scope.throw_exception(v);
+}
 
 /// Materialises a handle in the current guest context, or `None` if this kind of handle has no
 /// guest form (yet).
@@ -11,8 +61,11 @@ pub fn materialize<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   h: &Handle,
 ) -> Option<v8::Local<'s, v8::Value>> {
-  if let Some(host_ref) = h.get::<std::sync::Arc<crate::bridge::host_ref::HostRef>>() {
+  if let Some(host_ref) = h.get::<Arc<HostRef>>() {
     return reference::new_instance(scope, host_ref.clone());
+  }
+  if let Some(cb) = h.get::<Arc<CallbackHandle>>() {
+    return callback::new_function(scope, cb.clone());
   }
   None
 }

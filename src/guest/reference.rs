@@ -9,37 +9,9 @@ use crate::isolate::thread::SharedState;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::value::Value;
 use crate::transfer::{v8_in, v8_out};
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
 use std::sync::Arc;
 
-/// Per-isolate state of the guest Reference class.
-#[derive(Default)]
-pub struct GuestRefs {
-  template: Option<v8::Global<v8::FunctionTemplate>>,
-  targets: HashMap<u32, Arc<HostRef>>,
-  next: u32,
-}
-
-type State = Rc<RefCell<GuestRefs>>;
-
-fn state(scope: &mut v8::PinScope<'_, '_>) -> State {
-  if let Some(s) = scope.get_slot::<State>() {
-    return s.clone();
-  }
-  let s: State = Rc::new(RefCell::new(GuestRefs {
-    next: 1,
-    ..Default::default()
-  }));
-  scope.set_slot(s.clone());
-  s
-}
-
-fn throw(scope: &mut v8::PinScope<'_, '_>, t: Thrown) {
-  let v = v8_in::thrown(scope, &t);
-  scope.throw_exception(v);
-}
+use super::{pending, state, throw};
 
 fn method(
   scope: &mut v8::PinScope<'_, '_>,
@@ -55,7 +27,7 @@ fn method(
 
 fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::FunctionTemplate>> {
   let st = state(scope);
-  if let Some(t) = &st.borrow().template {
+  if let Some(t) = &st.borrow().reference_template {
     return Some(v8::Local::new(scope, t));
   }
   let t = v8::FunctionTemplate::new(scope, construct);
@@ -64,12 +36,14 @@ fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Fu
   t.instance_template(scope).set_internal_field_count(1);
   let proto = t.prototype_template(scope);
   method(scope, proto, "applySync", apply_sync)?;
+  method(scope, proto, "apply", apply)?;
+  method(scope, proto, "applyIgnored", apply_ignored)?;
   method(scope, proto, "copySync", copy_sync)?;
   method(scope, proto, "release", release)?;
   let getter = v8::FunctionTemplate::new(scope, type_of);
   let key = v8::String::new(scope, "typeof")?;
   proto.set_accessor_property(key.into(), Some(getter), None, v8::PropertyAttribute::NONE);
-  st.borrow_mut().template = Some(v8::Global::new(scope, t));
+  st.borrow_mut().reference_template = Some(v8::Global::new(scope, t));
   Some(t)
 }
 
@@ -83,8 +57,7 @@ pub fn new_instance<'s>(
   let st = state(scope);
   let id = {
     let mut s = st.borrow_mut();
-    let id = s.next;
-    s.next = s.next.wrapping_add(1).max(1);
+    let id = s.next_id();
     s.targets.insert(id, target);
     id
   };
@@ -248,6 +221,41 @@ fn call_host(
   host_ref::call(target, op, &waiters, &shared.waiting_on_host)
 }
 
+/// Reads `applySync`-style arguments: `(receiver, args, { arguments, result })`.
+fn apply_op<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<HostOp, Thrown> {
+  let opts = v8::Local::<v8::Object>::try_from(args.get(2)).ok();
+  let arg_obj = sub_object(scope, opts, "arguments");
+  let arg_opts = guest_transfer(scope, arg_obj)?;
+  let result_obj = sub_object(scope, opts, "result");
+  let result_opts = guest_transfer(scope, result_obj)?;
+  let recv = args.get(0);
+  let receiver = if recv.is_undefined() {
+    Value::Undefined
+  } else {
+    export_arg(scope, recv, arg_opts)?
+  };
+  let mut values = Vec::new();
+  let list = args.get(1);
+  if !list.is_undefined() {
+    let arr = v8::Local::<v8::Array>::try_from(list)
+      .map_err(|_| Thrown::type_error("`undefined` requires parameter 2 to be an array"))?;
+    for i in 0..arr.length() {
+      let x = arr
+        .get_index(scope, i)
+        .ok_or_else(|| Thrown::error("Failed to read argument"))?;
+      values.push(export_arg(scope, x, arg_opts)?);
+    }
+  }
+  Ok(HostOp::Apply {
+    receiver,
+    args: values,
+    result: result_opts,
+  })
+}
+
 fn apply_sync<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: v8::FunctionCallbackArguments<'s>,
@@ -255,39 +263,37 @@ fn apply_sync<'s>(
 ) {
   dispatch(scope, args, rv, |scope, args| {
     let t = target(scope, args.this())?;
-    let opts = v8::Local::<v8::Object>::try_from(args.get(2)).ok();
-    let arg_obj = sub_object(scope, opts, "arguments");
-    let arg_opts = guest_transfer(scope, arg_obj)?;
-    let result_obj = sub_object(scope, opts, "result");
-    let result_opts = guest_transfer(scope, result_obj)?;
-    let recv = args.get(0);
-    let receiver = if recv.is_undefined() {
-      Value::Undefined
-    } else {
-      export_arg(scope, recv, arg_opts)?
-    };
-    let mut values = Vec::new();
-    let list = args.get(1);
-    if !list.is_undefined() {
-      let arr = v8::Local::<v8::Array>::try_from(list)
-        .map_err(|_| Thrown::type_error("`undefined` requires parameter 2 to be an array"))?;
-      for i in 0..arr.length() {
-        let x = arr
-          .get_index(scope, i)
-          .ok_or_else(|| Thrown::error("Failed to read argument"))?;
-        values.push(export_arg(scope, x, arg_opts)?);
-      }
-    }
-    let out = call_host(
-      scope,
-      &t,
-      HostOp::Apply {
-        receiver,
-        args: values,
-        result: result_opts,
-      },
-    )?;
+    let op = apply_op(scope, args)?;
+    let out = call_host(scope, &t, op)?;
     v8_in::value(scope, &out).map(Some)
+  });
+}
+
+fn apply<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    let t = target(scope, args.this())?;
+    let op = apply_op(scope, args)?;
+    let (promise, settle) =
+      pending::promise(scope).ok_or_else(|| Thrown::error("Failed to create a promise"))?;
+    host_ref::call_async(&t, op, false, settle);
+    Ok(Some(promise.into()))
+  });
+}
+
+fn apply_ignored<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    let t = target(scope, args.this())?;
+    let op = apply_op(scope, args)?;
+    host_ref::call_async(&t, op, false, Box::new(|_| {}));
+    Ok(None)
   });
 }
 

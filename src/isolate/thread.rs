@@ -50,6 +50,22 @@ pub struct SharedState {
 }
 
 impl SharedState {
+  /// Queues a job on this isolate from any thread (FIFO with every other call). Returns the
+  /// job back if the isolate is disposed.
+  pub fn post(&self, job: Job) -> Result<(), Job> {
+    let guard = self.sender.lock();
+    if self.disposed.load(Ordering::SeqCst) {
+      return Err(job);
+    }
+    match guard.as_ref() {
+      Some(tx) => tx.send(Msg::Job(job)).map_err(|e| match e.0 {
+        Msg::Job(j) => j,
+        Msg::Stop => Box::new(|_: &mut Runtime| -> Deliver { Box::new(|| {}) }),
+      }),
+      None => Err(job),
+    }
+  }
+
   /// A fresh table id.
   pub fn new_id(&self) -> u32 {
     self.next_id.fetch_add(1, Ordering::Relaxed)
@@ -122,17 +138,7 @@ impl IsolateHost {
 
   /// Queues a job (FIFO). Returns the job back if the isolate is disposed.
   pub fn post(&self, job: Job) -> Result<(), Job> {
-    let guard = self.state.sender.lock();
-    if self.is_disposed() {
-      return Err(job);
-    }
-    match guard.as_ref() {
-      Some(tx) => tx.send(Msg::Job(job)).map_err(|e| match e.0 {
-        Msg::Job(j) => j,
-        Msg::Stop => Box::new(|_: &mut Runtime| -> Deliver { Box::new(|| {}) }),
-      }),
-      None => Err(job),
-    }
+    self.state.post(job)
   }
 
   /// True once disposal started.

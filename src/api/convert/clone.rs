@@ -55,7 +55,7 @@ fn clone(
   }
   if code == 11 {
     // ivm objects travel as handles and take no part in the cycle table.
-    return crate::api::handles::from_object(env, v)?.ok_or_else(|| describe_error(env, v));
+    return crate::api::handles::from_object(env, v, false)?.ok_or_else(|| describe_error(env, v));
   }
   let id = *next_id;
   *next_id += 1;

@@ -1,0 +1,72 @@
+//! `Callback`: a host function that arrives in an isolate as a plain callable function.
+
+use crate::api::convert;
+use crate::api::js;
+use crate::api::options;
+use crate::bridge::host_ref::{new_host_ref, CallMode, CallbackHandle};
+use crate::error::Thrown;
+use napi::bindgen_prelude::Unknown;
+use napi::{sys, Env, JsValue};
+use std::sync::Arc;
+
+/// Wraps a function for transfer: `new Callback(fn, { async | sync | ignored })`.
+#[napi_derive::napi]
+pub struct Callback {
+  pub(crate) handle: Arc<CallbackHandle>,
+}
+
+/// The callback form of a host function (name and length kept).
+pub fn handle_for(
+  env: sys::napi_env,
+  f: sys::napi_value,
+  mode: CallMode,
+) -> napi::Result<Arc<CallbackHandle>> {
+  let name = js::get_named(env, f, "name")
+    .ok()
+    .and_then(|n| convert::rust_string(env, n))
+    .unwrap_or_default();
+  let length = js::get_named(env, f, "length")
+    .ok()
+    .and_then(|l| convert::primitive(env, l).ok().flatten())
+    .and_then(|v| match v {
+      crate::transfer::value::Value::Number(n) if n >= 0.0 => Some(n as u32),
+      _ => None,
+    })
+    .unwrap_or(0);
+  Ok(Arc::new(CallbackHandle {
+    target: new_host_ref(env, f)?,
+    mode,
+    name,
+    length,
+  }))
+}
+
+#[napi_derive::napi]
+impl Callback {
+  /// `new Callback(fn, options)`.
+  #[napi(constructor)]
+  pub fn constructor(env: Env, f: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
+    let e = env.raw();
+    if js::type_of(e, f.raw()) != sys::ValueType::napi_function {
+      return Err(js::throw(
+        e,
+        Thrown::type_error("`Callback` requires parameter 1 to be a function"),
+      ));
+    }
+    let o = options.map(|u| u.raw()).unwrap_or(std::ptr::null_mut());
+    let mode = (|| -> Result<CallMode, js::Failure> {
+      let o = options::object_arg(e, o, "Callback", 2)?;
+      Ok(if options::flag(e, o, "async")? {
+        CallMode::Async
+      } else if options::flag(e, o, "ignored")? {
+        CallMode::Ignored
+      } else {
+        CallMode::Sync
+      })
+    })()
+    .map_err(|f| f.throw(e))?;
+    Ok(Callback {
+      handle: handle_for(e, f.raw(), mode)?,
+    })
+  }
+}

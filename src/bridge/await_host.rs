@@ -1,0 +1,123 @@
+//! Awaiting a host promise on Node's thread and handing its outcome to a closure (async
+//! callbacks resolve the guest's promise with the settled value).
+
+use crate::api::convert;
+use crate::api::js;
+use crate::error::Thrown;
+use crate::transfer::value::Value;
+use napi::sys;
+use parking_lot::Mutex;
+use std::ffi::c_void;
+use std::sync::Arc;
+
+/// Receives the settled outcome, copied.
+pub type Done = Box<dyn FnOnce(Result<Value, Thrown>) + Send>;
+
+struct Handler {
+  done: Arc<Mutex<Option<Done>>>,
+  fulfilled: bool,
+}
+
+unsafe extern "C" fn on_settle(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  let mut argc = 1usize;
+  let mut argv = [std::ptr::null_mut(); 1];
+  let mut data: *mut c_void = std::ptr::null_mut();
+  // SAFETY: valid callback info from napi; room for one argument.
+  unsafe {
+    sys::napi_get_cb_info(
+      env,
+      info,
+      &mut argc,
+      argv.as_mut_ptr(),
+      std::ptr::null_mut(),
+      &mut data,
+    )
+  };
+  if data.is_null() {
+    return std::ptr::null_mut();
+  }
+  // SAFETY: `data` is the Handler boxed in `then`, alive until the function's finalizer.
+  let handler = unsafe { &*(data as *const Handler) };
+  let Some(done) = handler.done.lock().take() else {
+    return std::ptr::null_mut();
+  };
+  let value = argv[0];
+  let outcome = if handler.fulfilled {
+    convert::copy(env, value).map_err(|f| match f {
+      js::Failure::Thrown(t) => t,
+      js::Failure::Pending => super::host_ref::take_exception(env),
+    })
+  } else {
+    Err(thrown_of(env, value))
+  };
+  let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || done(outcome)));
+  std::ptr::null_mut()
+}
+
+/// A rejection reason as [`Thrown`] (errors keep class, message and stack).
+fn thrown_of(env: sys::napi_env, reason: sys::napi_value) -> Thrown {
+  // SAFETY: valid env; rethrow the reason so the shared exception reader can classify it.
+  unsafe { sys::napi_throw(env, reason) };
+  super::host_ref::take_exception(env)
+}
+
+unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+  // SAFETY: `data` is the Box<Handler> leaked in `handler_fn`, finalised once.
+  drop(unsafe { Box::from_raw(data as *mut Handler) });
+}
+
+fn handler_fn(
+  env: sys::napi_env,
+  done: Arc<Mutex<Option<Done>>>,
+  fulfilled: bool,
+) -> napi::Result<sys::napi_value> {
+  let data = Box::into_raw(Box::new(Handler { done, fulfilled })) as *mut c_void;
+  let mut f = std::ptr::null_mut();
+  // SAFETY: valid env; the name is empty; `data` lives until the finalizer below runs.
+  let status =
+    unsafe { sys::napi_create_function(env, std::ptr::null(), 0, Some(on_settle), data, &mut f) };
+  if status != sys::Status::napi_ok {
+    // SAFETY: not handed to napi; reclaim it.
+    drop(unsafe { Box::from_raw(data as *mut Handler) });
+    return Err(napi::Error::from_reason("napi_create_function failed"));
+  }
+  // SAFETY: ties the box's lifetime to the function object.
+  js::check(unsafe {
+    sys::napi_add_finalizer(
+      env,
+      f,
+      data,
+      Some(finalize),
+      std::ptr::null_mut(),
+      std::ptr::null_mut(),
+    )
+  })?;
+  Ok(f)
+}
+
+/// If `v` is a promise, calls `done` with its settled outcome later and returns `None`;
+/// otherwise gives `done` back.
+pub fn then(env: sys::napi_env, v: sys::napi_value, done: Done) -> Option<Done> {
+  let mut is_promise = false;
+  // SAFETY: valid env and value.
+  unsafe { sys::napi_is_promise(env, v, &mut is_promise) };
+  if !is_promise {
+    return Some(done);
+  }
+  let shared = Arc::new(Mutex::new(Some(done)));
+  let attach = || -> napi::Result<()> {
+    let ok = handler_fn(env, shared.clone(), true)?;
+    let err = handler_fn(env, shared.clone(), false)?;
+    let then = js::get_named(env, v, "then")?;
+    let mut out = std::ptr::null_mut();
+    // SAFETY: valid env, function and argument handles.
+    js::check(unsafe { sys::napi_call_function(env, v, then, 2, [ok, err].as_ptr(), &mut out) })
+  };
+  if attach().is_err() {
+    return shared.lock().take();
+  }
+  None
+}
