@@ -252,6 +252,15 @@ function markdownTable() {
   return rows.join('\n');
 }
 
+// e.g. "100 ops; 10 for create, dispose; 2 for copyObjects"
+function batchSizesText() {
+  const by = new Map();
+  for (const r of suite.results) by.set(r.batch, [...(by.get(r.batch) ?? []), r.name]);
+  const sizes = [...by.keys()].sort((a, b) => by.get(b).length - by.get(a).length);
+  if (!sizes.length) return 'no timing cases';
+  return [`${sizes[0]} ops`, ...sizes.slice(1).map((n) => `${n} for ${by.get(n).join(', ')}`)].join('; ');
+}
+
 function markdownReport() {
   const notes = [];
   for (const lib of wantedLibs) {
@@ -272,7 +281,7 @@ function markdownReport() {
     '',
     markdownTable(),
     '',
-    'Times are per operation: each sample is a batch of ops timed together (100 ops; 10 for create/dispose),',
+    `Times are per operation: each sample is a batch of ops timed together (${batchSizesText()}),`,
     `median and p95 are over the batches of ${repeat} process run(s), pooled. Both libraries run in the same process,`,
     'batches alternate between them; "ratio per process run" is ours/theirs of the medians within each run.',
     'Ratio < 1 means isolated-vm-rs is faster / smaller.',
