@@ -83,3 +83,10 @@ test('a host function that calls back into the waiting isolate gets an error, no
   assert.equal(context.evalSync('later'), 1, 'async work queued from inside a host call runs afterwards');
   isolate.dispose();
 });
+
+test('handles collected in the guest release their host values (10,000 cycles)', () => {
+  const file = fileURLToPath(new URL('./fixtures/lifetimes.cjs', import.meta.url));
+  const r = spawnSync(process.execPath, ['--expose-gc', file], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'clean');
+});

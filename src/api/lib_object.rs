@@ -26,3 +26,31 @@ pub fn v8_version() -> String {
   crate::platform::ensure_initialized();
   crate::platform::v8_version().to_string()
 }
+
+/// Test hook: number of host values currently kept alive for isolates in this environment.
+#[napi_derive::napi(js_name = "__hostRefCount")]
+pub fn host_ref_count(env: Env) -> napi::Result<u32> {
+  Ok(EnvData::get(env.raw())?.host_refs.len() as u32)
+}
+
+/// Test hook: runs a full GC in `isolate` (weak callbacks included) and returns the number of
+/// live guest-side handle entries afterwards.
+#[napi_derive::napi(js_name = "__collectGarbage")]
+pub fn collect_garbage(env: Env, isolate: &crate::api::isolate::Isolate) -> napi::Result<js::Raw> {
+  let v = crate::bridge::run(
+    &env,
+    &isolate.host,
+    crate::bridge::Flavor::Sync,
+    Box::new(|rt| {
+      rt.isolate.low_memory_notification();
+      Ok(crate::guest::live_entries(&mut rt.isolate) as f64)
+    }),
+    |env, n| {
+      let mut v = std::ptr::null_mut();
+      // SAFETY: Node's thread, valid env.
+      js::check(unsafe { sys::napi_create_double(env, n, &mut v) })?;
+      Ok(v)
+    },
+  )?;
+  Ok(js::Raw(v))
+}

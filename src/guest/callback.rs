@@ -17,12 +17,7 @@ pub fn new_function<'s>(
   cb: Arc<CallbackHandle>,
 ) -> Option<v8::Local<'s, v8::Value>> {
   let st = state(scope);
-  let id = {
-    let mut s = st.borrow_mut();
-    let id = s.next_id();
-    s.callbacks.insert(id, cb.clone());
-    id
-  };
+  let id = st.borrow_mut().next_id();
   let data = v8::Integer::new_from_unsigned(scope, id);
   let f = v8::Function::builder(invoke)
     .data(data.into())
@@ -32,6 +27,8 @@ pub fn new_function<'s>(
   if let Some(name) = v8::String::new(scope, &cb.name) {
     f.set_name(name);
   }
+  let weak = v8::Weak::with_finalizer(scope, f, super::release_on_gc(id));
+  st.borrow_mut().callbacks.insert(id, (cb, weak));
   Some(f.into())
 }
 
@@ -58,7 +55,7 @@ fn call<'s>(
     .borrow()
     .callbacks
     .get(&id)
-    .cloned()
+    .map(|e| e.0.clone())
     .ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))?;
   let mut values = Vec::with_capacity(args.length() as usize);
   for i in 0..args.length() {

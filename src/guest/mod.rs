@@ -19,10 +19,11 @@ use std::sync::Arc;
 pub struct GuestState {
   /// The Reference class.
   pub reference_template: Option<v8::Global<v8::FunctionTemplate>>,
-  /// Targets of guest Reference objects, by the id in their internal field.
-  pub targets: HashMap<u32, Arc<HostRef>>,
-  /// Host functions behind guest callback functions, by id.
-  pub callbacks: HashMap<u32, Arc<CallbackHandle>>,
+  /// Targets of guest Reference objects, by the id in their internal field; the weak handle
+  /// removes the entry when the object is garbage-collected.
+  pub targets: HashMap<u32, (Arc<HostRef>, v8::Weak<v8::Object>)>,
+  /// Host functions behind guest callback functions, by id (weak like `targets`).
+  pub callbacks: HashMap<u32, (Arc<CallbackHandle>, v8::Weak<v8::Function>)>,
   /// Promises waiting for the host: resolver and the context to settle it in.
   pub pending: HashMap<u32, (v8::Global<v8::PromiseResolver>, v8::Global<v8::Context>)>,
   next: u32,
@@ -47,6 +48,27 @@ pub fn state(isolate: &mut v8::Isolate) -> State {
   let s: State = Rc::new(RefCell::new(GuestState::default()));
   isolate.set_slot(s.clone());
   s
+}
+
+/// A finalizer that drops table entry `id` when its guest object is collected. (If the state
+/// happens to be borrowed during that GC the entry stays until the isolate is disposed.)
+pub fn release_on_gc(id: u32) -> Box<dyn FnOnce(&mut v8::Isolate)> {
+  Box::new(move |isolate: &mut v8::Isolate| {
+    let Some(st) = isolate.get_slot::<State>().cloned() else { return };
+    let removed = match st.try_borrow_mut() {
+      Ok(mut s) => (s.targets.remove(&id).map(|e| e.1), s.callbacks.remove(&id).map(|e| e.1)),
+      Err(_) => (None, None),
+    };
+    // The weak handles drop here, outside the borrow.
+    drop(removed);
+  })
+}
+
+/// Live entries of the guest tables (tests use this to check for leaks).
+pub fn live_entries(isolate: &mut v8::Isolate) -> usize {
+  let st = state(isolate);
+  let s = st.borrow();
+  s.targets.len() + s.callbacks.len() + s.pending.len()
 }
 
 /// Throws `t` into the guest.

@@ -55,12 +55,9 @@ pub fn new_instance<'s>(
   let t = template(scope)?;
   let obj = t.instance_template(scope).new_instance(scope)?;
   let st = state(scope);
-  let id = {
-    let mut s = st.borrow_mut();
-    let id = s.next_id();
-    s.targets.insert(id, target);
-    id
-  };
+  let id = st.borrow_mut().next_id();
+  let weak = v8::Weak::with_finalizer(scope, obj, super::release_on_gc(id));
+  st.borrow_mut().targets.insert(id, (target, weak));
   let field = v8::Integer::new_from_unsigned(scope, id);
   obj.set_internal_field(0, field.into());
   Some(obj.into())
@@ -80,7 +77,7 @@ fn target(
     .and_then(|v| v.uint32_value(scope))
     .ok_or_else(bad)?;
   let st = state(scope);
-  let found = st.borrow().targets.get(&id).cloned();
+  let found = st.borrow().targets.get(&id).map(|e| e.0.clone());
   found.ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))
 }
 
@@ -141,7 +138,8 @@ fn release<'s>(
       .and_then(|d| v8::Local::<v8::Value>::try_from(d).ok())
       .and_then(|v| v.uint32_value(scope))
     {
-      state(scope).borrow_mut().targets.remove(&id);
+      let removed = state(scope).borrow_mut().targets.remove(&id);
+      drop(removed);
     }
     Ok(None)
   });
