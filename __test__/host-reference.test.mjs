@@ -90,3 +90,16 @@ test('handles collected in the guest release their host values (10,000 cycles)',
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'clean');
 });
+
+test('regression: re-entry race (the wait was recorded after the request was visible)', { timeout: 60_000 }, async () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  context.global.setSync('reenter', new ivm.Reference(() => context.evalSync('1')));
+  for (let i = 0; i < 300; i++) {
+    assert.match(context.evalSync('try { reenter.applySync() } catch (e) { e.message }'), /not supported yet/);
+  }
+  for (let i = 0; i < 100; i++) {
+    assert.match(await context.eval('try { reenter.applySync() } catch (e) { e.message }'), /not supported yet/);
+  }
+  isolate.dispose();
+});

@@ -211,6 +211,9 @@ pub fn call(
     let _ = tx.send(run_op(env, id, op));
   });
   let key = target.env_key();
+  // Record the wait before the request can run: the host may call back into this isolate as
+  // soon as it has the request, and must then see that this thread is blocked on it.
+  let previous = waiting_on.swap(key, Ordering::SeqCst);
   let innermost = waiters.last().and_then(|w| w.downcast_ref::<SyncWaiter>());
   match innermost {
     Some(w) if w.env_key == key => {
@@ -220,7 +223,6 @@ pub fn call(
     }
     _ => target.bridge.post(task),
   }
-  let previous = waiting_on.swap(key, Ordering::SeqCst);
   let answer = rx.recv();
   waiting_on.store(previous, Ordering::SeqCst);
   answer.unwrap_or_else(|_| Err(Thrown::error(msg::DISPOSED)))
