@@ -94,9 +94,6 @@ pub fn transfer(
     flag(env, obj, "reference")?,
     flag(env, obj, "promise")?,
   )?;
-  if t.promise {
-    return Err(Thrown::type_error("The `promise` transfer option is not supported yet").into());
-  }
   Ok(t)
 }
 

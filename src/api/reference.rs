@@ -34,12 +34,41 @@ pub fn out_to_napi(
 ) -> Result<sys::napi_value, Failure> {
   match out {
     Out::Value(v) => convert::to_napi(env, &v),
+    Out::Promise(slot) => promise_of(env, slot),
     Out::Reference { id, type_of } => {
       let r = Reference::wrap(host.clone(), id, type_of);
       // SAFETY: Node's thread, valid env.
       Ok(unsafe { Reference::to_napi_value(env, r) }?)
     }
   }
+}
+
+/// A host promise settled through `slot`; keeps Node's loop alive until then.
+fn promise_of(
+  env: sys::napi_env,
+  slot: Arc<crate::transfer::settle::SettleSlot>,
+) -> Result<sys::napi_value, Failure> {
+  let (deferred, promise) = js::create_promise(env)?;
+  let bridge = crate::api::env::EnvData::get(env)?.bridge.clone();
+  bridge.begin(env);
+  let deferred = crate::bridge::NodePtr(deferred);
+  slot.wait(Box::new(move |outcome| {
+    let b = bridge.clone();
+    bridge.post(Box::new(move |env| {
+      b.end(env);
+      match outcome
+        .map_err(Failure::from)
+        .and_then(|v| convert::to_napi(env, &v))
+      {
+        Ok(v) => js::resolve(env, deferred.get(), v),
+        Err(f) => {
+          let e = f.into_value(env, None);
+          js::reject(env, deferred.get(), e);
+        }
+      }
+    }));
+  }));
+  Ok(promise)
 }
 
 /// Reads a property key: string or uint32 number, else TypeError "Invalid `key`".

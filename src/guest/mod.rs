@@ -3,6 +3,7 @@
 
 pub mod callback;
 pub mod pending;
+pub mod promise_export;
 pub mod reference;
 
 use crate::bridge::host_ref::{CallbackHandle, HostRef};
@@ -24,6 +25,15 @@ pub struct GuestState {
   pub targets: HashMap<u32, (Arc<HostRef>, v8::Weak<v8::Object>)>,
   /// Host functions behind guest callback functions, by id (weak like `targets`).
   pub callbacks: HashMap<u32, (Arc<CallbackHandle>, v8::Weak<v8::Function>)>,
+  /// Guest promises exported with `promise: true`, waiting to settle their slot.
+  pub settles: HashMap<
+    u32,
+    (
+      crate::transfer::settle::SettleGuard,
+      crate::transfer::options::TransferOptions,
+      promise_export::Convert,
+    ),
+  >,
   /// Promises waiting for the host: resolver and the context to settle it in.
   pub pending: HashMap<u32, (v8::Global<v8::PromiseResolver>, v8::Global<v8::Context>)>,
   next: u32,
@@ -54,9 +64,14 @@ pub fn state(isolate: &mut v8::Isolate) -> State {
 /// happens to be borrowed during that GC the entry stays until the isolate is disposed.)
 pub fn release_on_gc(id: u32) -> Box<dyn FnOnce(&mut v8::Isolate)> {
   Box::new(move |isolate: &mut v8::Isolate| {
-    let Some(st) = isolate.get_slot::<State>().cloned() else { return };
+    let Some(st) = isolate.get_slot::<State>().cloned() else {
+      return;
+    };
     let removed = match st.try_borrow_mut() {
-      Ok(mut s) => (s.targets.remove(&id).map(|e| e.1), s.callbacks.remove(&id).map(|e| e.1)),
+      Ok(mut s) => (
+        s.targets.remove(&id).map(|e| e.1),
+        s.callbacks.remove(&id).map(|e| e.1),
+      ),
       Err(_) => (None, None),
     };
     // The weak handles drop here, outside the borrow.

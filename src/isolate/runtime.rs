@@ -33,6 +33,9 @@ pub struct Tables {
   pub references: HashMap<u32, RefEntry>,
   /// Set by a body while it compiles; a failure then is a compile error (location appended).
   pub compiling: bool,
+  /// Set when converting the result attached promise handlers (`promise: true`), so one more
+  /// microtask checkpoint must run for already-settled promises.
+  pub needs_checkpoint: bool,
 }
 
 type Rejections = Rc<RefCell<Vec<(v8::Global<v8::Promise>, v8::Global<v8::Value>)>>>;
@@ -213,7 +216,17 @@ impl Runtime {
       let reason = v8::Local::new(tc, reason);
       return Err(v8_out::thrown(tc, reason, None));
     }
-    convert(tc, tables, value)
+    tables.needs_checkpoint = false;
+    let out = convert(tc, tables, value);
+    if std::mem::take(&mut tables.needs_checkpoint) {
+      let timer = (timeout_ms > 0).then(|| Timer::arm(tc.thread_safe_handle(), timeout_ms));
+      tc.perform_microtask_checkpoint();
+      if timer.map(|t| t.disarm()).unwrap_or(false) || tc.has_terminated() {
+        tc.cancel_terminate_execution();
+      }
+      rejections.borrow_mut().clear();
+    }
+    out
   }
 }
 

@@ -21,7 +21,7 @@ pub fn create(rt: &mut Runtime) -> (u32, u32) {
   let global = ctx.global(cs);
   let global_id = match new_reference(cs, tables, state, global.into()) {
     Out::Reference { id, .. } => id,
-    Out::Value(_) => 0,
+    _ => 0,
   };
   (id, global_id)
 }

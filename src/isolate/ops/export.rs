@@ -12,6 +12,8 @@ use std::sync::atomic::Ordering;
 pub enum Out {
   /// An owned value (primitive or clone).
   Value(Value),
+  /// `promise: true`: the caller gets a promise settled through this slot.
+  Promise(std::sync::Arc<crate::transfer::settle::SettleSlot>),
   /// A new Reference to a guest value (table id and its `typeof`).
   Reference {
     /// Table id.
@@ -51,6 +53,32 @@ pub fn export<'s>(
   opts: TransferOptions,
   fallback: Fallback,
 ) -> Result<Out, Thrown> {
+  if opts.promise {
+    let slot = crate::transfer::settle::SettleSlot::new();
+    let inner = TransferOptions {
+      promise: false,
+      ..opts
+    };
+    match v8::Local::<v8::Promise>::try_from(v) {
+      Ok(p) => {
+        let convert: crate::guest::promise_export::Convert = match fallback {
+          Fallback::Throw => settled_strict,
+          _ => settled_lenient,
+        };
+        crate::guest::promise_export::attach(scope, p, slot.clone(), inner, convert)
+          .ok_or_else(|| Thrown::error("Failed to attach to the promise"))?;
+        tables.needs_checkpoint = true;
+      }
+      Err(_) => {
+        let out = match fallback {
+          Fallback::Throw => settled_strict(scope, v, inner),
+          _ => settled_lenient(scope, v, inner),
+        };
+        slot.settle(out);
+      }
+    }
+    return Ok(Out::Promise(slot));
+  }
   if opts.copy {
     return v8_out::copy(scope, v).map(Out::Value);
   }
@@ -70,5 +98,43 @@ pub fn export<'s>(
     Fallback::Undefined => Ok(Out::Value(Value::Undefined)),
     Fallback::Throw => Err(Thrown::type_error(msg::NON_TRANSFERABLE)),
     Fallback::Reference => Ok(new_reference(scope, tables, state, v)),
+  }
+}
+
+/// A settled value under `promise: true`: options, primitives, else `undefined`.
+fn settled_lenient<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+  opts: TransferOptions,
+) -> Result<Value, Thrown> {
+  settled(scope, v, opts, false)
+}
+
+/// A settled value under `promise: true` where the call site throws on non-transferable values.
+fn settled_strict<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+  opts: TransferOptions,
+) -> Result<Value, Thrown> {
+  settled(scope, v, opts, true)
+}
+
+fn settled<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+  opts: TransferOptions,
+  strict: bool,
+) -> Result<Value, Thrown> {
+  if opts.copy {
+    return v8_out::copy(scope, v);
+  }
+  if opts.external_copy {
+    let data = crate::transfer::external::ExternalData::new(v8_out::copy(scope, v)?);
+    return Ok(Value::Handle(crate::transfer::value::Handle::new(data)));
+  }
+  match v8_out::primitive(scope, v) {
+    Some(p) => Ok(p),
+    None if strict => Err(Thrown::type_error(msg::NON_TRANSFERABLE)),
+    None => Ok(Value::Undefined),
   }
 }

@@ -1,0 +1,40 @@
+// The `promise: true` transfer option (SPEC §2.2).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import ivm from 'isolated-vm-rs';
+
+test('eval with promise: true resolves with the settled value', async () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const p = context.evalSync('Promise.resolve(5)', { promise: true });
+  assert.ok(p instanceof Promise, 'the sync flavour returns a promise');
+  assert.equal(await p, 5);
+  assert.equal(await context.eval('(async () => { await null; return "later" })()', { promise: true }), 'later');
+  assert.equal(await context.eval('7', { promise: true }), 7, 'non-promises just resolve');
+  assert.deepEqual(await context.eval('Promise.resolve({ a: [1] })', { promise: true, copy: true }), { a: [1] });
+  assert.equal(await context.eval('Promise.resolve({ a: [1] })', { promise: true }), undefined, 'eval fallback applies');
+  assert.ok(await context.eval('Promise.resolve({ a: 1 })', { promise: true, externalCopy: true }) instanceof ivm.ExternalCopy);
+  await assert.rejects(context.eval('Promise.reject(new RangeError("nope"))', { promise: true }), { name: 'RangeError', message: 'nope' });
+  isolate.dispose();
+});
+
+test('promises chain through async host callbacks and apply results', async () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  context.global.setSync('host', new ivm.Callback(async (x) => x * 3, { async: true }));
+  assert.equal(await context.eval('host(14)', { promise: true }), 42);
+  const fn = context.evalClosureSync('return async (x) => x + 1', [], { result: { reference: true } });
+  assert.equal(await fn.apply(undefined, [1], { result: { promise: true } }), 2);
+  assert.equal(await context.evalClosure('return Promise.resolve($0 * 2)', [4], { result: { promise: true } }), 8);
+  await assert.rejects(context.evalClosure('return Promise.resolve({})', [], { result: { promise: true } }),
+    { name: 'TypeError', message: 'A non-transferable value was passed' });
+  isolate.dispose();
+});
+
+test('disposing the isolate abandons pending promises', async () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const never = context.eval('new Promise(() => {})', { promise: true });
+  setTimeout(() => isolate.dispose(), 20);
+  await assert.rejects(never, { name: 'Error', message: 'Promise was abandoned' });
+});
