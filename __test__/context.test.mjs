@@ -111,7 +111,9 @@ test('Reference property rules: own only, getters, setters bypassed, proxies, ba
   assert.equal(primitive.typeof, 'number');
   assert.throws(() => primitive.getSync('a'), { name: 'TypeError', message: 'Reference is not an object' });
   assert.equal(context.evalClosureSync('return null', [], { result: { reference: true } }).typeof, 'null');
-  assert.equal(global.getSync('hits').typeof, 'function');
+  const hits = global.getSync('hits');
+  assert.equal(typeof hits, 'function', 'functions come back callable (SPEC §2.2 rule 2)');
+  assert.equal(hits(), 0);
   assert.throws(() => global.setSync('x', {}), { name: 'TypeError', message: 'A non-transferable value was passed' });
   assert.throws(() => global.deref(), { name: 'TypeError', message: 'Cannot dereference this from current isolate' });
   isolate.dispose();

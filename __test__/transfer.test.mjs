@@ -27,9 +27,20 @@ test('primitives keep their exact value', () => {
 });
 
 test('eval/run fallback: anything non-primitive is undefined', () => {
-  for (const code of ['({a: 1})', 'Symbol()', 'new Date()', '[1]', '(() => 1)', 'Promise.resolve(1)']) {
+  for (const code of ['({a: 1})', 'Symbol()', 'new Date()', '[1]', 'Promise.resolve(1)']) {
     assert.equal(context.evalSync(code), undefined, code);
   }
+});
+
+test('functions leave an isolate as callable functions (SPEC §2.2 rule 2)', () => {
+  const f = context.evalSync('(function twice(x) { return x * 2 })');
+  assert.equal(typeof f, 'function');
+  assert.equal(f.name, 'twice');
+  assert.equal(f.length, 1);
+  assert.equal(f(21), 42);
+  context.evalSync('globalThis.mk = () => ({ list: [1, 2] })');
+  assert.deepEqual(context.global.getSync('mk')(), { list: [1, 2] }, 'results are copied');
+  assert.throws(() => f(() => 1), { name: 'TypeError', message: '() => 1 could not be cloned.' });
 });
 
 test('copy: true clones structures both ways', () => {

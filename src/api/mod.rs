@@ -10,6 +10,7 @@ pub mod context;
 pub mod convert;
 pub mod env;
 pub mod external_copy;
+pub mod guest_function;
 pub mod handle;
 pub mod handles;
 pub mod isolate;

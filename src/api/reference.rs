@@ -35,6 +35,15 @@ pub fn out_to_napi(
   match out {
     Out::Value(v) => convert::to_napi(env, &v),
     Out::Promise(slot) => promise_of(env, slot),
+    Out::Function { id, name, length } => crate::api::guest_function::new_function(
+      env,
+      RemoteHandle {
+        host: host.clone(),
+        id,
+      },
+      &name,
+      length,
+    ),
     Out::Reference { id, type_of } => {
       let r = Reference::wrap(host.clone(), id, type_of);
       // SAFETY: Node's thread, valid env.

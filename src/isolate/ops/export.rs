@@ -14,6 +14,15 @@ pub enum Out {
   Value(Value),
   /// `promise: true`: the caller gets a promise settled through this slot.
   Promise(std::sync::Arc<crate::transfer::settle::SettleSlot>),
+  /// A guest function, arriving as a callable function (SPEC §2.2 rule 2).
+  Function {
+    /// Table id of a Reference to it.
+    id: u32,
+    /// Its `name`.
+    name: String,
+    /// Its `length`.
+    length: u32,
+  },
   /// A new Reference to a guest value (table id and its `typeof`).
   Reference {
     /// Table id.
@@ -93,6 +102,19 @@ pub fn export<'s>(
   }
   if let Some(p) = v8_out::primitive(scope, v) {
     return Ok(Out::Value(p));
+  }
+  if let Ok(f) = v8::Local::<v8::Function>::try_from(v) {
+    let name = f.get_name(scope).to_rust_string_lossy(scope);
+    let length = {
+      let key = v8::String::new(scope, "length");
+      key
+        .and_then(|k| f.get(scope, k.into()))
+        .and_then(|l| l.uint32_value(scope))
+        .unwrap_or(0)
+    };
+    if let Out::Reference { id, .. } = new_reference(scope, tables, state, v) {
+      return Ok(Out::Function { id, name, length });
+    }
   }
   match fallback {
     Fallback::Undefined => Ok(Out::Value(Value::Undefined)),
