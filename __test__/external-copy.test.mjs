@@ -80,3 +80,28 @@ test('totalExternalSize counts live copies', () => {
   big.release();
   assert.ok(ivm.ExternalCopy.totalExternalSize < before + 4 * 1024 * 1024);
 });
+
+test('ExternalCopy instances cross into guests and back', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const copy = new ivm.ExternalCopy({ rows: [1, 2, 3] });
+  context.global.setSync('ec', copy);
+  assert.equal(context.evalSync('ec.constructor.name + ":" + JSON.stringify(ec.copy()) + ":" + (ec.copy() !== ec.copy())'),
+    'ExternalCopy:{"rows":[1,2,3]}:true');
+  const back = context.evalSync('ec');
+  assert.ok(back instanceof ivm.ExternalCopy);
+  assert.deepEqual(back.copy(), { rows: [1, 2, 3] });
+  context.global.setSync('fn', new ivm.Reference((e) => e.copy().rows.length));
+  assert.equal(context.evalSync('fn.applySync(undefined, [ec])'), 3, 'guest ExternalCopy as an argument to a host call');
+  context.evalSync('ec.release()');
+  assert.throws(() => context.evalSync('ec.copy()'), { message: 'Copy has been released' });
+  assert.deepEqual(copy.copy(), { rows: [1, 2, 3] }, 'releasing one handle leaves the others');
+  const big = new ivm.ExternalCopy(new ArrayBuffer(64 * 1024 * 1024));
+  const small = new ivm.Isolate({ memoryLimit: 16 });
+  const ctx2 = small.createContextSync();
+  ctx2.global.setSync('big', big);
+  assert.equal(ctx2.evalSync('try { big.copy(); "copied" } catch (e) { e.name + ": " + e.message }'),
+    'RangeError: Array buffer allocation failed', 'copies count against the receiving isolate\'s limit');
+  small.dispose();
+  isolate.dispose();
+});

@@ -103,3 +103,14 @@ test('regression: re-entry race (the wait was recorded after the request was vis
   }
   isolate.dispose();
 });
+
+test('a host Reference returned from the guest is the same host target', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const target = { x: 1 };
+  context.global.setSync('hr', new ivm.Reference(target));
+  const again = context.evalSync('hr');
+  assert.ok(again instanceof ivm.Reference);
+  assert.equal(again.deref(), target);
+  isolate.dispose();
+});

@@ -2,6 +2,7 @@
 //! the host, and the materialisation of handles in a guest. Isolate thread only.
 
 pub mod callback;
+pub mod external_copy;
 pub mod pending;
 pub mod promise_export;
 pub mod reference;
@@ -23,6 +24,16 @@ pub struct GuestState {
   /// Targets of guest Reference objects, by the id in their internal field; the weak handle
   /// removes the entry when the object is garbage-collected.
   pub targets: HashMap<u32, (Arc<HostRef>, v8::Weak<v8::Object>)>,
+  /// The ExternalCopy class.
+  pub copy_template: Option<v8::Global<v8::FunctionTemplate>>,
+  /// Data behind guest ExternalCopy objects, by id (weak like `targets`).
+  pub copies: HashMap<
+    u32,
+    (
+      Arc<crate::transfer::external::ExternalData>,
+      v8::Weak<v8::Object>,
+    ),
+  >,
   /// Host functions behind guest callback functions, by id (weak like `targets`).
   pub callbacks: HashMap<u32, (Arc<CallbackHandle>, v8::Weak<v8::Function>)>,
   /// Guest promises exported with `promise: true`, waiting to settle their slot.
@@ -83,7 +94,7 @@ pub fn release_on_gc(id: u32) -> Box<dyn FnOnce(&mut v8::Isolate)> {
 pub fn live_entries(isolate: &mut v8::Isolate) -> usize {
   let st = state(isolate);
   let s = st.borrow();
-  s.targets.len() + s.callbacks.len() + s.pending.len()
+  s.targets.len() + s.callbacks.len() + s.pending.len() + s.copies.len()
 }
 
 /// Throws `t` into the guest.
@@ -103,6 +114,69 @@ pub fn materialize<'s>(
   }
   if let Some(cb) = h.get::<Arc<CallbackHandle>>() {
     return callback::new_function(scope, cb.clone());
+  }
+  if let Some(data) = h.get::<Arc<crate::transfer::external::ExternalData>>() {
+    return external_copy::new_instance(scope, data.clone());
+  }
+  None
+}
+
+/// Internal-field marker of guest Reference objects.
+pub const KIND_REFERENCE: i32 = 1;
+/// Internal-field marker of guest ExternalCopy objects.
+pub const KIND_EXTERNAL_COPY: i32 = 2;
+
+/// The table id of a guest handle object of `kind`, if `obj` is one.
+pub fn object_id(
+  scope: &mut v8::PinScope<'_, '_>,
+  obj: v8::Local<v8::Object>,
+  kind: i32,
+) -> Option<u32> {
+  if obj.internal_field_count() < 2 {
+    return None;
+  }
+  let k = obj
+    .get_internal_field(scope, 1)
+    .and_then(|d| v8::Local::<v8::Value>::try_from(d).ok())?
+    .int32_value(scope)?;
+  if k != kind {
+    return None;
+  }
+  obj
+    .get_internal_field(scope, 0)
+    .and_then(|d| v8::Local::<v8::Value>::try_from(d).ok())?
+    .uint32_value(scope)
+}
+
+/// Drops the table entry behind a guest handle object (its `release()`).
+pub fn forget(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>, kind: i32) {
+  if let Some(id) = object_id(scope, obj, kind) {
+    let st = state(scope);
+    let removed = {
+      let mut s = st.borrow_mut();
+      (s.targets.remove(&id), s.copies.remove(&id))
+    };
+    drop(removed);
+  }
+}
+
+/// The handle a guest handle object stands for when it leaves the isolate.
+pub fn handle_of(scope: &mut v8::PinScope<'_, '_>, v: v8::Local<v8::Value>) -> Option<Handle> {
+  let obj = v8::Local::<v8::Object>::try_from(v).ok()?;
+  if obj.internal_field_count() < 2 {
+    return None;
+  }
+  if let Some(id) = object_id(scope, obj, KIND_REFERENCE) {
+    let t = state(scope)
+      .borrow()
+      .targets
+      .get(&id)
+      .map(|e| e.0.clone())?;
+    return Some(Handle::new(t));
+  }
+  if let Some(id) = object_id(scope, obj, KIND_EXTERNAL_COPY) {
+    let d = state(scope).borrow().copies.get(&id).map(|e| e.0.clone())?;
+    return Some(Handle::new(d));
   }
   None
 }

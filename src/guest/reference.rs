@@ -33,7 +33,7 @@ fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Fu
   let t = v8::FunctionTemplate::new(scope, construct);
   let name = v8::String::new(scope, "Reference")?;
   t.set_class_name(name);
-  t.instance_template(scope).set_internal_field_count(1);
+  t.instance_template(scope).set_internal_field_count(2);
   let proto = t.prototype_template(scope);
   method(scope, proto, "applySync", apply_sync)?;
   method(scope, proto, "apply", apply)?;
@@ -60,6 +60,8 @@ pub fn new_instance<'s>(
   st.borrow_mut().targets.insert(id, (target, weak));
   let field = v8::Integer::new_from_unsigned(scope, id);
   obj.set_internal_field(0, field.into());
+  let kind = v8::Integer::new(scope, super::KIND_REFERENCE);
+  obj.set_internal_field(1, kind.into());
   Some(obj.into())
 }
 
@@ -192,7 +194,12 @@ fn export_arg<'s>(
     let data = crate::transfer::external::ExternalData::new(v8_out::copy(scope, v)?);
     return Ok(Value::Handle(crate::transfer::value::Handle::new(data)));
   }
-  v8_out::primitive(scope, v).ok_or_else(|| Thrown::type_error(msg::NON_TRANSFERABLE))
+  if let Some(p) = v8_out::primitive(scope, v) {
+    return Ok(p);
+  }
+  super::handle_of(scope, v)
+    .map(Value::Handle)
+    .ok_or_else(|| Thrown::type_error(msg::NON_TRANSFERABLE))
 }
 
 fn waiters_and_state(

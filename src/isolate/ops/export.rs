@@ -103,6 +103,9 @@ pub fn export<'s>(
   if let Some(p) = v8_out::primitive(scope, v) {
     return Ok(Out::Value(p));
   }
+  if let Some(h) = crate::guest::handle_of(scope, v) {
+    return Ok(Out::Value(Value::Handle(h)));
+  }
   if let Ok(f) = v8::Local::<v8::Function>::try_from(v) {
     let name = f.get_name(scope).to_rust_string_lossy(scope);
     let length = {

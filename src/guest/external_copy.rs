@@ -1,0 +1,123 @@
+//! `ExternalCopy` inside a guest: `copy()` materialises the shared copy in this isolate
+//! (counted against its memory limit), `release()` drops this handle.
+
+use super::{state, throw, KIND_EXTERNAL_COPY};
+use crate::error::Thrown;
+use crate::transfer::external::ExternalData;
+use crate::transfer::v8_in;
+use std::sync::Arc;
+
+type Body = for<'s, 'i> fn(
+  &mut v8::PinScope<'s, 'i>,
+  &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown>;
+
+fn dispatch<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+  body: Body,
+) {
+  let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(scope, &args)));
+  match outcome {
+    Ok(Ok(Some(v))) => rv.set(v),
+    Ok(Ok(None)) => {}
+    Ok(Err(e)) => throw(scope, e),
+    Err(_) => throw(scope, Thrown::error("Internal error in isolated-vm-rs")),
+  }
+}
+
+fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::FunctionTemplate>> {
+  let st = state(scope);
+  if let Some(t) = &st.borrow().copy_template {
+    return Some(v8::Local::new(scope, t));
+  }
+  let t = v8::FunctionTemplate::new(scope, construct);
+  let name = v8::String::new(scope, "ExternalCopy")?;
+  t.set_class_name(name);
+  t.instance_template(scope).set_internal_field_count(2);
+  let proto = t.prototype_template(scope);
+  let key = v8::String::new(scope, "copy")?;
+  let f = v8::FunctionTemplate::new(scope, copy);
+  proto.set(key.into(), f.into());
+  let key = v8::String::new(scope, "release")?;
+  let f = v8::FunctionTemplate::new(scope, release);
+  proto.set(key.into(), f.into());
+  st.borrow_mut().copy_template = Some(v8::Global::new(scope, t));
+  Some(t)
+}
+
+/// A guest ExternalCopy object for `data`.
+pub fn new_instance<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  data: Arc<ExternalData>,
+) -> Option<v8::Local<'s, v8::Value>> {
+  let t = template(scope)?;
+  let obj = t.instance_template(scope).new_instance(scope)?;
+  let st = state(scope);
+  let id = st.borrow_mut().next_id();
+  let weak = v8::Weak::with_finalizer(scope, obj, super::release_on_gc(id));
+  st.borrow_mut().copies.insert(id, (data, weak));
+  let field = v8::Integer::new_from_unsigned(scope, id);
+  obj.set_internal_field(0, field.into());
+  let kind = v8::Integer::new(scope, KIND_EXTERNAL_COPY);
+  obj.set_internal_field(1, kind.into());
+  Some(obj.into())
+}
+
+/// The data behind a guest ExternalCopy object.
+pub fn data_of(
+  scope: &mut v8::PinScope<'_, '_>,
+  obj: v8::Local<v8::Object>,
+) -> Result<Arc<ExternalData>, Thrown> {
+  let id = super::object_id(scope, obj, KIND_EXTERNAL_COPY)
+    .ok_or_else(|| Thrown::type_error("Illegal invocation"))?;
+  let found = state(scope).borrow().copies.get(&id).map(|e| e.0.clone());
+  found.ok_or_else(|| Thrown::error("Copy has been released"))
+}
+
+fn construct<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  _args: v8::FunctionCallbackArguments<'s>,
+  _rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  throw(
+    scope,
+    Thrown::type_error("`ExternalCopy` cannot be constructed inside an isolate yet"),
+  );
+}
+
+fn copy<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    let this = args.this();
+    let data = data_of(scope, this)?;
+    let v = v8_in::value(scope, &data.value)?;
+    let release = v8::Local::<v8::Object>::try_from(args.get(0))
+      .ok()
+      .and_then(|o| {
+        let k = v8::String::new(scope, "release")?;
+        o.get(scope, k.into()).map(|v| v.boolean_value(scope))
+      });
+    if release == Some(true) {
+      super::forget(scope, this, KIND_EXTERNAL_COPY);
+    }
+    Ok(Some(v))
+  });
+}
+
+fn release<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    let this = args.this();
+    data_of(scope, this)?;
+    super::forget(scope, this, KIND_EXTERNAL_COPY);
+    Ok(None)
+  });
+}
