@@ -15,6 +15,14 @@ pub struct EnvData {
   pub bridge: Arc<Bridge>,
   /// The helper object `index.js` registers (type checks Node-API lacks).
   pub helpers: Option<sys::napi_ref>,
+  /// The helper functions by name, resolved once.
+  pub helper_fns: std::collections::HashMap<&'static str, sys::napi_ref>,
+  /// Requests for this thread from isolates while it waits in a synchronous call (served by
+  /// whichever wait loop is innermost), and the waiter record isolates see.
+  pub sync_requests: Option<(
+    crossbeam_channel::Receiver<crate::bridge::Callback>,
+    Arc<dyn std::any::Any + Send + Sync>,
+  )>,
   /// Isolates created in this environment.
   pub isolates: Vec<Weak<IsolateHost>>,
   /// Host values referenced from isolates (`HostRef` ids → napi references; `true` when the
@@ -50,6 +58,8 @@ impl EnvData {
       let data = Box::new(EnvData {
         bridge: Bridge::new(env)?,
         helpers: None,
+        helper_fns: std::collections::HashMap::new(),
+        sync_requests: None,
         isolates: Vec::new(),
         host_refs: std::collections::HashMap::new(),
         next_host_id: 1,
@@ -116,6 +126,45 @@ impl EnvData {
       // SAFETY: the reference belongs to this env and is deleted once.
       unsafe { sys::napi_delete_reference(env, r) };
     }
+  }
+
+  /// Calls helper function `name` with `args` (this = the helper object).
+  pub fn helper_fn(
+    &mut self,
+    env: sys::napi_env,
+    name: &'static str,
+  ) -> napi::Result<sys::napi_value> {
+    if let Some(r) = self.helper_fns.get(name) {
+      let mut v = null_mut();
+      // SAFETY: the reference belongs to this env.
+      js::check(unsafe { sys::napi_get_reference_value(env, *r, &mut v) })?;
+      return Ok(v);
+    }
+    let helpers = self.helpers(env)?;
+    let f = js::get_named(env, helpers, name)?;
+    let mut r = null_mut();
+    // SAFETY: valid env and function.
+    js::check(unsafe { sys::napi_create_reference(env, f, 1, &mut r) })?;
+    self.helper_fns.insert(name, r);
+    Ok(f)
+  }
+
+  /// This thread's request channel and waiter record for synchronous calls (created once).
+  pub fn sync_requests(
+    &mut self,
+  ) -> (
+    crossbeam_channel::Receiver<crate::bridge::Callback>,
+    Arc<dyn std::any::Any + Send + Sync>,
+  ) {
+    if let Some((rx, w)) = &self.sync_requests {
+      return (rx.clone(), w.clone());
+    }
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let env_key = Arc::as_ptr(&self.bridge) as usize;
+    let w: Arc<dyn std::any::Any + Send + Sync> =
+      Arc::new(crate::bridge::SyncWaiter { env_key, tx });
+    self.sync_requests = Some((rx.clone(), w.clone()));
+    (rx, w)
   }
 
   /// The helper object registered by `index.js`.

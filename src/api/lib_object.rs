@@ -13,6 +13,10 @@ pub fn set_helpers(env: Env, helpers: Unknown) -> napi::Result<()> {
   let mut r = std::ptr::null_mut();
   // SAFETY: valid env and object.
   js::check(unsafe { sys::napi_create_reference(e, helpers.raw(), 1, &mut r) })?;
+  for (_, f) in data.helper_fns.drain() {
+    // SAFETY: the reference belongs to this env.
+    unsafe { sys::napi_delete_reference(e, f) };
+  }
   if let Some(old) = data.helpers.replace(r) {
     // SAFETY: the old reference belongs to this env.
     unsafe { sys::napi_delete_reference(e, old) };

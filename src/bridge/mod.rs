@@ -292,8 +292,8 @@ where
           ),
         ));
       }
-      let bridge = EnvData::get(raw_env)?.bridge.clone();
-      let env_key = Arc::as_ptr(&bridge) as usize;
+      let data = EnvData::get(raw_env)?;
+      let env_key = Arc::as_ptr(&data.bridge) as usize;
       if host
         .state
         .waiting_on_host
@@ -303,11 +303,7 @@ where
         return Err(js::throw(raw_env, Thrown::error(msg::REENTRY)));
       }
       let (tx, rx) = crossbeam_channel::bounded::<Result<T, Thrown>>(1);
-      let (run_tx, run_rx) = crossbeam_channel::unbounded::<Callback>();
-      let waiter: Arc<dyn std::any::Any + Send + Sync> = Arc::new(SyncWaiter {
-        env_key,
-        tx: run_tx,
-      });
+      let (run_rx, waiter) = data.sync_requests();
       let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
         rt.waiters.borrow_mut().push(waiter);
         let r = phase2(rt);

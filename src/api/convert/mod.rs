@@ -23,19 +23,28 @@ pub fn jsstring_to_rust(s: &JsString) -> String {
   s.to_rust()
 }
 
-/// Reads a JS string exactly.
+/// Reads a JS string exactly. Short ASCII strings (most keys) take one Node-API call.
 pub fn read_string(env: sys::napi_env, v: sys::napi_value) -> napi::Result<JsString> {
+  let mut buf = [0u8; 128];
+  let mut written = 0usize;
+  // SAFETY: `buf` has room for 128 bytes including the terminator.
+  check(unsafe {
+    sys::napi_get_value_string_utf8(env, v, buf.as_mut_ptr() as *mut _, buf.len(), &mut written)
+  })?;
+  if written < buf.len() - 1 && buf[..written].is_ascii() {
+    return Ok(JsString::Latin1(buf[..written].to_vec()));
+  }
   let mut len = 0usize;
   // SAFETY: a null buffer asks for the length.
   check(unsafe { sys::napi_get_value_string_utf16(env, v, null_mut(), 0, &mut len) })?;
-  let mut buf = vec![0u16; len + 1];
+  let mut units = vec![0u16; len + 1];
   let mut written = 0usize;
-  // SAFETY: buf holds len + 1 units.
+  // SAFETY: `units` holds len + 1 code units.
   check(unsafe {
-    sys::napi_get_value_string_utf16(env, v, buf.as_mut_ptr(), buf.len(), &mut written)
+    sys::napi_get_value_string_utf16(env, v, units.as_mut_ptr(), units.len(), &mut written)
   })?;
-  buf.truncate(written);
-  Ok(JsString::from_utf16(buf))
+  units.truncate(written);
+  Ok(JsString::from_utf16(units))
 }
 
 /// Creates a JS string.
@@ -99,11 +108,12 @@ pub fn primitive(env: sys::napi_env, v: sys::napi_value) -> napi::Result<Option<
 
 pub(crate) fn call_helper(
   env: sys::napi_env,
-  name: &str,
+  name: &'static str,
   args: &[sys::napi_value],
 ) -> Result<sys::napi_value, Failure> {
-  let helpers = EnvData::get(env)?.helpers(env)?;
-  let f = js::get_named(env, helpers, name)?;
+  let data = EnvData::get(env)?;
+  let f = data.helper_fn(env, name)?;
+  let helpers = data.helpers(env)?;
   let mut out = null_mut();
   // SAFETY: valid env, function and argument handles.
   let status =
