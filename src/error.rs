@@ -114,9 +114,6 @@ pub mod msg {
     "Only one of `copy`, `externalCopy`, or `reference` may be set";
   /// A thrown object that is not an Error.
   pub const NON_ERROR_THROWN: &str = "An object was thrown from supplied code within isolated-vm, but that object was not an instance of `Error`.";
-  /// A synchronous call into an isolate that is itself blocked waiting for this thread.
-  pub const REENTRY: &str =
-    "Synchronous call into an isolate that is waiting for this thread is not supported yet";
   /// Context used after release.
   pub const CONTEXT_RELEASED: &str = "Context is released";
   /// Script used after release.

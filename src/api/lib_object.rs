@@ -47,7 +47,7 @@ pub fn collect_garbage(env: Env, isolate: &crate::api::isolate::Isolate) -> napi
     crate::bridge::Flavor::Sync,
     Box::new(|rt| {
       rt.isolate.low_memory_notification();
-      Ok(crate::guest::live_entries(&mut rt.isolate) as f64)
+      Ok(crate::guest::live_entries(rt.isolate) as f64)
     }),
     |env, n| {
       let mut v = std::ptr::null_mut();

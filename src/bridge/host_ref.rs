@@ -204,6 +204,9 @@ pub fn call(
   op: HostOp,
   waiters: &[Arc<dyn Any + Send + Sync>],
   waiting_on: &std::sync::atomic::AtomicUsize,
+  wait: impl FnOnce(
+    &crossbeam_channel::Receiver<Result<Value, Thrown>>,
+  ) -> Result<Result<Value, Thrown>, crossbeam_channel::RecvError>,
 ) -> Result<Value, Thrown> {
   let (tx, rx) = crossbeam_channel::bounded::<Result<Value, Thrown>>(1);
   let id = target.id;
@@ -223,7 +226,7 @@ pub fn call(
     }
     _ => target.bridge.post(task),
   }
-  let answer = rx.recv();
+  let answer = wait(&rx);
   waiting_on.store(previous, Ordering::SeqCst);
   answer.unwrap_or_else(|_| Err(Thrown::error(msg::DISPOSED)))
 }

@@ -293,15 +293,6 @@ where
         ));
       }
       let data = EnvData::get(raw_env)?;
-      let env_key = Arc::as_ptr(&data.bridge) as usize;
-      if host
-        .state
-        .waiting_on_host
-        .load(std::sync::atomic::Ordering::SeqCst)
-        == env_key
-      {
-        return Err(js::throw(raw_env, Thrown::error(msg::REENTRY)));
-      }
       let (tx, rx) = crossbeam_channel::bounded::<Result<T, Thrown>>(1);
       let (run_rx, waiter) = data.sync_requests();
       let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {

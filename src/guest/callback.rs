@@ -80,7 +80,12 @@ fn call<'s>(
         .get_slot::<Arc<SharedState>>()
         .cloned()
         .ok_or_else(|| Thrown::error(msg::DISPOSED))?;
-      let out = host_ref::call(&cb.target, op, &waiters, &shared.waiting_on_host)?;
+      let out = {
+        let isolate: &mut v8::Isolate = scope;
+        host_ref::call(&cb.target, op, &waiters, &shared.waiting_on_host, |rx| {
+          crate::isolate::thread::serve_while_waiting(isolate, rx)
+        })?
+      };
       v8_in::value(scope, &out).map(Some)
     }
     CallMode::Async => {

@@ -45,7 +45,7 @@ pub fn promise<'s>(
 }
 
 fn settle_now(rt: &mut Runtime, id: u32, outcome: Result<Value, Thrown>) {
-  let isolate = &mut rt.isolate;
+  let isolate = &mut *rt.isolate;
   v8::scope!(let hs, isolate);
   let st = state(hs);
   let Some((resolver, context)) = st.borrow_mut().pending.remove(&id) else {

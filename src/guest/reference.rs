@@ -223,7 +223,10 @@ fn call_host(
 ) -> Result<Value, Thrown> {
   let (waiters, shared) = waiters_and_state(scope);
   let shared = shared.ok_or_else(|| Thrown::error(msg::DISPOSED))?;
-  host_ref::call(target, op, &waiters, &shared.waiting_on_host)
+  let isolate: &mut v8::Isolate = scope;
+  host_ref::call(target, op, &waiters, &shared.waiting_on_host, |rx| {
+    crate::isolate::thread::serve_while_waiting(isolate, rx)
+  })
 }
 
 /// Reads `applySync`-style arguments: `(receiver, args, { arguments, result })`.

@@ -43,19 +43,41 @@ type Rejections = Rc<RefCell<Vec<(v8::Global<v8::Promise>, v8::Global<v8::Value>
 /// The stack of synchronous callers waiting on this isolate.
 pub type Waiters = Rc<RefCell<Vec<Arc<dyn std::any::Any + Send + Sync>>>>;
 
-/// Lives on the isolate's thread; owns the isolate. Field order matters: handles drop first.
-pub struct Runtime {
+/// Per-isolate state shared by every job on the isolate's thread, including jobs that run
+/// nested inside a V8 callback while the thread waits for the host (re-entrant sync calls).
+/// Kept in an isolate slot; its cells are never borrowed across JavaScript execution.
+pub struct Core {
   /// Handle tables.
-  pub tables: Tables,
-  default_context: Option<v8::Global<v8::Context>>,
+  pub tables: RefCell<Tables>,
+  default_context: RefCell<Option<v8::Global<v8::Context>>>,
   rejections: Rejections,
   /// Synchronous callers blocked on this isolate, innermost last (opaque to this module; the
   /// bridge pushes them and guest callbacks read them through the isolate slot).
   pub waiters: Waiters,
   /// State shared with other threads.
   pub state: Arc<SharedState>,
-  /// The V8 isolate (dropped last).
-  pub isolate: v8::OwnedIsolate,
+}
+
+impl Core {
+  /// Drops every V8 handle it holds (before the isolate goes away).
+  pub fn clear(&self) {
+    *self.tables.borrow_mut() = Tables::default();
+    self.default_context.borrow_mut().take();
+    self.rejections.borrow_mut().clear();
+  }
+}
+
+/// A job's view of its isolate: the isolate (owned by the thread, or reached through the scope
+/// of the callback a nested job runs in) and the shared [`Core`]. Isolate thread only.
+pub struct Runtime<'a> {
+  /// The V8 isolate.
+  pub isolate: &'a mut v8::Isolate,
+  /// Shared per-isolate state.
+  pub core: Rc<Core>,
+  /// Synchronous callers blocked on this isolate (same as `core.waiters`).
+  pub waiters: Waiters,
+  /// State shared with other threads (same as `core.state`).
+  pub state: Arc<SharedState>,
 }
 
 /// ScriptOrigin options for compiling.
@@ -89,33 +111,50 @@ impl Origin {
   }
 }
 
-impl Runtime {
-  /// Creates the V8 isolate with limits and callbacks installed. Isolate thread only.
-  pub fn new(state: Arc<SharedState>, options: IsolateOptions) -> Runtime {
-    let memory = state.memory.clone();
-    let params = v8::CreateParams::default()
-      .heap_limits(0, options.memory_limit)
-      .array_buffer_allocator(limits::allocator(&memory));
-    let mut isolate = v8::Isolate::new(params);
-    isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
-    let data = Arc::as_ptr(&memory) as *mut c_void;
-    isolate.add_near_heap_limit_callback(limits::near_heap_limit, data);
-    isolate.add_gc_epilogue_callback(limits::gc_epilogue, data, v8::GCType::kGCTypeAll);
-    isolate.set_promise_reject_callback(promise_reject);
-    let rejections: Rejections = Rc::new(RefCell::new(Vec::new()));
-    isolate.set_slot(rejections.clone());
-    isolate.set_slot(memory.clone());
-    let waiters: Waiters = Rc::new(RefCell::new(Vec::new()));
-    isolate.set_slot(waiters.clone());
-    isolate.set_slot(state.clone());
+/// Creates the V8 isolate with limits and callbacks installed, and its [`Core`] (also kept in
+/// an isolate slot). Isolate thread only.
+pub fn create(state: Arc<SharedState>, options: IsolateOptions) -> (v8::OwnedIsolate, Rc<Core>) {
+  let memory = state.memory.clone();
+  let params = v8::CreateParams::default()
+    .heap_limits(0, options.memory_limit)
+    .array_buffer_allocator(limits::allocator(&memory));
+  let mut isolate = v8::Isolate::new(params);
+  isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
+  let data = Arc::as_ptr(&memory) as *mut c_void;
+  isolate.add_near_heap_limit_callback(limits::near_heap_limit, data);
+  isolate.add_gc_epilogue_callback(limits::gc_epilogue, data, v8::GCType::kGCTypeAll);
+  isolate.set_promise_reject_callback(promise_reject);
+  let rejections: Rejections = Rc::new(RefCell::new(Vec::new()));
+  isolate.set_slot(rejections.clone());
+  isolate.set_slot(memory.clone());
+  let waiters: Waiters = Rc::new(RefCell::new(Vec::new()));
+  isolate.set_slot(waiters.clone());
+  isolate.set_slot(state.clone());
+  let core = Rc::new(Core {
+    tables: RefCell::new(Tables::default()),
+    default_context: RefCell::new(None),
+    rejections,
+    waiters,
+    state,
+  });
+  isolate.set_slot(core.clone());
+  (isolate, core)
+}
+
+impl<'a> Runtime<'a> {
+  /// A view of `isolate` with its core.
+  pub fn new(isolate: &'a mut v8::Isolate, core: Rc<Core>) -> Runtime<'a> {
     Runtime {
-      tables: Tables::default(),
-      default_context: None,
-      rejections,
-      waiters,
-      state,
+      waiters: core.waiters.clone(),
+      state: core.state.clone(),
       isolate,
+      core,
     }
+  }
+
+  /// The handle tables (borrow briefly; never across JavaScript execution).
+  pub fn tables(&self) -> std::cell::RefMut<'_, Tables> {
+    self.core.tables.borrow_mut()
   }
 
   /// The memory accounting of this isolate.
@@ -125,14 +164,14 @@ impl Runtime {
 
   /// A context for compiling unbound scripts (created on first use).
   pub fn default_context(&mut self) -> v8::Global<v8::Context> {
-    if let Some(c) = &self.default_context {
+    if let Some(c) = &*self.core.default_context.borrow() {
       return c.clone();
     }
-    let isolate = &mut self.isolate;
+    let isolate = &mut *self.isolate;
     v8::scope!(let scope, isolate);
     let ctx = v8::Context::new(scope, Default::default());
     let g = v8::Global::new(scope, ctx);
-    self.default_context = Some(g.clone());
+    *self.core.default_context.borrow_mut() = Some(g.clone());
     g
   }
 
@@ -145,31 +184,63 @@ impl Runtime {
     timeout_ms: u32,
     body: impl for<'s, 'i> FnOnce(
       &mut v8::PinScope<'s, 'i>,
-      &mut Tables,
+      &RefCell<Tables>,
     ) -> Option<v8::Local<'s, v8::Value>>,
     convert: impl for<'s, 'i> FnOnce(
       &mut v8::PinScope<'s, 'i>,
-      &mut Tables,
+      &RefCell<Tables>,
       v8::Local<'s, v8::Value>,
     ) -> Result<T, Thrown>,
   ) -> Result<T, Thrown> {
     let handle = self.isolate.thread_safe_handle();
-    let Runtime {
-      isolate,
+    let core = self.core.clone();
+    let tables = &core.tables;
+    let rejections = &core.rejections;
+    let state = &core.state;
+    // A nested run (inside a callback of an outer run) keeps the outer run's pending rejections.
+    let outer_rejections = std::mem::take(&mut *rejections.borrow_mut());
+    let out = Self::run_frame(
+      self.isolate,
+      handle,
+      context,
+      timeout_ms,
       tables,
       rejections,
       state,
-      ..
-    } = self;
-    rejections.borrow_mut().clear();
+      body,
+      convert,
+    );
+    rejections.borrow_mut().splice(0..0, outer_rejections);
+    out
+  }
+
+  #[allow(clippy::too_many_arguments)]
+  fn run_frame<T>(
+    isolate: &mut v8::Isolate,
+    handle: v8::IsolateHandle,
+    context: &v8::Global<v8::Context>,
+    timeout_ms: u32,
+    tables: &RefCell<Tables>,
+    rejections: &Rejections,
+    state: &Arc<SharedState>,
+    body: impl for<'s, 'i> FnOnce(
+      &mut v8::PinScope<'s, 'i>,
+      &RefCell<Tables>,
+    ) -> Option<v8::Local<'s, v8::Value>>,
+    convert: impl for<'s, 'i> FnOnce(
+      &mut v8::PinScope<'s, 'i>,
+      &RefCell<Tables>,
+      v8::Local<'s, v8::Value>,
+    ) -> Result<T, Thrown>,
+  ) -> Result<T, Thrown> {
     v8::scope!(let hs, isolate);
     let ctx = v8::Local::new(hs, context);
     let cs = &mut v8::ContextScope::new(hs, ctx);
     v8::tc_scope!(let tc, cs);
     let timer = (timeout_ms > 0).then(|| Timer::arm(handle, timeout_ms));
-    tables.compiling = false;
+    tables.borrow_mut().compiling = false;
     let mut result = body(tc, tables);
-    let compile_error = std::mem::take(&mut tables.compiling) && result.is_none();
+    let compile_error = std::mem::take(&mut tables.borrow_mut().compiling) && result.is_none();
     if result.is_some() && !tc.has_terminated() {
       tc.perform_microtask_checkpoint();
       if tc.has_terminated() || tc.has_caught() {
@@ -216,9 +287,10 @@ impl Runtime {
       let reason = v8::Local::new(tc, reason);
       return Err(v8_out::thrown(tc, reason, None));
     }
-    tables.needs_checkpoint = false;
+    tables.borrow_mut().needs_checkpoint = false;
     let out = convert(tc, tables, value);
-    if std::mem::take(&mut tables.needs_checkpoint) {
+    let needs_checkpoint = std::mem::take(&mut tables.borrow_mut().needs_checkpoint);
+    if needs_checkpoint {
       let timer = (timeout_ms > 0).then(|| Timer::arm(tc.thread_safe_handle(), timeout_ms));
       tc.perform_microtask_checkpoint();
       if timer.map(|t| t.disarm()).unwrap_or(false) || tc.has_terminated() {

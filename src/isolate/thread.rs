@@ -1,10 +1,11 @@
 //! The isolate thread, its job queue and the thread-safe [`IsolateHost`] handle.
 
 use super::limits::MemoryState;
-use super::runtime::Runtime;
+use super::runtime::{Core, Runtime};
 use crate::error::{msg, Thrown};
 use parking_lot::Mutex;
 use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -107,11 +108,15 @@ impl IsolateHost {
       .stack_size(8 << 20)
       .spawn(move || {
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-          let mut runtime = Runtime::new(thread_state.clone(), options);
-          let _ = ready_tx.send(runtime.isolate.thread_safe_handle());
+          let (mut isolate, core) = super::runtime::create(thread_state.clone(), options);
+          isolate.set_slot(JobQueue(rx.clone()));
+          let _ = ready_tx.send(isolate.thread_safe_handle());
           drop(ready_tx);
-          serve(&mut runtime, &rx);
-          drop(runtime);
+          serve(&mut isolate, &core, &rx);
+          // Every V8 handle goes before the isolate does.
+          core.clear();
+          drop(core);
+          drop(isolate);
         }));
         let _ = result;
         // No job can be queued after this: posting checks the flag under the sender's lock.
@@ -236,30 +241,72 @@ pub fn recv_spinning<T>(
   }
 }
 
-fn serve(runtime: &mut Runtime, rx: &crossbeam_channel::Receiver<Msg>) {
+/// The isolate's job queue, reachable from callbacks (for jobs served while the thread waits).
+struct JobQueue(crossbeam_channel::Receiver<Msg>);
+
+/// Runs one job with timing; returns whether the isolate failed.
+fn run_job(isolate: &mut v8::Isolate, core: &Rc<Core>, job: Job) -> bool {
+  let state = core.state.clone();
+  let cpu0 = thread_cpu_ns();
+  let wall0 = Instant::now();
+  let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+    let mut rt = Runtime::new(isolate, core.clone());
+    job(&mut rt)
+  }));
+  state
+    .cpu_ns
+    .fetch_add(thread_cpu_ns().saturating_sub(cpu0), Ordering::Relaxed);
+  state
+    .wall_ns
+    .fetch_add(wall0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+  let failed = outcome.is_err() || state.memory.exceeded.load(Ordering::SeqCst);
+  if failed {
+    state.disposed.store(true, Ordering::SeqCst);
+  }
+  if let Ok(deliver) = outcome {
+    let _ = std::panic::catch_unwind(AssertUnwindSafe(deliver));
+  }
+  failed
+}
+
+fn serve(isolate: &mut v8::Isolate, core: &Rc<Core>, rx: &crossbeam_channel::Receiver<Msg>) {
   while let Ok(Msg::Job(job)) = recv_spinning(rx, job_spin()) {
-    if runtime.state.disposed.load(Ordering::SeqCst) {
+    if core.state.disposed.load(Ordering::SeqCst) {
       break;
     }
-    let cpu0 = thread_cpu_ns();
-    let wall0 = Instant::now();
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| job(runtime)));
-    let state = &runtime.state;
-    state
-      .cpu_ns
-      .fetch_add(thread_cpu_ns().saturating_sub(cpu0), Ordering::Relaxed);
-    state
-      .wall_ns
-      .fetch_add(wall0.elapsed().as_nanos() as u64, Ordering::Relaxed);
-    let failed = outcome.is_err() || state.memory.exceeded.load(Ordering::SeqCst);
-    if failed {
-      state.disposed.store(true, Ordering::SeqCst);
-    }
-    if let Ok(deliver) = outcome {
-      let _ = std::panic::catch_unwind(AssertUnwindSafe(deliver));
-    }
-    if failed || state.disposed.load(Ordering::SeqCst) {
+    if run_job(isolate, core, job) || core.state.disposed.load(Ordering::SeqCst) {
       break;
+    }
+  }
+}
+
+/// Waits for `reply` on the isolate's thread while serving the isolate's own job queue, so a
+/// host that calls back synchronously into this isolate (while the isolate waits for that host)
+/// is served instead of deadlocking. `isolate` comes from the scope of the waiting callback;
+/// nested jobs open their own scopes on it.
+pub fn serve_while_waiting<T>(
+  isolate: &mut v8::Isolate,
+  reply: &crossbeam_channel::Receiver<T>,
+) -> Result<T, crossbeam_channel::RecvError> {
+  let queue = isolate.get_slot::<JobQueue>().map(|q| q.0.clone());
+  let core = isolate.get_slot::<Rc<Core>>().cloned();
+  let (Some(queue), Some(core)) = (queue, core) else {
+    return reply.recv();
+  };
+  loop {
+    crossbeam_channel::select! {
+      recv(reply) -> v => return v,
+      recv(queue) -> msg => match msg {
+        Ok(Msg::Job(job)) => {
+          if core.state.disposed.load(Ordering::SeqCst) {
+            drop(job);
+          } else {
+            run_job(isolate, &core, job);
+          }
+        }
+        // Disposal: the outer job is being terminated; just wait for the answer.
+        Ok(Msg::Stop) | Err(_) => return reply.recv(),
+      },
     }
   }
 }

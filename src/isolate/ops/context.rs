@@ -6,20 +6,18 @@ use std::sync::atomic::Ordering;
 
 /// A new context: its table id and the id of the Reference to its global object.
 pub fn create(rt: &mut Runtime) -> (u32, u32) {
-  let Runtime {
-    isolate,
-    tables,
-    state,
-    ..
-  } = rt;
+  let core = rt.core.clone();
+  let state = rt.state.clone();
+  let isolate = &mut *rt.isolate;
   v8::scope!(let hs, isolate);
   let ctx = v8::Context::new(hs, Default::default());
   let cs = &mut v8::ContextScope::new(hs, ctx);
   let id = state.new_id();
-  tables.contexts.insert(id, v8::Global::new(cs, ctx));
+  let global = v8::Global::new(cs, ctx);
+  core.tables.borrow_mut().contexts.insert(id, global);
   state.handles.fetch_add(1, Ordering::Relaxed);
   let global = ctx.global(cs);
-  let global_id = match new_reference(cs, tables, state, global.into()) {
+  let global_id = match new_reference(cs, &core.tables, &state, global.into()) {
     Out::Reference { id, .. } => id,
     _ => 0,
   };
@@ -28,10 +26,13 @@ pub fn create(rt: &mut Runtime) -> (u32, u32) {
 
 /// Drops a table entry of any kind (release of a handle).
 pub fn release(rt: &mut Runtime, id: u32) {
-  let t = &mut rt.tables;
-  let removed = t.contexts.remove(&id).is_some()
-    || t.scripts.remove(&id).is_some()
-    || t.references.remove(&id).is_some();
+  let removed = {
+    let mut t = rt.tables();
+    let a = t.contexts.remove(&id).map(|_| ());
+    let b = t.scripts.remove(&id).map(|_| ());
+    let c = t.references.remove(&id).map(|_| ());
+    a.or(b).or(c).is_some()
+  };
   if removed {
     rt.state.handles.fetch_sub(1, Ordering::Relaxed);
   }

@@ -6,6 +6,7 @@ use crate::isolate::thread::SharedState;
 use crate::transfer::options::{Fallback, TransferOptions};
 use crate::transfer::v8_out;
 use crate::transfer::value::Value;
+use std::cell::RefCell;
 use std::sync::atomic::Ordering;
 
 /// What leaves the isolate for the caller.
@@ -35,7 +36,7 @@ pub enum Out {
 /// Stores `v` in the reference table and counts the new handle.
 pub fn new_reference<'s>(
   scope: &mut v8::PinScope<'s, '_>,
-  tables: &mut Tables,
+  tables: &RefCell<Tables>,
   state: &SharedState,
   v: v8::Local<'s, v8::Value>,
 ) -> Out {
@@ -45,7 +46,7 @@ pub fn new_reference<'s>(
     value: v8::Global::new(scope, v),
     context: v8::Global::new(scope, context),
   };
-  tables.references.insert(id, entry);
+  tables.borrow_mut().references.insert(id, entry);
   state.handles.fetch_add(1, Ordering::Relaxed);
   Out::Reference {
     id,
@@ -56,7 +57,7 @@ pub fn new_reference<'s>(
 /// Applies transfer options, then the default rules, then the call site's fallback.
 pub fn export<'s>(
   scope: &mut v8::PinScope<'s, '_>,
-  tables: &mut Tables,
+  tables: &RefCell<Tables>,
   state: &SharedState,
   v: v8::Local<'s, v8::Value>,
   opts: TransferOptions,
@@ -76,7 +77,7 @@ pub fn export<'s>(
         };
         crate::guest::promise_export::attach(scope, p, slot.clone(), inner, convert)
           .ok_or_else(|| Thrown::error("Failed to attach to the promise"))?;
-        tables.needs_checkpoint = true;
+        tables.borrow_mut().needs_checkpoint = true;
       }
       Err(_) => {
         let out = match fallback {

@@ -20,7 +20,7 @@ fn entry(
   rt: &Runtime,
   id: u32,
 ) -> Result<(v8::Global<v8::Value>, v8::Global<v8::Context>), Thrown> {
-  rt.tables
+  rt.tables()
     .references
     .get(&id)
     .map(|e| (e.value.clone(), e.context.clone()))

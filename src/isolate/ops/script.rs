@@ -10,7 +10,7 @@ use crate::transfer::value::{JsString, Value};
 use std::sync::atomic::Ordering;
 
 fn context(rt: &Runtime, id: u32) -> Result<v8::Global<v8::Context>, Thrown> {
-  rt.tables
+  rt.tables()
     .contexts
     .get(&id)
     .cloned()
@@ -28,15 +28,16 @@ pub fn compile(rt: &mut Runtime, code: JsString, origin: Origin) -> Result<u32, 
       let source = v8_in::string(scope, &code)?;
       let origin = origin.to_v8(scope)?;
       let mut src = v8::script_compiler::Source::new(source, Some(&origin));
-      tables.compiling = true;
+      tables.borrow_mut().compiling = true;
       let unbound = v8::script_compiler::compile_unbound_script(
         scope,
         &mut src,
         v8::script_compiler::CompileOptions::NoCompileOptions,
         v8::script_compiler::NoCacheReason::NoReason,
       )?;
-      tables.compiling = false;
-      tables.scripts.insert(id, v8::Global::new(scope, unbound));
+      tables.borrow_mut().compiling = false;
+      let g = v8::Global::new(scope, unbound);
+      tables.borrow_mut().scripts.insert(id, g);
       Some(v8::undefined(scope).into())
     },
     |_, _, _| Ok(()),
@@ -55,7 +56,7 @@ pub fn run(
 ) -> Result<Out, Thrown> {
   let ctx = context(rt, context_id)?;
   let unbound = rt
-    .tables
+    .tables()
     .scripts
     .get(&script)
     .cloned()
@@ -90,9 +91,9 @@ pub fn eval(
     move |scope, tables| {
       let source = v8_in::string(scope, &code)?;
       let origin = origin.to_v8(scope)?;
-      tables.compiling = true;
+      tables.borrow_mut().compiling = true;
       let script = v8::Script::compile(scope, source, Some(&origin))?;
-      tables.compiling = false;
+      tables.borrow_mut().compiling = false;
       script.run(scope)
     },
     move |scope, tables, v| export(scope, tables, &state, v, opts, Fallback::Undefined),
@@ -126,7 +127,7 @@ pub fn eval_closure(
       for i in 0..args.len() {
         params.push(v8::String::new(scope, &format!("${i}"))?);
       }
-      tables.compiling = true;
+      tables.borrow_mut().compiling = true;
       let f = v8::script_compiler::compile_function(
         scope,
         &mut src,
@@ -135,7 +136,7 @@ pub fn eval_closure(
         v8::script_compiler::CompileOptions::NoCompileOptions,
         v8::script_compiler::NoCacheReason::NoReason,
       )?;
-      tables.compiling = false;
+      tables.borrow_mut().compiling = false;
       let mut values = Vec::with_capacity(args.len());
       for a in &args {
         match v8_in::value(scope, a) {
