@@ -86,6 +86,18 @@ test('dispose during execution and with queued work', async () => {
   await assert.rejects(queued, { message: 'Isolate is disposed' });
 });
 
+test('dispose from inside a host call the guest is waiting on: no hang, SPEC errors', { timeout: 30_000 }, async () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  context.global.setSync('kill', () => { isolate.dispose(); return 1; });
+  assert.throws(() => context.evalSync('kill()'), { message: 'Isolate was disposed during execution' });
+  assert.equal(isolate.isDisposed, true);
+  const other = new ivm.Isolate();
+  const ctx = other.createContextSync();
+  ctx.global.setSync('kill', () => { other.dispose(); return 1; });
+  await assert.rejects(ctx.eval('kill()'), { message: 'Isolate was disposed during execution' });
+});
+
 test('async calls run strictly in the order queued', async () => {
   const isolate = new ivm.Isolate();
   const context = await isolate.createContext();

@@ -254,7 +254,7 @@ impl<'a> Runtime<'a> {
       rejections.borrow_mut().clear();
       return Err(Thrown::error(msg::DISPOSED_MEMORY));
     }
-    if state.disposed.load(Ordering::SeqCst) && (terminated || result.is_none()) {
+    if state.disposed.load(Ordering::SeqCst) {
       rejections.borrow_mut().clear();
       return Err(Thrown::error(msg::DISPOSED_DURING));
     }

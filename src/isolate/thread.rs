@@ -24,6 +24,9 @@ enum Msg {
   Stop,
 }
 
+/// The longest a disposal waits for the isolate's thread to finish.
+const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Options for a new isolate, already validated.
 #[derive(Debug, Clone, Copy)]
 pub struct IsolateOptions {
@@ -81,6 +84,7 @@ pub struct IsolateHost {
   /// V8's thread-safe isolate handle (terminate/interrupt).
   pub v8_handle: v8::IsolateHandle,
   thread: Mutex<Option<JoinHandle<()>>>,
+  exited: crossbeam_channel::Receiver<()>,
   thread_id: std::thread::ThreadId,
 }
 
@@ -102,6 +106,7 @@ impl IsolateHost {
     let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
     *state.sender.lock() = Some(tx);
     let (ready_tx, ready_rx) = crossbeam_channel::bounded::<v8::IsolateHandle>(1);
+    let (exit_tx, exited) = crossbeam_channel::bounded::<()>(1);
     let thread_state = state.clone();
     let thread = std::thread::Builder::new()
       .name("ivm-isolate".into())
@@ -126,6 +131,7 @@ impl IsolateHost {
         while let Ok(m) = rx.try_recv() {
           drop(m);
         }
+        let _ = exit_tx.send(());
       })
       .map_err(|e| Thrown::error(format!("Failed to start isolate thread: {e}")))?;
     let v8_handle = ready_rx
@@ -137,6 +143,7 @@ impl IsolateHost {
       state,
       v8_handle,
       thread: Mutex::new(Some(thread)),
+      exited,
       thread_id,
     }))
   }
@@ -173,7 +180,11 @@ impl IsolateHost {
     if let Some(tx) = self.state.sender.lock().take() {
       let _ = tx.send(Msg::Stop);
     }
-    if !self.is_current_thread() {
+    // Wait for the thread to finish (so the isolate's memory is gone when dispose returns),
+    // but never while it waits for a host (possibly this very thread), and never for long:
+    // a disposal must not hang. Otherwise the thread finishes on its own.
+    let waiting = self.state.waiting_on_host.load(Ordering::SeqCst) != 0;
+    if !self.is_current_thread() && !waiting && self.exited.recv_timeout(SHUTDOWN_WAIT).is_ok() {
       if let Some(t) = self.thread.lock().take() {
         let _ = t.join();
       }
