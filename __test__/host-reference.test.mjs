@@ -116,3 +116,20 @@ test('a host Reference returned from the guest is the same host target', () => {
   assert.equal(again.deref(), target);
   isolate.dispose();
 });
+
+test('time spent in host calls counts against neither timeout nor cpuTime (SPEC §2.1)', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  context.global.setSync('slow', () => { const t = Date.now(); while (Date.now() - t < 100) {} return 1; });
+  assert.equal(context.evalSync('let s = 0; for (let i = 0; i < 6; i++) s += slow(); s', { timeout: 200 }), 6,
+    '600 ms in host callbacks under a 200 ms timeout');
+  assert.throws(() => context.evalSync('slow(); while (true) {}', { timeout: 200 }), { message: 'Script execution timed out.' });
+  const cpu0 = isolate.cpuTime;
+  const wall0 = isolate.wallTime;
+  context.evalSync('slow(); slow(); slow()');
+  const cpu = Number(isolate.cpuTime - cpu0) / 1e6;
+  const wall = Number(isolate.wallTime - wall0) / 1e6;
+  assert.ok(wall >= 290, `wall ${wall} ms keeps running while waiting`);
+  assert.ok(cpu < 100, `cpu ${cpu} ms excludes the wait`);
+  isolate.dispose();
+});

@@ -56,9 +56,26 @@ pub struct Core {
   pub waiters: Waiters,
   /// State shared with other threads.
   pub state: Arc<SharedState>,
+  /// Timeouts of the runs in progress (nested runs included), paused while the thread waits
+  /// for another isolate.
+  pub timers: RefCell<Vec<super::watchdog::Pauser>>,
 }
 
 impl Core {
+  /// Stops the clocks of every run in progress (the thread is about to wait for the host).
+  pub fn pause_timers(&self) {
+    for t in self.timers.borrow().iter() {
+      t.pause();
+    }
+  }
+
+  /// Restarts them.
+  pub fn resume_timers(&self) {
+    for t in self.timers.borrow().iter() {
+      t.resume();
+    }
+  }
+
   /// Drops every V8 handle it holds (before the isolate goes away).
   pub fn clear(&self) {
     *self.tables.borrow_mut() = Tables::default();
@@ -136,6 +153,7 @@ pub fn create(state: Arc<SharedState>, options: IsolateOptions) -> (v8::OwnedIso
     rejections,
     waiters,
     state,
+    timers: RefCell::new(Vec::new()),
   });
   isolate.set_slot(core.clone());
   (isolate, core)
@@ -204,6 +222,7 @@ impl<'a> Runtime<'a> {
       handle,
       context,
       timeout_ms,
+      &core,
       tables,
       rejections,
       state,
@@ -220,6 +239,7 @@ impl<'a> Runtime<'a> {
     handle: v8::IsolateHandle,
     context: &v8::Global<v8::Context>,
     timeout_ms: u32,
+    core: &Core,
     tables: &RefCell<Tables>,
     rejections: &Rejections,
     state: &Arc<SharedState>,
@@ -238,6 +258,9 @@ impl<'a> Runtime<'a> {
     let cs = &mut v8::ContextScope::new(hs, ctx);
     v8::tc_scope!(let tc, cs);
     let timer = (timeout_ms > 0).then(|| Timer::arm(handle, timeout_ms));
+    if let Some(t) = &timer {
+      core.timers.borrow_mut().push(t.pauser());
+    }
     tables.borrow_mut().compiling = false;
     let mut result = body(tc, tables);
     let compile_error = std::mem::take(&mut tables.borrow_mut().compiling) && result.is_none();
@@ -248,6 +271,9 @@ impl<'a> Runtime<'a> {
       }
     }
     let fired = timer.as_ref().map(|t| t.disarm()).unwrap_or(false);
+    if timer.is_some() {
+      core.timers.borrow_mut().pop();
+    }
     let terminated = tc.has_terminated() || tc.is_execution_terminating();
     if state.memory.exceeded.load(Ordering::SeqCst) {
       state.disposed.store(true, Ordering::SeqCst);

@@ -255,8 +255,9 @@ pub fn recv_spinning<T>(
 /// The isolate's job queue, reachable from callbacks (for jobs served while the thread waits).
 struct JobQueue(crossbeam_channel::Receiver<Msg>);
 
-/// Runs one job with timing; returns whether the isolate failed.
-fn run_job(isolate: &mut v8::Isolate, core: &Rc<Core>, job: Job) -> bool {
+/// Runs one job; returns whether the isolate failed. Top-level jobs are timed (nested ones run
+/// inside a timed job already).
+fn run_job(isolate: &mut v8::Isolate, core: &Rc<Core>, job: Job, timed: bool) -> bool {
   let state = core.state.clone();
   let cpu0 = thread_cpu_ns();
   let wall0 = Instant::now();
@@ -264,12 +265,12 @@ fn run_job(isolate: &mut v8::Isolate, core: &Rc<Core>, job: Job) -> bool {
     let mut rt = Runtime::new(isolate, core.clone());
     job(&mut rt)
   }));
-  state
-    .cpu_ns
-    .fetch_add(thread_cpu_ns().saturating_sub(cpu0), Ordering::Relaxed);
-  state
-    .wall_ns
-    .fetch_add(wall0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+  if timed {
+    let cpu = thread_cpu_ns().saturating_sub(cpu0);
+    state.cpu_ns.fetch_add(cpu, Ordering::Relaxed);
+    let wall = wall0.elapsed().as_nanos() as u64;
+    state.wall_ns.fetch_add(wall, Ordering::Relaxed);
+  }
   let failed = outcome.is_err() || state.memory.exceeded.load(Ordering::SeqCst);
   if failed {
     state.disposed.store(true, Ordering::SeqCst);
@@ -285,7 +286,7 @@ fn serve(isolate: &mut v8::Isolate, core: &Rc<Core>, rx: &crossbeam_channel::Rec
     if core.state.disposed.load(Ordering::SeqCst) {
       break;
     }
-    if run_job(isolate, core, job) || core.state.disposed.load(Ordering::SeqCst) {
+    if run_job(isolate, core, job, true) || core.state.disposed.load(Ordering::SeqCst) {
       break;
     }
   }
@@ -304,6 +305,18 @@ pub fn serve_while_waiting<T>(
   let (Some(queue), Some(core)) = (queue, core) else {
     return reply.recv();
   };
+  core.pause_timers();
+  let out = wait_serving_jobs(isolate, &core, &queue, reply);
+  core.resume_timers();
+  out
+}
+
+fn wait_serving_jobs<T>(
+  isolate: &mut v8::Isolate,
+  core: &Rc<Core>,
+  queue: &crossbeam_channel::Receiver<Msg>,
+  reply: &crossbeam_channel::Receiver<T>,
+) -> Result<T, crossbeam_channel::RecvError> {
   loop {
     crossbeam_channel::select! {
       recv(reply) -> v => return v,
@@ -312,7 +325,7 @@ pub fn serve_while_waiting<T>(
           if core.state.disposed.load(Ordering::SeqCst) {
             drop(job);
           } else {
-            run_job(isolate, &core, job);
+            run_job(isolate, core, job, false);
           }
         }
         // Disposal: the outer job is being terminated; just wait for the answer.

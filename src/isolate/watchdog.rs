@@ -13,6 +13,11 @@ use std::time::{Duration, Instant};
 struct TimerState {
   armed: bool,
   fired: bool,
+  /// Bumped on every pause, so a heap entry from before a pause cannot fire.
+  epoch: u64,
+  deadline: Instant,
+  /// Time left while paused.
+  paused: Option<Duration>,
 }
 
 struct TimerInner {
@@ -23,6 +28,7 @@ struct TimerInner {
 struct Entry {
   deadline: Instant,
   seq: u64,
+  epoch: u64,
   timer: Arc<TimerInner>,
 }
 
@@ -78,7 +84,7 @@ fn run(dog: &Watchdog) {
       Some(deadline) if deadline <= now => {
         if let Some(Reverse(entry)) = guard.0.pop() {
           let mut st = entry.timer.state.lock();
-          if st.armed && !st.fired {
+          if st.armed && !st.fired && st.paused.is_none() && st.epoch == entry.epoch {
             st.fired = true;
             entry.timer.handle.terminate_execution();
           }
@@ -97,27 +103,36 @@ pub struct Timer {
   inner: Arc<TimerInner>,
 }
 
+fn schedule(timer: &Arc<TimerInner>, deadline: Instant, epoch: u64) {
+  if let Some(dog) = WATCHDOG.get() {
+    let mut guard = dog.heap.lock();
+    guard.1 += 1;
+    let seq = guard.1;
+    guard.0.push(Reverse(Entry {
+      deadline,
+      seq,
+      epoch,
+      timer: timer.clone(),
+    }));
+    dog.wake.notify_one();
+  }
+}
+
 impl Timer {
   /// Arms a timer that terminates `handle`'s execution after `ms` milliseconds.
   pub fn arm(handle: v8::IsolateHandle, ms: u32) -> Timer {
+    let deadline = Instant::now() + Duration::from_millis(u64::from(ms));
     let inner = Arc::new(TimerInner {
       state: Mutex::new(TimerState {
         armed: true,
         fired: false,
+        epoch: 0,
+        deadline,
+        paused: None,
       }),
       handle,
     });
-    if let Some(dog) = WATCHDOG.get() {
-      let mut guard = dog.heap.lock();
-      guard.1 += 1;
-      let seq = guard.1;
-      guard.0.push(Reverse(Entry {
-        deadline: Instant::now() + Duration::from_millis(u64::from(ms)),
-        seq,
-        timer: inner.clone(),
-      }));
-      dog.wake.notify_one();
-    }
+    schedule(&inner, deadline, 0);
     Timer { inner }
   }
 
@@ -131,6 +146,41 @@ impl Timer {
   /// Whether the timer has fired (without disarming).
   pub fn fired(&self) -> bool {
     self.inner.state.lock().fired
+  }
+
+  /// A handle that can pause and resume this timer (time spent waiting for another isolate
+  /// does not count, SPEC §2.1).
+  pub fn pauser(&self) -> Pauser {
+    Pauser(self.inner.clone())
+  }
+}
+
+/// Pauses and resumes a [`Timer`].
+#[derive(Clone)]
+pub struct Pauser(Arc<TimerInner>);
+
+impl Pauser {
+  /// Stops the clock.
+  pub fn pause(&self) {
+    let mut st = self.0.state.lock();
+    if st.armed && !st.fired && st.paused.is_none() {
+      st.paused = Some(st.deadline.saturating_duration_since(Instant::now()));
+      st.epoch += 1;
+    }
+  }
+
+  /// Restarts the clock with the time that was left.
+  pub fn resume(&self) {
+    let (deadline, epoch) = {
+      let mut st = self.0.state.lock();
+      let Some(left) = st.paused.take() else { return };
+      if !st.armed {
+        return;
+      }
+      st.deadline = Instant::now() + left;
+      (st.deadline, st.epoch)
+    };
+    schedule(&self.0, deadline, epoch);
   }
 }
 
