@@ -133,3 +133,22 @@ test('time spent in host calls counts against neither timeout nor cpuTime (SPEC 
   assert.ok(cpu < 100, `cpu ${cpu} ms excludes the wait`);
   isolate.dispose();
 });
+
+test('applySyncPromise: a guest running asynchronously waits for the host promise (SPEC §2.6)', async () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  context.global.setSync('fetchLike', new ivm.Reference(async (x) => {
+    await new Promise((r) => setTimeout(r, 20));
+    return { got: x };
+  }));
+  context.global.setSync('failing', new ivm.Reference(async () => { throw new TypeError('nope'); }));
+  assert.equal(await context.eval('JSON.stringify(fetchLike.applySyncPromise(undefined, [5]))'), '{"got":5}');
+  assert.equal(await context.eval('try { failing.applySyncPromise() } catch (e) { e.name + ": " + e.message }'), 'TypeError: nope');
+  assert.throws(() => context.evalSync('fetchLike.applySyncPromise(undefined, [1])'),
+    { message: 'This function may not be called from the default thread' });
+  await assert.rejects(context.eval('fetchLike.applySyncPromise(undefined, [1], { result: { copy: true } })'),
+    { name: 'TypeError', message: '`result` options are not available for `applySyncPromise`' });
+  assert.throws(() => new ivm.Reference(() => 1).applySyncPromise(),
+    { message: 'This function may not be called from the default thread' });
+  isolate.dispose();
+});

@@ -500,6 +500,21 @@ impl Reference {
     self.apply_impl(env, receiver, args, options, Flavor::Ignored)
   }
 
+  /// Only for guest code running asynchronously; from Node it always throws (SPEC §2.6).
+  #[napi]
+  pub fn apply_sync_promise(
+    &self,
+    env: Env,
+    _receiver: Option<Unknown>,
+    _args: Option<Unknown>,
+    _options: Option<Unknown>,
+  ) -> napi::Result<()> {
+    Err(js::error(
+      env.raw(),
+      "This function may not be called from the default thread",
+    ))
+  }
+
   /// Deletes a property (Promise).
   #[napi]
   pub fn delete(&self, env: Env, key: Unknown) -> napi::Result<Raw> {

@@ -279,3 +279,28 @@ pub fn call_async(
     }
   }));
 }
+
+/// From an isolate thread (guest running asynchronously): calls the host function, waits for
+/// the promise it returns (if any) to settle, and returns the copied outcome (`applySyncPromise`).
+pub fn call_await(
+  target: &Arc<HostRef>,
+  op: HostOp,
+  waiting_on: &std::sync::atomic::AtomicUsize,
+  wait: impl FnOnce(
+    &crossbeam_channel::Receiver<Result<Value, Thrown>>,
+  ) -> Result<Result<Value, Thrown>, crossbeam_channel::RecvError>,
+) -> Result<Value, Thrown> {
+  let (tx, rx) = crossbeam_channel::bounded::<Result<Value, Thrown>>(1);
+  let previous = waiting_on.swap(target.env_key(), Ordering::SeqCst);
+  call_async(
+    target,
+    op,
+    true,
+    Box::new(move |outcome| {
+      let _ = tx.send(outcome);
+    }),
+  );
+  let answer = wait(&rx);
+  waiting_on.store(previous, Ordering::SeqCst);
+  answer.unwrap_or_else(|_| Err(Thrown::error(msg::DISPOSED)))
+}

@@ -38,6 +38,7 @@ fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Fu
   method(scope, proto, "applySync", apply_sync)?;
   method(scope, proto, "apply", apply)?;
   method(scope, proto, "applyIgnored", apply_ignored)?;
+  method(scope, proto, "applySyncPromise", apply_sync_promise)?;
   method(scope, proto, "copySync", copy_sync)?;
   method(scope, proto, "release", release)?;
   let getter = v8::FunctionTemplate::new(scope, type_of);
@@ -313,6 +314,45 @@ fn copy_sync<'s>(
   dispatch(scope, args, rv, |scope, args| {
     let t = target(scope, args.this())?;
     let out = call_host(scope, &t, HostOp::Copy)?;
+    v8_in::value(scope, &out).map(Some)
+  });
+}
+
+fn apply_sync_promise<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    let t = target(scope, args.this())?;
+    if let Ok(opts) = v8::Local::<v8::Object>::try_from(args.get(2)) {
+      let key =
+        v8::String::new(scope, "result").ok_or_else(|| Thrown::error("Failed to read options"))?;
+      if opts
+        .get(scope, key.into())
+        .map(|v| !v.is_undefined())
+        .unwrap_or(false)
+      {
+        return Err(Thrown::type_error(
+          "`result` options are not available for `applySyncPromise`",
+        ));
+      }
+    }
+    let (waiters, shared) = waiters_and_state(scope);
+    if !waiters.is_empty() {
+      // The host is blocked in a synchronous call into this isolate: its promises cannot settle.
+      return Err(Thrown::error(
+        "This function may not be called from the default thread",
+      ));
+    }
+    let shared = shared.ok_or_else(|| Thrown::error(msg::DISPOSED))?;
+    let op = apply_op(scope, args)?;
+    let out = {
+      let isolate: &mut v8::Isolate = scope;
+      host_ref::call_await(&t, op, &shared.waiting_on_host, |rx| {
+        crate::isolate::thread::serve_while_waiting(isolate, rx)
+      })?
+    };
     v8_in::value(scope, &out).map(Some)
   });
 }
