@@ -23,7 +23,7 @@ binding.__setHelpers({
     else if (types.isTypedArray(v)) code = 8;
     else if (types.isDataView(v)) code = 9;
     else if (v instanceof binding.ExternalCopy || v instanceof binding.ExternalCopyInto || v instanceof binding.Reference ||
-      v instanceof binding.Callback) code = 11;
+      v instanceof binding.Callback || v instanceof binding.Dereference) code = 11;
     else if (types.isNativeError(v) || v instanceof Error) code = 10;
     else if (types.isPromise(v) || types.isWeakMap(v) || types.isWeakSet(v) || types.isSharedArrayBuffer(v) ||
       types.isGeneratorObject(v) || types.isMapIterator(v) || types.isSetIterator(v) ||

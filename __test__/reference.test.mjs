@@ -42,3 +42,21 @@ test('apply errors: not a function, non-transferable arguments, timeouts, guest 
   assert.throws(() => thrower.applySync(), { name: 'RangeError', message: 'nope' });
   assert.equal(id.applySync(undefined, ['still fine']), 'still fine');
 });
+
+test('derefInto: the real value in the owning isolate, once; a TypeError elsewhere', () => {
+  context.evalSync('globalThis.secretObj = { secret: 42 }');
+  const ref = context.global.getSync('secretObj');
+  context.global.setSync('same', ref.derefInto());
+  assert.equal(context.evalSync('same === secretObj'), true);
+  const token = ref.derefInto();
+  context.global.setSync('a', token);
+  assert.throws(() => context.global.setSync('b', token), { name: 'Error', message: 'The return value of `derefInto()` should only be used once' });
+  const other = new ivm.Isolate();
+  assert.throws(() => other.createContextSync().global.setSync('x', ref.derefInto()),
+    { name: 'TypeError', message: 'Cannot dereference this into target isolate' });
+  other.dispose();
+  assert.throws(() => context.global.setSync('h', new ivm.Reference({}).derefInto()),
+    { name: 'TypeError', message: 'Cannot dereference this into target isolate' });
+  assert.equal(context.evalClosureSync('return $0.secret', [ref.derefInto({ release: true })]), 42);
+  assert.throws(() => ref.typeof, { message: 'Reference has been released' });
+});

@@ -30,6 +30,9 @@ pub fn from_object(
   if let Some(copy) = instance::<ExternalCopy>(env, v) {
     return Ok(Some(Value::Handle(Handle::new(copy.data()?))));
   }
+  if let Some(token) = instance::<crate::api::reference::Dereference>(env, v) {
+    return Ok(Some(Value::Handle(token.take_handle()?)));
+  }
   if let Some(cb) = instance::<crate::api::callback::Callback>(env, v) {
     return Ok(Some(Value::Handle(Handle::new(cb.handle.clone()))));
   }

@@ -500,6 +500,37 @@ impl Reference {
     self.apply_impl(env, receiver, args, options, Flavor::Ignored)
   }
 
+  /// A single-use token that becomes the referenced value when transferred into the isolate
+  /// that owns it (`{ release }` releases this Reference).
+  #[napi]
+  pub fn deref_into(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
+    let e = env.raw();
+    let out = (|| -> Result<_, Failure> {
+      let o = options::object_arg(e, raw(options), "undefined", 1)?;
+      let token = match self.host_target()? {
+        Some(t) => Dereference {
+          target: parking_lot::Mutex::new(Some(DerefTarget::Host(t))),
+        },
+        None => {
+          let h = self.slot.get(msg::REFERENCE_RELEASED)?;
+          Dereference {
+            target: parking_lot::Mutex::new(Some(DerefTarget::Guest(h))),
+          }
+        }
+      };
+      if options::flag(e, o, "release")? {
+        if self.is_host {
+          self.host.lock().take();
+        } else {
+          self.slot.release();
+        }
+      }
+      // SAFETY: Node's thread, valid env.
+      Ok(unsafe { Dereference::to_napi_value(e, token) }?)
+    })();
+    js::ret(e, out)
+  }
+
   /// Only for guest code running asynchronously; from Node it always throws (SPEC §2.6).
   #[napi]
   pub fn apply_sync_promise(
@@ -531,5 +562,51 @@ impl Reference {
   #[napi]
   pub fn delete_ignored(&self, env: Env, key: Unknown) -> napi::Result<Raw> {
     self.delete_impl(env, key, Flavor::Ignored)
+  }
+}
+
+/// What a `derefInto()` token points at.
+pub enum DerefTarget {
+  /// A value in a guest isolate.
+  Guest(Arc<RemoteHandle>),
+  /// A value of a Node environment.
+  Host(Arc<HostRef>),
+}
+
+/// The token `derefInto()` returns (single use).
+#[napi_derive::napi(js_name = "Dereference")]
+pub struct Dereference {
+  target: parking_lot::Mutex<Option<DerefTarget>>,
+}
+
+impl Dereference {
+  /// The handle it stands for when transferred into an isolate (single use).
+  pub fn take_handle(&self) -> Result<crate::transfer::value::Handle, Thrown> {
+    let target =
+      self.target.lock().take().ok_or_else(|| {
+        Thrown::error("The return value of `derefInto()` should only be used once")
+      })?;
+    Ok(match target {
+      DerefTarget::Guest(h) => crate::transfer::value::Handle::new(crate::guest::DerefInto {
+        isolate: Arc::as_ptr(&h.host.state) as usize,
+        id: h.id,
+        keep: h,
+      }),
+      // A host value cannot be dereferenced inside an isolate.
+      DerefTarget::Host(_) => crate::transfer::value::Handle::new(crate::guest::DerefInto {
+        isolate: 0,
+        id: 0,
+        keep: Arc::new(()),
+      }),
+    })
+  }
+}
+
+#[napi_derive::napi]
+impl Dereference {
+  /// Tokens come only from `derefInto()`.
+  #[napi(constructor)]
+  pub fn constructor(env: Env) -> napi::Result<Self> {
+    Err(js::type_error(env.raw(), &msg::private_ctor("Dereference")))
   }
 }

@@ -103,22 +103,64 @@ pub fn throw(scope: &mut v8::PinScope<'_, '_>, t: Thrown) {
   scope.throw_exception(v);
 }
 
-/// Materialises a handle in the current guest context, or `None` if this kind of handle has no
-/// guest form (yet).
+/// Materialises a handle in the current guest context; kinds without a guest form are
+/// "A non-transferable value was passed".
 pub fn materialize<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   h: &Handle,
-) -> Option<v8::Local<'s, v8::Value>> {
+) -> Result<v8::Local<'s, v8::Value>, Thrown> {
+  let failed = || Thrown::error("Failed to create a handle object");
   if let Some(host_ref) = h.get::<Arc<HostRef>>() {
-    return reference::new_instance(scope, host_ref.clone());
+    return reference::new_instance(scope, host_ref.clone()).ok_or_else(failed);
   }
   if let Some(cb) = h.get::<Arc<CallbackHandle>>() {
-    return callback::new_function(scope, cb.clone());
+    return callback::new_function(scope, cb.clone()).ok_or_else(failed);
   }
   if let Some(data) = h.get::<Arc<crate::transfer::external::ExternalData>>() {
-    return external_copy::new_instance(scope, data.clone());
+    return external_copy::new_instance(scope, data.clone()).ok_or_else(failed);
   }
-  None
+  if let Some(d) = h.get::<DerefInto>() {
+    return deref_into(scope, d);
+  }
+  Err(Thrown::type_error(crate::error::msg::NON_TRANSFERABLE))
+}
+
+/// A `derefInto()` token's content: the value with table id `id` in the isolate whose shared
+/// state is at address `isolate`; `keep` holds the table entry alive until then.
+#[derive(Debug)]
+pub struct DerefInto {
+  /// Address of the owning isolate's shared state (identity only).
+  pub isolate: usize,
+  /// Reference table id.
+  pub id: u32,
+  /// Keeps the entry alive.
+  pub keep: Arc<dyn std::any::Any + Send + Sync>,
+}
+
+fn deref_into<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  d: &DerefInto,
+) -> Result<v8::Local<'s, v8::Value>, Thrown> {
+  let own = scope
+    .get_slot::<Arc<crate::isolate::thread::SharedState>>()
+    .map(|s| Arc::as_ptr(s) as usize);
+  if own != Some(d.isolate) {
+    return Err(Thrown::type_error(
+      "Cannot dereference this into target isolate",
+    ));
+  }
+  let core = scope
+    .get_slot::<Rc<crate::isolate::runtime::Core>>()
+    .cloned()
+    .ok_or_else(|| Thrown::error(crate::error::msg::DISPOSED))?;
+  let g = core
+    .tables
+    .borrow()
+    .references
+    .get(&d.id)
+    .map(|e| e.value.clone());
+  let g = g.ok_or_else(|| Thrown::error(crate::error::msg::REFERENCE_RELEASED))?;
+  Ok(v8::Local::new(scope, g))
 }
 
 /// Internal-field marker of guest Reference objects.

@@ -142,8 +142,7 @@ fn build<'s>(
     }
     Value::Handle(h) => match h.get::<CopyInto>() {
       Some(CopyInto(data)) => build(scope, &data.value, &mut Vec::new(), depth)?,
-      None => crate::guest::materialize(scope, h)
-        .ok_or_else(|| Thrown::type_error(crate::error::msg::NON_TRANSFERABLE))?,
+      None => crate::guest::materialize(scope, h)?,
     },
     Value::Error { id, data } => {
       let e = error_object(scope, data).ok_or_else(fail)?;
