@@ -4,6 +4,15 @@
 const { types } = require('node:util');
 const binding = require('./binding.js');
 
+function hostObject(obj) {
+  if ((typeof obj !== 'object' && typeof obj !== 'function') || obj === null) {
+    throw new TypeError('Reference is not an object');
+  }
+  for (let o = obj; o !== null; o = Object.getPrototypeOf(o)) {
+    if (types.isProxy(o)) throw new TypeError('Object is or has proxy');
+  }
+}
+
 // Checks Node-API lacks, used by the native structured clone of host values.
 // visit() returns -(id + 1) for an object seen before, a type code (< 100) for a cloneable
 // object (registering it), or 100 for an object that cannot be cloned.
@@ -49,6 +58,31 @@ binding.__setHelpers({
   },
   entries(v) {
     return types.isMap(v) ? Array.from(Map.prototype.entries.call(v)).flat() : Array.from(Set.prototype.values.call(v));
+  },
+  // Reference property access on host values (SPEC §2.8): own properties only; accessors only
+  // with `accessors`; proxies anywhere on the chain are refused; set defines a data property.
+  getOwn(obj, key, accessors) {
+    hostObject(obj);
+    const desc = Object.getOwnPropertyDescriptor(obj, key);
+    if (desc === undefined) return undefined;
+    if (desc.get !== undefined || desc.set !== undefined) {
+      if (!accessors) throw new TypeError('Property is getter');
+      return desc.get === undefined ? undefined : desc.get.call(obj);
+    }
+    return desc.value;
+  },
+  setOwn(obj, key, value) {
+    hostObject(obj);
+    delete obj[key];
+    if (!Reflect.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true })) {
+      throw new TypeError('Set failed');
+    }
+    return true;
+  },
+  deleteOwn(obj, key) {
+    hostObject(obj);
+    if (!Reflect.deleteProperty(obj, key)) throw new TypeError('Delete failed');
+    return true;
   },
   unbox(v) {
     if (types.isNumberObject(v)) return Number.prototype.valueOf.call(v);

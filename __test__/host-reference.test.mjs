@@ -152,3 +152,37 @@ test('applySyncPromise: a guest running asynchronously waits for the host promis
     { message: 'This function may not be called from the default thread' });
   isolate.dispose();
 });
+
+test('property access on host References, from the host and from a guest (SPEC §2.8)', async () => {
+  const target = { a: 1, nested: { b: 2 }, get g() { return 7; } };
+  const r = new ivm.Reference(target);
+  assert.equal(r.getSync('a'), 1);
+  assert.equal(r.getSync('nested').typeof, 'object');
+  assert.equal(r.getSync('toString'), undefined, 'own properties only');
+  assert.throws(() => r.getSync('g'), { name: 'TypeError', message: 'Property is getter' });
+  assert.equal(r.getSync('g', { accessors: true }), 7);
+  r.setSync('c', { live: true });
+  assert.deepEqual(target.c, { live: true });
+  assert.equal(await r.get('a'), 1);
+  r.deleteSync('a');
+  assert.equal('a' in target, false);
+  assert.throws(() => new ivm.Reference(Object.freeze({})).setSync('x', 1), { name: 'TypeError', message: 'Set failed' });
+  assert.throws(() => new ivm.Reference(new Proxy({}, {})).getSync('a'), { name: 'TypeError', message: 'Object is or has proxy' });
+  assert.throws(() => new ivm.Reference(5).getSync('a'), { name: 'TypeError', message: 'Reference is not an object' });
+
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const data = { x: 1, list: [1, 2] };
+  context.global.setSync('r', new ivm.Reference(data));
+  assert.equal(context.evalSync('r.getSync("list").typeof + ":" + JSON.stringify(r.getSync("list", { copy: true }))'), 'object:[1,2]');
+  context.evalSync('r.setSync("fromGuest", 5); r.setSync("obj", { y: 1 }, { copy: true }); r.deleteSync("x")');
+  assert.equal(data.fromGuest, 5);
+  assert.deepEqual(data.obj, { y: 1 });
+  assert.equal('x' in data, false);
+  assert.throws(() => context.evalSync('r.getSync({})'), { name: 'TypeError', message: 'Invalid `key`' });
+  assert.throws(() => context.evalSync('r.setSync("z", {})'), { name: 'TypeError', message: 'A non-transferable value was passed' });
+  await context.eval('r.get("fromGuest").then((v) => { globalThis.got = v }); r.copy().then((v) => { globalThis.cp = v.list.length })');
+  await new Promise((res) => setTimeout(res, 30));
+  assert.equal(context.evalSync('got + ":" + cp'), '5:2');
+  isolate.dispose();
+});

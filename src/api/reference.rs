@@ -80,6 +80,14 @@ fn promise_of(
   Ok(promise)
 }
 
+/// A property key as a value.
+fn key_value(k: PropKey) -> Value {
+  match k {
+    PropKey::Name(n) => Value::String(n),
+    PropKey::Index(i) => Value::Number(f64::from(i)),
+  }
+}
+
 /// Reads a property key: string or uint32 number, else TypeError "Invalid `key`".
 pub fn prop_key(env: sys::napi_env, v: sys::napi_value) -> Result<PropKey, Failure> {
   match convert::primitive(env, v)? {
@@ -168,17 +176,6 @@ impl Reference {
       .map_err(|t| js::throw(env, t))
   }
 
-  fn host_unsupported(&self, env: sys::napi_env) -> napi::Result<()> {
-    match self.host_target() {
-      Ok(Some(_)) => Err(js::type_error(
-        env,
-        "This operation on a Reference to a host value is not supported yet",
-      )),
-      Ok(None) => Ok(()),
-      Err(t) => Err(js::throw(env, t)),
-    }
-  }
-
   fn get_impl(
     &self,
     env: Env,
@@ -187,8 +184,7 @@ impl Reference {
     flavor: Flavor,
   ) -> napi::Result<Raw> {
     let e = env.raw();
-    self.host_unsupported(e)?;
-    let h = self.handle(e)?;
+    let host = self.host_target().map_err(|t| js::throw(e, t))?;
     let (k, accessors, t) = (|| -> Result<_, Failure> {
       let k = prop_key(e, key.raw())?;
       let o = options::object_arg(e, raw(opts), "undefined", 2)?;
@@ -199,6 +195,15 @@ impl Reference {
       ))
     })()
     .map_err(|f| f.throw(e))?;
+    if let Some(target) = host {
+      let op = HostOp::Get {
+        key: key_value(k),
+        accessors,
+        result: t,
+      };
+      return self.host_op(e, &target, op, flavor);
+    }
+    let h = self.handle(e)?;
     let id = h.id;
     let host = h.host.clone();
     let v = bridge::run(
@@ -220,7 +225,12 @@ impl Reference {
     flavor: Flavor,
   ) -> napi::Result<Raw> {
     let e = env.raw();
-    self.host_unsupported(e)?;
+    let host = self.host_target().map_err(|t| js::throw(e, t))?;
+    if let Some(target) = host {
+      let k = prop_key(e, key.raw()).map_err(|f| f.throw(e))?;
+      // Same environment: the value is stored as is.
+      return self.host_set(e, &target, k, value.raw(), flavor);
+    }
     let h = self.handle(e)?;
     let (k, val) = (|| -> Result<_, Failure> {
       let k = prop_key(e, key.raw())?;
@@ -242,9 +252,12 @@ impl Reference {
 
   fn delete_impl(&self, env: Env, key: Unknown, flavor: Flavor) -> napi::Result<Raw> {
     let e = env.raw();
-    self.host_unsupported(e)?;
-    let h = self.handle(e)?;
+    let host = self.host_target().map_err(|t| js::throw(e, t))?;
     let k = prop_key(e, key.raw()).map_err(|f| f.throw(e))?;
+    if let Some(target) = host {
+      return self.host_op(e, &target, HostOp::Delete { key: key_value(k) }, flavor);
+    }
+    let h = self.handle(e)?;
     let id = h.id;
     let v = bridge::run(
       &env,
@@ -313,6 +326,37 @@ impl Reference {
     let out = host_ref::run_op(env, target.id, op)
       .map_err(Failure::from)
       .and_then(|v| convert::to_napi(env, &v));
+    match flavor {
+      Flavor::Sync => js::ret(env, out),
+      Flavor::Ignored => Ok(Raw(js::undefined(env)?)),
+      Flavor::Async => {
+        let (d, p) = js::create_promise(env)?;
+        match out {
+          Ok(v) => js::resolve(env, d, v),
+          Err(f) => {
+            let e = f.into_value(env, None);
+            js::reject(env, d, e);
+          }
+        }
+        Ok(Raw(p))
+      }
+    }
+  }
+
+  /// `set` on a host value from its own environment: the value is stored as is.
+  fn host_set(
+    &self,
+    env: sys::napi_env,
+    target: &HostRef,
+    k: PropKey,
+    value: sys::napi_value,
+    flavor: Flavor,
+  ) -> napi::Result<Raw> {
+    let out = (|| -> Result<sys::napi_value, Failure> {
+      let obj = self.host_value(env, target)?;
+      let key = convert::to_napi(env, &key_value(k))?;
+      convert::call_helper(env, "setOwn", &[obj, key, value])
+    })();
     match flavor {
       Flavor::Sync => js::ret(env, out),
       Flavor::Ignored => Ok(Raw(js::undefined(env)?)),

@@ -85,6 +85,46 @@ pub enum HostOp {
   },
   /// Structured clone of it.
   Copy,
+  /// Read an own property (`accessors` allows getters); the result leaves per `result`.
+  Get {
+    /// The key (string or index number).
+    key: Value,
+    /// Allow accessors.
+    accessors: bool,
+    /// Transfer options for the result.
+    result: TransferOptions,
+  },
+  /// Define an own data property.
+  Set {
+    /// The key.
+    key: Value,
+    /// The value.
+    value: Value,
+  },
+  /// Delete a property.
+  Delete {
+    /// The key.
+    key: Value,
+  },
+}
+
+fn property_op(
+  env: sys::napi_env,
+  id: u32,
+  helper: &'static str,
+  key: &Value,
+  extra: Option<sys::napi_value>,
+) -> Result<sys::napi_value, Thrown> {
+  let value = EnvData::get(env)
+    .ok()
+    .and_then(|d| d.host_value(env, id))
+    .ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))?;
+  let key = convert::to_napi(env, key).map_err(|f| failure(env, f))?;
+  let mut args = vec![value, key];
+  if let Some(x) = extra {
+    args.push(x);
+  }
+  convert::call_helper(env, helper, &args).map_err(|f| failure(env, f))
 }
 
 /// Reads the pending JS exception as a [`Thrown`].
@@ -155,6 +195,24 @@ pub fn run_op(env: sys::napi_env, id: u32, op: HostOp) -> Result<Value, Thrown> 
     op @ HostOp::Apply { .. } => {
       let (out, result) = run_op_raw(env, id, op)?;
       export(env, out, result).map_err(|f| failure(env, f))
+    }
+    HostOp::Get {
+      key,
+      accessors,
+      result,
+    } => {
+      let flag = js::boolean(env, accessors).map_err(|_| Thrown::error("napi failure"))?;
+      let out = property_op(env, id, "getOwn", &key, Some(flag))?;
+      export(env, out, result).map_err(|f| failure(env, f))
+    }
+    HostOp::Set { key, value } => {
+      let v = convert::to_napi(env, &value).map_err(|f| failure(env, f))?;
+      property_op(env, id, "setOwn", &key, Some(v))?;
+      Ok(Value::Bool(true))
+    }
+    HostOp::Delete { key } => {
+      property_op(env, id, "deleteOwn", &key, None)?;
+      Ok(Value::Bool(true))
     }
   }
 }

@@ -40,6 +40,15 @@ fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Fu
   method(scope, proto, "applyIgnored", apply_ignored)?;
   method(scope, proto, "applySyncPromise", apply_sync_promise)?;
   method(scope, proto, "copySync", copy_sync)?;
+  method(scope, proto, "copy", copy)?;
+  method(scope, proto, "getSync", get_sync)?;
+  method(scope, proto, "get", get)?;
+  method(scope, proto, "setSync", set_sync)?;
+  method(scope, proto, "set", set)?;
+  method(scope, proto, "setIgnored", set_ignored)?;
+  method(scope, proto, "deleteSync", delete_sync)?;
+  method(scope, proto, "delete", delete)?;
+  method(scope, proto, "deleteIgnored", delete_ignored)?;
   method(scope, proto, "release", release)?;
   let getter = v8::FunctionTemplate::new(scope, type_of);
   let key = v8::String::new(scope, "typeof")?;
@@ -356,3 +365,124 @@ fn apply_sync_promise<'s>(
     v8_in::value(scope, &out).map(Some)
   });
 }
+
+/// How a guest method call waits for the host.
+#[derive(Clone, Copy)]
+enum Mode {
+  Sync,
+  Async,
+  Ignored,
+}
+
+/// Performs `op` on the host target in `mode`: the value, a promise of it, or nothing.
+fn perform<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  t: &std::sync::Arc<HostRef>,
+  op: HostOp,
+  mode: Mode,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  match mode {
+    Mode::Sync => {
+      let out = call_host(scope, t, op)?;
+      v8_in::value(scope, &out).map(Some)
+    }
+    Mode::Async => {
+      let (promise, settle) =
+        pending::promise(scope).ok_or_else(|| Thrown::error("Failed to create a promise"))?;
+      host_ref::call_async(t, op, false, settle);
+      Ok(Some(promise.into()))
+    }
+    Mode::Ignored => {
+      host_ref::call_async(t, op, false, Box::new(|_| {}));
+      Ok(None)
+    }
+  }
+}
+
+/// A property key from the guest: a string or a uint32 number.
+fn guest_key(scope: &mut v8::PinScope<'_, '_>, k: v8::Local<v8::Value>) -> Result<Value, Thrown> {
+  match v8_out::primitive(scope, k) {
+    Some(Value::String(s)) => Ok(Value::String(s)),
+    Some(Value::Number(n)) if n >= 0.0 && n <= f64::from(u32::MAX) && n.fract() == 0.0 => {
+      Ok(Value::Number(n))
+    }
+    _ => Err(Thrown::type_error(msg::INVALID_KEY)),
+  }
+}
+
+fn get_op<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<HostOp, Thrown> {
+  let key = guest_key(scope, args.get(0))?;
+  let opts = v8::Local::<v8::Object>::try_from(args.get(1)).ok();
+  let result = guest_transfer(scope, opts)?;
+  let accessors = match opts {
+    Some(o) => {
+      let k = v8::String::new(scope, "accessors")
+        .ok_or_else(|| Thrown::error("Failed to read options"))?;
+      o.get(scope, k.into())
+        .map(|v| v.boolean_value(scope))
+        .unwrap_or(false)
+    }
+    None => false,
+  };
+  Ok(HostOp::Get {
+    key,
+    accessors,
+    result,
+  })
+}
+
+fn set_op<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<HostOp, Thrown> {
+  let key = guest_key(scope, args.get(0))?;
+  let opts = v8::Local::<v8::Object>::try_from(args.get(2)).ok();
+  let t = guest_transfer(scope, opts)?;
+  let value = export_arg(scope, args.get(1), t)?;
+  Ok(HostOp::Set { key, value })
+}
+
+fn delete_op<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<HostOp, Thrown> {
+  Ok(HostOp::Delete {
+    key: guest_key(scope, args.get(0))?,
+  })
+}
+
+macro_rules! guest_method {
+  ($name:ident, $op:expr, $mode:expr) => {
+    fn $name<'s>(
+      scope: &mut v8::PinScope<'s, '_>,
+      args: v8::FunctionCallbackArguments<'s>,
+      rv: v8::ReturnValue<'s, v8::Value>,
+    ) {
+      dispatch(scope, args, rv, |scope, args| {
+        let t = target(scope, args.this())?;
+        let op = $op(scope, args)?;
+        perform(scope, &t, op, $mode)
+      });
+    }
+  };
+}
+
+fn copy_op<'s>(
+  _scope: &mut v8::PinScope<'s, '_>,
+  _args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<HostOp, Thrown> {
+  Ok(HostOp::Copy)
+}
+
+guest_method!(copy, copy_op, Mode::Async);
+guest_method!(get_sync, get_op, Mode::Sync);
+guest_method!(get, get_op, Mode::Async);
+guest_method!(set_sync, set_op, Mode::Sync);
+guest_method!(set, set_op, Mode::Async);
+guest_method!(set_ignored, set_op, Mode::Ignored);
+guest_method!(delete_sync, delete_op, Mode::Sync);
+guest_method!(delete, delete_op, Mode::Async);
+guest_method!(delete_ignored, delete_op, Mode::Ignored);
