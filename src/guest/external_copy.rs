@@ -1,31 +1,11 @@
 //! `ExternalCopy` inside a guest: `copy()` materialises the shared copy in this isolate
 //! (counted against its memory limit), `release()` drops this handle.
 
-use super::{state, throw, KIND_EXTERNAL_COPY};
+use super::{dispatch, state, throw, KIND_EXTERNAL_COPY};
 use crate::error::Thrown;
 use crate::transfer::external::ExternalData;
 use crate::transfer::v8_in;
 use std::sync::Arc;
-
-type Body = for<'s, 'i> fn(
-  &mut v8::PinScope<'s, 'i>,
-  &v8::FunctionCallbackArguments<'s>,
-) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown>;
-
-fn dispatch<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  args: v8::FunctionCallbackArguments<'s>,
-  mut rv: v8::ReturnValue<'s, v8::Value>,
-  body: Body,
-) {
-  let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(scope, &args)));
-  match outcome {
-    Ok(Ok(Some(v))) => rv.set(v),
-    Ok(Ok(None)) => {}
-    Ok(Err(e)) => throw(scope, e),
-    Err(_) => throw(scope, Thrown::error("Internal error in isolated-vm-rs")),
-  }
-}
 
 fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::FunctionTemplate>> {
   let st = state(scope);

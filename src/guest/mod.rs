@@ -97,6 +97,28 @@ pub fn live_entries(isolate: &mut v8::Isolate) -> usize {
   s.targets.len() + s.callbacks.len() + s.pending.len() + s.copies.len()
 }
 
+/// A guest method body: its value is returned, its error thrown.
+pub type Body = for<'s, 'i> fn(
+  &mut v8::PinScope<'s, 'i>,
+  &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown>;
+
+/// Runs a guest method body; a panic becomes an error instead of unwinding into V8.
+pub fn dispatch<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  mut rv: v8::ReturnValue<'s, v8::Value>,
+  body: Body,
+) {
+  let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(scope, &args)));
+  match outcome {
+    Ok(Ok(Some(v))) => rv.set(v),
+    Ok(Ok(None)) => {}
+    Ok(Err(e)) => throw(scope, e),
+    Err(_) => throw(scope, Thrown::error("Internal error in isolated-vm-rs")),
+  }
+}
+
 /// Throws `t` into the guest.
 pub fn throw(scope: &mut v8::PinScope<'_, '_>, t: Thrown) {
   let v = v8_in::thrown(scope, &t);

@@ -11,7 +11,7 @@ use crate::transfer::value::Value;
 use crate::transfer::{v8_in, v8_out};
 use std::sync::Arc;
 
-use super::{pending, state, throw};
+use super::{dispatch, pending, state, throw};
 
 fn method(
   scope: &mut v8::PinScope<'_, '_>,
@@ -102,28 +102,6 @@ fn construct<'s>(
     scope,
     Thrown::type_error("`Reference` cannot be constructed inside an isolate yet"),
   );
-}
-
-type Body = for<'s, 'i> fn(
-  &mut v8::PinScope<'s, 'i>,
-  &v8::FunctionCallbackArguments<'s>,
-) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown>;
-
-/// Runs a method body: its value is returned, its error thrown, and a panic becomes an error
-/// instead of unwinding into V8.
-fn dispatch<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  args: v8::FunctionCallbackArguments<'s>,
-  mut rv: v8::ReturnValue<'s, v8::Value>,
-  body: Body,
-) {
-  let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(scope, &args)));
-  match outcome {
-    Ok(Ok(Some(v))) => rv.set(v),
-    Ok(Ok(None)) => {}
-    Ok(Err(e)) => throw(scope, e),
-    Err(_) => throw(scope, Thrown::error("Internal error in isolated-vm-rs")),
-  }
 }
 
 fn type_of<'s>(

@@ -51,6 +51,20 @@ fn has_proxy(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>) -> bo
   false
 }
 
+/// The referenced value as an object without proxies on its chain (SPEC §2.8 errors).
+fn checked_object<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  value: &v8::Global<v8::Value>,
+) -> Result<v8::Local<'s, v8::Object>, Thrown> {
+  let v = v8::Local::new(scope, value);
+  let obj =
+    v8::Local::<v8::Object>::try_from(v).map_err(|_| Thrown::type_error(msg::NOT_OBJECT))?;
+  if has_proxy(scope, obj) {
+    return Err(Thrown::type_error(msg::HAS_PROXY));
+  }
+  Ok(obj)
+}
+
 /// Thrown from inside a body: the reason travels out of band, V8 sees a benign `undefined`.
 type Slot = Option<Thrown>;
 
@@ -70,15 +84,13 @@ pub fn get(
     &ctx,
     0,
     move |scope, _| {
-      let v = v8::Local::new(scope, &value);
-      let Ok(obj) = v8::Local::<v8::Object>::try_from(v) else {
-        *fail_ref = Some(Thrown::type_error(msg::NOT_OBJECT));
-        return Some(v8::undefined(scope).into());
+      let obj = match checked_object(scope, &value) {
+        Ok(o) => o,
+        Err(e) => {
+          *fail_ref = Some(e);
+          return Some(v8::undefined(scope).into());
+        }
       };
-      if has_proxy(scope, obj) {
-        *fail_ref = Some(Thrown::type_error(msg::HAS_PROXY));
-        return Some(v8::undefined(scope).into());
-      }
       let key = key(scope, &k)?;
       let name = v8::Local::<v8::Name>::try_from(key)
         .ok()
@@ -113,15 +125,13 @@ pub fn set(rt: &mut Runtime, id: u32, k: PropKey, val: Value) -> Result<Out, Thr
     &ctx,
     0,
     move |scope, _| {
-      let v = v8::Local::new(scope, &value);
-      let Ok(obj) = v8::Local::<v8::Object>::try_from(v) else {
-        *fail_ref = Some(Thrown::type_error(msg::NOT_OBJECT));
-        return Some(v8::undefined(scope).into());
+      let obj = match checked_object(scope, &value) {
+        Ok(o) => o,
+        Err(e) => {
+          *fail_ref = Some(e);
+          return Some(v8::undefined(scope).into());
+        }
       };
-      if has_proxy(scope, obj) {
-        *fail_ref = Some(Thrown::type_error(msg::HAS_PROXY));
-        return Some(v8::undefined(scope).into());
-      }
       let key = key(scope, &k)?;
       let x = match v8_in::value(scope, &val) {
         Ok(x) => x,
@@ -157,15 +167,13 @@ pub fn delete(rt: &mut Runtime, id: u32, k: PropKey) -> Result<Out, Thrown> {
     &ctx,
     0,
     move |scope, _| {
-      let v = v8::Local::new(scope, &value);
-      let Ok(obj) = v8::Local::<v8::Object>::try_from(v) else {
-        *fail_ref = Some(Thrown::type_error(msg::NOT_OBJECT));
-        return Some(v8::undefined(scope).into());
+      let obj = match checked_object(scope, &value) {
+        Ok(o) => o,
+        Err(e) => {
+          *fail_ref = Some(e);
+          return Some(v8::undefined(scope).into());
+        }
       };
-      if has_proxy(scope, obj) {
-        *fail_ref = Some(Thrown::type_error(msg::HAS_PROXY));
-        return Some(v8::undefined(scope).into());
-      }
       let key = key(scope, &k)?;
       if !obj.delete(scope, key)? {
         *fail_ref = Some(Thrown::type_error(msg::DELETE_FAILED));
