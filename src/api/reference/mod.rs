@@ -1,19 +1,25 @@
 //! `Reference`: a handle to a value living in an isolate.
 
-use crate::api::convert;
 use crate::api::handle::{RemoteHandle, Slot};
 use crate::api::js::{self, Failure, Raw};
 use crate::api::options;
 use crate::bridge::host_ref::{self, HostOp, HostRef};
+
+mod dereference;
+mod host;
+mod transfer;
+
 use crate::bridge::{self, Flavor};
 use crate::error::{msg, Thrown};
-use crate::isolate::ops::export::Out;
-use crate::isolate::ops::reference::{self as ops, PropKey};
+use crate::isolate::ops::reference as ops;
 use crate::isolate::IsolateHost;
 use crate::transfer::value::Value;
+pub use dereference::{DerefTarget, Dereference};
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue};
 use std::sync::Arc;
+use transfer::key_value;
+pub use transfer::{import, out_to_napi, prop_key};
 
 /// A reference to a value in an isolate (here: a guest value).
 #[napi_derive::napi]
@@ -24,94 +30,6 @@ pub struct Reference {
   host: parking_lot::Mutex<Option<Arc<HostRef>>>,
   is_host: bool,
   type_of: &'static str,
-}
-
-/// Turns a phase-2 result into a JS value on Node's thread (References become objects).
-pub fn out_to_napi(
-  env: sys::napi_env,
-  host: &Arc<IsolateHost>,
-  out: Out,
-) -> Result<sys::napi_value, Failure> {
-  match out {
-    Out::Value(v) => convert::to_napi(env, &v),
-    Out::Promise(slot) => promise_of(env, slot),
-    Out::Function { id, name, length } => crate::api::guest_function::new_function(
-      env,
-      RemoteHandle {
-        host: host.clone(),
-        id,
-      },
-      &name,
-      length,
-    ),
-    Out::Reference { id, type_of } => {
-      let r = Reference::wrap(host.clone(), id, type_of);
-      // SAFETY: Node's thread, valid env.
-      Ok(unsafe { Reference::to_napi_value(env, r) }?)
-    }
-  }
-}
-
-/// A host promise settled through `slot`; keeps Node's loop alive until then.
-fn promise_of(
-  env: sys::napi_env,
-  slot: Arc<crate::transfer::settle::SettleSlot>,
-) -> Result<sys::napi_value, Failure> {
-  let (deferred, promise) = js::create_promise(env)?;
-  let bridge = crate::api::env::EnvData::get(env)?.bridge.clone();
-  bridge.begin(env);
-  let deferred = crate::bridge::NodePtr(deferred);
-  slot.wait(Box::new(move |outcome| {
-    let b = bridge.clone();
-    bridge.post(Box::new(move |env| {
-      b.end(env);
-      match outcome
-        .map_err(Failure::from)
-        .and_then(|v| convert::to_napi(env, &v))
-      {
-        Ok(v) => js::resolve(env, deferred.get(), v),
-        Err(f) => {
-          let e = f.into_value(env, None);
-          js::reject(env, deferred.get(), e);
-        }
-      }
-    }));
-  }));
-  Ok(promise)
-}
-
-/// A property key as a value.
-fn key_value(k: PropKey) -> Value {
-  match k {
-    PropKey::Name(n) => Value::String(n),
-    PropKey::Index(i) => Value::Number(f64::from(i)),
-  }
-}
-
-/// Reads a property key: string or uint32 number, else TypeError "Invalid `key`".
-pub fn prop_key(env: sys::napi_env, v: sys::napi_value) -> Result<PropKey, Failure> {
-  match convert::primitive(env, v)? {
-    Some(Value::String(s)) => Ok(PropKey::Name(s)),
-    Some(Value::Number(n)) if n >= 0.0 && n <= f64::from(u32::MAX) && n.fract() == 0.0 => {
-      Ok(PropKey::Index(n as u32))
-    }
-    _ => Err(Thrown::type_error(msg::INVALID_KEY).into()),
-  }
-}
-
-/// Reads a value to send into an isolate: primitives, or a clone with `copy: true`; anything
-/// else is "A non-transferable value was passed".
-pub fn import(env: sys::napi_env, v: sys::napi_value, copy: bool) -> Result<Value, Failure> {
-  if let Some(p) = convert::primitive(env, v)? {
-    return Ok(p);
-  }
-  if let Some(h) = crate::api::handles::from_object(env, v, !copy)? {
-    return Ok(h);
-  }
-  if copy {
-    return convert::copy(env, v);
-  }
-  Err(options::non_transferable())
 }
 
 fn raw(u: Option<Unknown>) -> sys::napi_value {
@@ -152,7 +70,11 @@ impl Reference {
       .ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))
   }
 
-  fn host_value(&self, env: sys::napi_env, target: &HostRef) -> Result<sys::napi_value, Failure> {
+  pub(super) fn host_value(
+    &self,
+    env: sys::napi_env,
+    target: &HostRef,
+  ) -> Result<sys::napi_value, Failure> {
     crate::api::env::EnvData::get(env)?
       .host_value(env, target.id)
       .ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED).into())
@@ -313,65 +235,6 @@ impl Reference {
       move |env, out| out_to_napi(env, &host, out),
     )?;
     Ok(Raw(v))
-  }
-
-  /// Runs `op` on a host target right here, on Node's thread, shaping the result per flavour.
-  fn host_op(
-    &self,
-    env: sys::napi_env,
-    target: &HostRef,
-    op: HostOp,
-    flavor: Flavor,
-  ) -> napi::Result<Raw> {
-    let out = host_ref::run_op(env, target.id, op)
-      .map_err(Failure::from)
-      .and_then(|v| convert::to_napi(env, &v));
-    match flavor {
-      Flavor::Sync => js::ret(env, out),
-      Flavor::Ignored => Ok(Raw(js::undefined(env)?)),
-      Flavor::Async => {
-        let (d, p) = js::create_promise(env)?;
-        match out {
-          Ok(v) => js::resolve(env, d, v),
-          Err(f) => {
-            let e = f.into_value(env, None);
-            js::reject(env, d, e);
-          }
-        }
-        Ok(Raw(p))
-      }
-    }
-  }
-
-  /// `set` on a host value from its own environment: the value is stored as is.
-  fn host_set(
-    &self,
-    env: sys::napi_env,
-    target: &HostRef,
-    k: PropKey,
-    value: sys::napi_value,
-    flavor: Flavor,
-  ) -> napi::Result<Raw> {
-    let out = (|| -> Result<sys::napi_value, Failure> {
-      let obj = self.host_value(env, target)?;
-      let key = convert::to_napi(env, &key_value(k))?;
-      convert::call_helper(env, "setOwn", &[obj, key, value])
-    })();
-    match flavor {
-      Flavor::Sync => js::ret(env, out),
-      Flavor::Ignored => Ok(Raw(js::undefined(env)?)),
-      Flavor::Async => {
-        let (d, p) = js::create_promise(env)?;
-        match out {
-          Ok(v) => js::resolve(env, d, v),
-          Err(f) => {
-            let e = f.into_value(env, None);
-            js::reject(env, d, e);
-          }
-        }
-        Ok(Raw(p))
-      }
-    }
   }
 
   fn copy_impl(&self, env: Env, flavor: Flavor) -> napi::Result<Raw> {
@@ -552,14 +415,10 @@ impl Reference {
     let out = (|| -> Result<_, Failure> {
       let o = options::object_arg(e, raw(options), "undefined", 1)?;
       let token = match self.host_target()? {
-        Some(t) => Dereference {
-          target: parking_lot::Mutex::new(Some(DerefTarget::Host(t))),
-        },
+        Some(t) => Dereference::new(DerefTarget::Host(t)),
         None => {
           let h = self.slot.get(msg::REFERENCE_RELEASED)?;
-          Dereference {
-            target: parking_lot::Mutex::new(Some(DerefTarget::Guest(h))),
-          }
+          Dereference::new(DerefTarget::Guest(h))
         }
       };
       if options::flag(e, o, "release")? {
@@ -606,51 +465,5 @@ impl Reference {
   #[napi]
   pub fn delete_ignored(&self, env: Env, key: Unknown) -> napi::Result<Raw> {
     self.delete_impl(env, key, Flavor::Ignored)
-  }
-}
-
-/// What a `derefInto()` token points at.
-pub enum DerefTarget {
-  /// A value in a guest isolate.
-  Guest(Arc<RemoteHandle>),
-  /// A value of a Node environment.
-  Host(Arc<HostRef>),
-}
-
-/// The token `derefInto()` returns (single use).
-#[napi_derive::napi(js_name = "Dereference")]
-pub struct Dereference {
-  target: parking_lot::Mutex<Option<DerefTarget>>,
-}
-
-impl Dereference {
-  /// The handle it stands for when transferred into an isolate (single use).
-  pub fn take_handle(&self) -> Result<crate::transfer::value::Handle, Thrown> {
-    let target =
-      self.target.lock().take().ok_or_else(|| {
-        Thrown::error("The return value of `derefInto()` should only be used once")
-      })?;
-    Ok(match target {
-      DerefTarget::Guest(h) => crate::transfer::value::Handle::new(crate::guest::DerefInto {
-        isolate: Arc::as_ptr(&h.host.state) as usize,
-        id: h.id,
-        keep: h,
-      }),
-      // A host value cannot be dereferenced inside an isolate.
-      DerefTarget::Host(_) => crate::transfer::value::Handle::new(crate::guest::DerefInto {
-        isolate: 0,
-        id: 0,
-        keep: Arc::new(()),
-      }),
-    })
-  }
-}
-
-#[napi_derive::napi]
-impl Dereference {
-  /// Tokens come only from `derefInto()`.
-  #[napi(constructor)]
-  pub fn constructor(env: Env) -> napi::Result<Self> {
-    Err(js::type_error(env.raw(), &msg::private_ctor("Dereference")))
   }
 }

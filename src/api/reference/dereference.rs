@@ -1,0 +1,60 @@
+//! The single-use token `derefInto()` returns.
+
+use super::{HostRef, RemoteHandle};
+use crate::api::js;
+use crate::error::{msg, Thrown};
+use napi::Env;
+use std::sync::Arc;
+
+/// What a `derefInto()` token points at.
+pub enum DerefTarget {
+  /// A value in a guest isolate.
+  Guest(Arc<RemoteHandle>),
+  /// A value of a Node environment.
+  Host(Arc<HostRef>),
+}
+
+/// The token `derefInto()` returns (single use).
+#[napi_derive::napi(js_name = "Dereference")]
+pub struct Dereference {
+  target: parking_lot::Mutex<Option<DerefTarget>>,
+}
+
+impl Dereference {
+  /// A token for `target`.
+  pub fn new(target: DerefTarget) -> Dereference {
+    Dereference {
+      target: parking_lot::Mutex::new(Some(target)),
+    }
+  }
+
+  /// The handle it stands for when transferred into an isolate (single use).
+  pub fn take_handle(&self) -> Result<crate::transfer::value::Handle, Thrown> {
+    let target =
+      self.target.lock().take().ok_or_else(|| {
+        Thrown::error("The return value of `derefInto()` should only be used once")
+      })?;
+    Ok(match target {
+      DerefTarget::Guest(h) => crate::transfer::value::Handle::new(crate::guest::DerefInto {
+        isolate: Arc::as_ptr(&h.host.state) as usize,
+        id: h.id,
+        keep: h,
+      }),
+      // A host value cannot be dereferenced inside an isolate.
+      DerefTarget::Host(_) => crate::transfer::value::Handle::new(crate::guest::DerefInto {
+        isolate: 0,
+        id: 0,
+        keep: Arc::new(()),
+      }),
+    })
+  }
+}
+
+#[napi_derive::napi]
+impl Dereference {
+  /// Tokens come only from `derefInto()`.
+  #[napi(constructor)]
+  pub fn constructor(env: Env) -> napi::Result<Self> {
+    Err(js::type_error(env.raw(), &msg::private_ctor("Dereference")))
+  }
+}

@@ -1,0 +1,104 @@
+//! Values crossing between Node and isolates at Reference call sites: phase-3 results, keys,
+//! and host values going in.
+
+use super::Reference;
+use crate::api::convert;
+use crate::api::handle::RemoteHandle;
+use crate::api::js::{self, Failure};
+use crate::api::options;
+use crate::error::{msg, Thrown};
+use crate::isolate::ops::export::Out;
+use crate::isolate::ops::reference::PropKey;
+use crate::isolate::IsolateHost;
+use crate::transfer::value::Value;
+use napi::bindgen_prelude::ToNapiValue;
+use napi::sys;
+use std::sync::Arc;
+
+/// Turns a phase-2 result into a JS value on Node's thread (References become objects).
+pub fn out_to_napi(
+  env: sys::napi_env,
+  host: &Arc<IsolateHost>,
+  out: Out,
+) -> Result<sys::napi_value, Failure> {
+  match out {
+    Out::Value(v) => convert::to_napi(env, &v),
+    Out::Promise(slot) => promise_of(env, slot),
+    Out::Function { id, name, length } => crate::api::guest_function::new_function(
+      env,
+      RemoteHandle {
+        host: host.clone(),
+        id,
+      },
+      &name,
+      length,
+    ),
+    Out::Reference { id, type_of } => {
+      let r = Reference::wrap(host.clone(), id, type_of);
+      // SAFETY: Node's thread, valid env.
+      Ok(unsafe { Reference::to_napi_value(env, r) }?)
+    }
+  }
+}
+
+/// A host promise settled through `slot`; keeps Node's loop alive until then.
+fn promise_of(
+  env: sys::napi_env,
+  slot: Arc<crate::transfer::settle::SettleSlot>,
+) -> Result<sys::napi_value, Failure> {
+  let (deferred, promise) = js::create_promise(env)?;
+  let bridge = crate::api::env::EnvData::get(env)?.bridge.clone();
+  bridge.begin(env);
+  let deferred = crate::bridge::NodePtr(deferred);
+  slot.wait(Box::new(move |outcome| {
+    let b = bridge.clone();
+    bridge.post(Box::new(move |env| {
+      b.end(env);
+      match outcome
+        .map_err(Failure::from)
+        .and_then(|v| convert::to_napi(env, &v))
+      {
+        Ok(v) => js::resolve(env, deferred.get(), v),
+        Err(f) => {
+          let e = f.into_value(env, None);
+          js::reject(env, deferred.get(), e);
+        }
+      }
+    }));
+  }));
+  Ok(promise)
+}
+
+/// A property key as a value.
+pub(super) fn key_value(k: PropKey) -> Value {
+  match k {
+    PropKey::Name(n) => Value::String(n),
+    PropKey::Index(i) => Value::Number(f64::from(i)),
+  }
+}
+
+/// Reads a property key: string or uint32 number, else TypeError "Invalid `key`".
+pub fn prop_key(env: sys::napi_env, v: sys::napi_value) -> Result<PropKey, Failure> {
+  match convert::primitive(env, v)? {
+    Some(Value::String(s)) => Ok(PropKey::Name(s)),
+    Some(Value::Number(n)) if n >= 0.0 && n <= f64::from(u32::MAX) && n.fract() == 0.0 => {
+      Ok(PropKey::Index(n as u32))
+    }
+    _ => Err(Thrown::type_error(msg::INVALID_KEY).into()),
+  }
+}
+
+/// Reads a value to send into an isolate: primitives, or a clone with `copy: true`; anything
+/// else is "A non-transferable value was passed".
+pub fn import(env: sys::napi_env, v: sys::napi_value, copy: bool) -> Result<Value, Failure> {
+  if let Some(p) = convert::primitive(env, v)? {
+    return Ok(p);
+  }
+  if let Some(h) = crate::api::handles::from_object(env, v, !copy)? {
+    return Ok(h);
+  }
+  if copy {
+    return convert::copy(env, v);
+  }
+  Err(options::non_transferable())
+}
