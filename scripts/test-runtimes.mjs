@@ -32,6 +32,7 @@
 //   --reinstall  delete the cached folder of each selected runtime and install it again
 //   --verbose    print every runtime's output
 //   --program    run another program instead of the seed; it passes if it exits with 0
+//   --expect     with --program: a line its output must contain (repeatable)
 //                (used to test the installer/runner plumbing)
 //
 // Exit code: 0 if every selected runtime passed, 1 otherwise, 2 on bad usage.
@@ -85,7 +86,7 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const opts = { only: null, timeout: 60, installOnly: false, reinstall: false, verbose: false, program: null };
+  const opts = { only: null, timeout: 60, installOnly: false, reinstall: false, verbose: false, program: null, expect: [] };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value;
@@ -118,6 +119,9 @@ function parseArgs(argv) {
       case '--verbose':
       case '-v':
         opts.verbose = true;
+        break;
+      case '--expect':
+        opts.expect.push(next());
         break;
       case '--program':
         opts.program = path.resolve(next());
@@ -427,7 +431,11 @@ async function main() {
   const details = [];
   for (const r of ready) {
     const res = await run(r.rt, r.bin, program, opts.timeout);
-    const verdict = judge(res, checkOutput);
+    let verdict = judge(res, checkOutput);
+    const missingLines = opts.expect.filter((line) => !res.out.split('\n').map((l) => l.trim()).includes(line));
+    if (verdict.pass && missingLines.length) {
+      verdict = { pass: false, short: 'output', reason: `missing expected line(s): ${missingLines.join(' | ')}` };
+    }
     if (!verdict.pass) failed = true;
     const result = verdict.pass ? 'pass' : `fail (${verdict.short})`;
     console.error(`[${r.rt.id}] ${result}${verdict.reason ? ` - ${verdict.reason}` : ''} (${fmtTime(res.seconds)})`);
