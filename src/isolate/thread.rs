@@ -317,6 +317,28 @@ fn wait_serving_jobs<T>(
   queue: &crossbeam_channel::Receiver<Msg>,
   reply: &crossbeam_channel::Receiver<T>,
 ) -> Result<T, crossbeam_channel::RecvError> {
+  // Poll briefly first: host answers usually come back within microseconds, and a sleeping
+  // thread costs a wake-up per call.
+  let spin = job_spin();
+  let start = Instant::now();
+  let mut rounds = 0u32;
+  loop {
+    match reply.try_recv() {
+      Ok(v) => return Ok(v),
+      Err(crossbeam_channel::TryRecvError::Disconnected) => {
+        return Err(crossbeam_channel::RecvError)
+      }
+      Err(crossbeam_channel::TryRecvError::Empty) => {}
+    }
+    if !queue.is_empty() {
+      break;
+    }
+    rounds += 1;
+    if rounds.is_multiple_of(64) && start.elapsed() >= spin {
+      break;
+    }
+    std::hint::spin_loop();
+  }
   loop {
     crossbeam_channel::select! {
       recv(reply) -> v => return v,
