@@ -105,3 +105,22 @@ test('ExternalCopy instances cross into guests and back', () => {
   small.dispose();
   isolate.dispose();
 });
+
+test('copy({ transferIn: true }) spends an ArrayBuffer copy: later use is "Array buffer is invalid"', () => {
+  const buf = new Uint8Array([1, 2, 3]).buffer;
+  const copy = new ivm.ExternalCopy(buf);
+  const token = copy.copyInto();
+  assert.deepEqual([...new Uint8Array(copy.copy({ transferIn: true }))], [1, 2, 3]);
+  assert.throws(() => copy.copy(), { name: 'Error', message: 'Array buffer is invalid' });
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  assert.throws(() => context.global.setSync('t', token), { message: 'Array buffer is invalid' });
+  const inGuest = new ivm.ExternalCopy(new Uint8Array([4]).buffer);
+  context.global.setSync('ec', inGuest);
+  assert.equal(context.evalSync('new Uint8Array(ec.copy({ transferIn: true }))[0]'), 4);
+  assert.equal(context.evalSync('try { ec.copy(); "no" } catch (e) { e.message }'), 'Array buffer is invalid');
+  const plain = new ivm.ExternalCopy({ a: 1 });
+  assert.deepEqual(plain.copy({ transferIn: true }), { a: 1 });
+  assert.deepEqual(plain.copy(), { a: 1 }, 'only ArrayBuffer copies are spent');
+  isolate.dispose();
+});

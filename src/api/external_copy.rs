@@ -136,7 +136,12 @@ impl ExternalCopy {
     let out = (|| -> Result<_, Failure> {
       let o = options::object_arg(e, raw(options), "undefined", 1)?;
       let data = self.data()?;
-      let v = convert::to_napi(e, &data.value)?;
+      let value = if options::flag(e, o, "transferIn")? {
+        data.transfer_in()?
+      } else {
+        data.value()?
+      };
+      let v = convert::to_napi(e, value)?;
       if options::flag(e, o, "release")? {
         self.data.lock().take();
       }

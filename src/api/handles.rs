@@ -66,7 +66,7 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
     return Ok(unsafe { crate::api::reference::Reference::to_napi_value(env, r) }?);
   }
   if let Some(CopyInto(data)) = h.get::<CopyInto>() {
-    return crate::api::convert::to_napi(env, &data.value);
+    return crate::api::convert::to_napi(env, data.value()?);
   }
   Err(crate::error::Thrown::type_error(crate::error::msg::NON_TRANSFERABLE).into())
 }

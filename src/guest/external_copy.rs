@@ -75,13 +75,20 @@ fn copy<'s>(
   dispatch(scope, args, rv, |scope, args| {
     let this = args.this();
     let data = data_of(scope, this)?;
-    let v = v8_in::value(scope, &data.value)?;
-    let release = v8::Local::<v8::Object>::try_from(args.get(0))
-      .ok()
-      .and_then(|o| {
-        let k = v8::String::new(scope, "release")?;
+    let opts = v8::Local::<v8::Object>::try_from(args.get(0)).ok();
+    let flag = |scope: &mut v8::PinScope<'_, '_>, name: &str| {
+      opts.and_then(|o| {
+        let k = v8::String::new(scope, name)?;
         o.get(scope, k.into()).map(|v| v.boolean_value(scope))
-      });
+      })
+    };
+    let value = if flag(scope, "transferIn") == Some(true) {
+      data.transfer_in()?
+    } else {
+      data.value()?
+    };
+    let v = v8_in::value(scope, value)?;
+    let release = flag(scope, "release");
     if release == Some(true) {
       super::forget(scope, this, KIND_EXTERNAL_COPY);
     }

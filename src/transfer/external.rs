@@ -18,6 +18,8 @@ pub struct ExternalData {
   /// The copy.
   pub value: Value,
   size: usize,
+  /// Set once an ArrayBuffer copy was moved out with `transferIn` (SPEC §1.2).
+  transferred: std::sync::atomic::AtomicBool,
 }
 
 impl ExternalData {
@@ -25,7 +27,29 @@ impl ExternalData {
   pub fn new(value: Value) -> Arc<ExternalData> {
     let size = value.size();
     TOTAL.fetch_add(size, Ordering::Relaxed);
-    Arc::new(ExternalData { value, size })
+    Arc::new(ExternalData {
+      value,
+      size,
+      transferred: std::sync::atomic::AtomicBool::new(false),
+    })
+  }
+
+  /// The value, or "Array buffer is invalid" once it was transferred in somewhere.
+  pub fn value(&self) -> Result<&Value, crate::error::Thrown> {
+    if self.transferred.load(Ordering::SeqCst) {
+      return Err(crate::error::Thrown::error("Array buffer is invalid"));
+    }
+    Ok(&self.value)
+  }
+
+  /// `copy({ transferIn: true })`: takes the value for one last materialisation. Only
+  /// ArrayBuffer copies can be transferred; others just copy.
+  pub fn transfer_in(&self) -> Result<&Value, crate::error::Thrown> {
+    let v = self.value()?;
+    if matches!(v, Value::ArrayBuffer { .. }) && self.transferred.swap(true, Ordering::SeqCst) {
+      return Err(crate::error::Thrown::error("Array buffer is invalid"));
+    }
+    Ok(v)
   }
 
   /// Bytes counted for this copy.

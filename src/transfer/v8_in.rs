@@ -141,7 +141,7 @@ fn build<'s>(
       view
     }
     Value::Handle(h) => match h.get::<CopyInto>() {
-      Some(CopyInto(data)) => build(scope, &data.value, &mut Vec::new(), depth)?,
+      Some(CopyInto(data)) => build(scope, data.value()?, &mut Vec::new(), depth)?,
       None => crate::guest::materialize(scope, h)?,
     },
     Value::Error { id, data } => {
