@@ -17,6 +17,9 @@ function hostObject(obj) {
   }
 }
 
+// The export itself, once built (it can be transferred into isolates like any handle).
+let library = null;
+
 // Checks Node-API lacks, used by the native structured clone of host values.
 // visit() returns -(id + 1) for an object seen before, a type code (< 100) for a cloneable
 // object (registering it), or 100 for an object that cannot be cloned.
@@ -36,7 +39,7 @@ binding.__setHelpers({
     else if (types.isTypedArray(v)) code = 8;
     else if (types.isDataView(v)) code = 9;
     else if (v instanceof binding.ExternalCopy || v instanceof binding.ExternalCopyInto || v instanceof binding.Reference ||
-      v instanceof binding.Callback || v instanceof binding.Dereference) code = 11;
+      v instanceof binding.Callback || v instanceof binding.Dereference || v === library) code = 11;
     else if (types.isNativeError(v) || v instanceof Error) code = 10;
     else if (types.isPromise(v) || types.isWeakMap(v) || types.isWeakSet(v) || types.isSharedArrayBuffer(v) ||
       types.isGeneratorObject(v) || types.isMapIterator(v) || types.isSetIterator(v) ||
@@ -138,5 +141,8 @@ const ivm = Object.freeze({
   Callback,
   NativeModule,
 });
+
+library = ivm;
+binding.__setLibrary(ivm);
 
 module.exports = ivm;

@@ -15,6 +15,8 @@ pub struct EnvData {
   pub bridge: Arc<Bridge>,
   /// The helper object `index.js` registers (type checks Node-API lacks).
   pub helpers: Option<sys::napi_ref>,
+  /// The library object (`module.exports`), recognised when transferred into an isolate.
+  pub library: Option<sys::napi_ref>,
   /// The helper functions by name, resolved once.
   pub helper_fns: std::collections::HashMap<&'static str, sys::napi_ref>,
   /// Requests for this thread from isolates while it waits in a synchronous call (served by
@@ -59,6 +61,7 @@ impl EnvData {
         bridge: Bridge::new(env)?,
         helpers: None,
         helper_fns: std::collections::HashMap::new(),
+        library: None,
         sync_requests: None,
         isolates: Vec::new(),
         host_refs: std::collections::HashMap::new(),

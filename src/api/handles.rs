@@ -24,6 +24,9 @@ pub fn from_object(
   v: sys::napi_value,
   functions: bool,
 ) -> Result<Option<Value>, Failure> {
+  if is_library(env, v) {
+    return Ok(Some(Value::Handle(Handle::new(crate::guest::Library))));
+  }
   if let Some(token) = instance::<ExternalCopyInto>(env, v) {
     return Ok(Some(Value::Handle(token_handle(token.take()?))));
   }
@@ -52,6 +55,25 @@ pub fn from_object(
     };
   }
   Ok(None)
+}
+
+/// Whether `v` is the library object itself.
+fn is_library(env: sys::napi_env, v: sys::napi_value) -> bool {
+  let Ok(data) = crate::api::env::EnvData::get(env) else {
+    return false;
+  };
+  let Some(r) = data.library else {
+    return false;
+  };
+  let mut lib = std::ptr::null_mut();
+  let mut equal = false;
+  // SAFETY: the reference belongs to this env; both handles are valid.
+  unsafe {
+    sys::napi_get_reference_value(env, r, &mut lib);
+    !lib.is_null()
+      && sys::napi_strict_equals(env, v, lib, &mut equal) == sys::Status::napi_ok
+      && equal
+  }
 }
 
 /// Materialises a handle arriving in Node.

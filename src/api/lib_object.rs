@@ -58,3 +58,18 @@ pub fn collect_garbage(env: Env, isolate: &crate::api::isolate::Isolate) -> napi
   )?;
   Ok(js::Raw(v))
 }
+
+/// Registers the library object (called once by `index.js`).
+#[napi_derive::napi(js_name = "__setLibrary")]
+pub fn set_library(env: Env, library: Unknown) -> napi::Result<()> {
+  let e = env.raw();
+  let data = EnvData::get(e)?;
+  let mut r = std::ptr::null_mut();
+  // SAFETY: valid env and object.
+  js::check(unsafe { sys::napi_create_reference(e, library.raw(), 1, &mut r) })?;
+  if let Some(old) = data.library.replace(r) {
+    // SAFETY: the old reference belongs to this env.
+    unsafe { sys::napi_delete_reference(e, old) };
+  }
+  Ok(())
+}

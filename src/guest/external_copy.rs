@@ -1,7 +1,7 @@
 //! `ExternalCopy` inside a guest: `copy()` materialises the shared copy in this isolate
 //! (counted against its memory limit), `release()` drops this handle.
 
-use super::{dispatch, state, throw, KIND_EXTERNAL_COPY};
+use super::{dispatch, state, KIND_EXTERNAL_COPY};
 use crate::error::Thrown;
 use crate::transfer::external::ExternalData;
 use crate::transfer::v8_in;
@@ -34,6 +34,12 @@ pub fn new_instance<'s>(
 ) -> Option<v8::Local<'s, v8::Value>> {
   let t = template(scope)?;
   let obj = t.instance_template(scope).new_instance(scope)?;
+  init(scope, obj, data);
+  Some(obj.into())
+}
+
+/// Ties `obj` to `data` (internal fields, table entry, weak release).
+fn init(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>, data: Arc<ExternalData>) {
   let st = state(scope);
   let id = st.borrow_mut().next_id();
   let weak = v8::Weak::with_finalizer(scope, obj, super::release_on_gc(id));
@@ -42,7 +48,6 @@ pub fn new_instance<'s>(
   obj.set_internal_field(0, field.into());
   let kind = v8::Integer::new(scope, KIND_EXTERNAL_COPY);
   obj.set_internal_field(1, kind.into());
-  Some(obj.into())
 }
 
 /// The data behind a guest ExternalCopy object.
@@ -56,15 +61,30 @@ pub fn data_of(
   found.ok_or_else(|| Thrown::error("Copy has been released"))
 }
 
+/// The ExternalCopy constructor function in the current context.
+pub fn class<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Function>> {
+  template(scope)?.get_function(scope)
+}
+
 fn construct<'s>(
   scope: &mut v8::PinScope<'s, '_>,
-  _args: v8::FunctionCallbackArguments<'s>,
-  _rv: v8::ReturnValue<'s, v8::Value>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  throw(
-    scope,
-    Thrown::type_error("`ExternalCopy` cannot be constructed inside an isolate yet"),
-  );
+  dispatch(scope, args, rv, |scope, args| {
+    if args.new_target().is_undefined() {
+      return Err(Thrown::type_error(
+        "`ExternalCopy` must be called with `new`",
+      ));
+    }
+    let v = args.get(0);
+    if v.is_symbol() {
+      return Err(Thrown::type_error("Unsupported type"));
+    }
+    let copied = crate::transfer::v8_out::copy(scope, v)?;
+    init(scope, args.this(), ExternalData::new(copied));
+    Ok(None)
+  });
 }
 
 fn copy<'s>(

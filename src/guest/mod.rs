@@ -3,6 +3,7 @@
 
 pub mod callback;
 pub mod external_copy;
+pub mod local_reference;
 pub mod pending;
 pub mod promise_export;
 pub mod reference;
@@ -24,6 +25,9 @@ pub struct GuestState {
   /// Targets of guest Reference objects, by the id in their internal field; the weak handle
   /// removes the entry when the object is garbage-collected.
   pub targets: HashMap<u32, (Arc<HostRef>, v8::Weak<v8::Object>)>,
+  /// Values of this isolate behind `new ivm.Reference(value)` objects: value, `typeof`, weak
+  /// handle to the object.
+  pub locals: HashMap<u32, (v8::Global<v8::Value>, &'static str, v8::Weak<v8::Object>)>,
   /// The ExternalCopy class.
   pub copy_template: Option<v8::Global<v8::FunctionTemplate>>,
   /// Data behind guest ExternalCopy objects, by id (weak like `targets`).
@@ -82,8 +86,10 @@ pub fn release_on_gc(id: u32) -> Box<dyn FnOnce(&mut v8::Isolate)> {
       Ok(mut s) => (
         s.targets.remove(&id).map(|e| e.1),
         s.callbacks.remove(&id).map(|e| e.1),
+        s.copies.remove(&id).map(|e| e.1),
+        s.locals.remove(&id).map(|e| e.2),
       ),
-      Err(_) => (None, None),
+      Err(_) => (None, None, None, None),
     };
     // The weak handles drop here, outside the borrow.
     drop(removed);
@@ -94,7 +100,7 @@ pub fn release_on_gc(id: u32) -> Box<dyn FnOnce(&mut v8::Isolate)> {
 pub fn live_entries(isolate: &mut v8::Isolate) -> usize {
   let st = state(isolate);
   let s = st.borrow();
-  s.targets.len() + s.callbacks.len() + s.pending.len() + s.copies.len()
+  s.targets.len() + s.callbacks.len() + s.pending.len() + s.copies.len() + s.locals.len()
 }
 
 /// A guest method body: its value is returned, its error thrown.
@@ -144,6 +150,9 @@ pub fn materialize<'s>(
   if let Some(d) = h.get::<DerefInto>() {
     return deref_into(scope, d);
   }
+  if h.get::<Library>().is_some() {
+    return library(scope);
+  }
   Err(Thrown::type_error(crate::error::msg::NON_TRANSFERABLE))
 }
 
@@ -189,6 +198,30 @@ fn deref_into<'s>(
 pub const KIND_REFERENCE: i32 = 1;
 /// Internal-field marker of guest ExternalCopy objects.
 pub const KIND_EXTERNAL_COPY: i32 = 2;
+/// Internal-field marker of guest Reference objects to values of the same isolate.
+pub const KIND_LOCAL_REFERENCE: i32 = 3;
+
+/// The library object (`ivm`) as it travels into a guest.
+#[derive(Debug)]
+pub struct Library;
+
+/// The library object inside a guest: the classes that work there, frozen.
+fn library<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<v8::Local<'s, v8::Value>, Thrown> {
+  let failed = || Thrown::error("Failed to create the library object");
+  let obj = v8::Object::new(scope);
+  let reference = reference::class(scope).ok_or_else(failed)?;
+  let copy = external_copy::class(scope).ok_or_else(failed)?;
+  for (name, f) in [("Reference", reference), ("ExternalCopy", copy)] {
+    let k = v8::String::new(scope, name).ok_or_else(failed)?;
+    obj
+      .create_data_property(scope, k.into(), f.into())
+      .ok_or_else(failed)?;
+  }
+  obj
+    .set_integrity_level(scope, v8::IntegrityLevel::Frozen)
+    .ok_or_else(failed)?;
+  Ok(obj.into())
+}
 
 /// The table id of a guest handle object of `kind`, if `obj` is one.
 pub fn object_id(
@@ -218,7 +251,11 @@ pub fn forget(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>, kind
     let st = state(scope);
     let removed = {
       let mut s = st.borrow_mut();
-      (s.targets.remove(&id), s.copies.remove(&id))
+      (
+        s.targets.remove(&id),
+        s.copies.remove(&id),
+        s.locals.remove(&id),
+      )
     };
     drop(removed);
   }

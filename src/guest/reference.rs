@@ -11,7 +11,7 @@ use crate::transfer::value::Value;
 use crate::transfer::{v8_in, v8_out};
 use std::sync::Arc;
 
-use super::{dispatch, pending, state, throw};
+use super::{dispatch, pending, state};
 
 fn method(
   scope: &mut v8::PinScope<'_, '_>,
@@ -50,6 +50,7 @@ fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Fu
   method(scope, proto, "delete", delete)?;
   method(scope, proto, "deleteIgnored", delete_ignored)?;
   method(scope, proto, "release", release)?;
+  method(scope, proto, "deref", deref)?;
   let getter = v8::FunctionTemplate::new(scope, type_of);
   let key = v8::String::new(scope, "typeof")?;
   proto.set_accessor_property(key.into(), Some(getter), None, v8::PropertyAttribute::NONE);
@@ -88,20 +89,33 @@ fn target(
     .and_then(|d| v8::Local::<v8::Value>::try_from(d).ok())
     .and_then(|v| v.uint32_value(scope))
     .ok_or_else(bad)?;
+  if super::object_id(scope, this, super::KIND_LOCAL_REFERENCE).is_some() {
+    return Err(Thrown::type_error(
+      "This operation on a Reference to a value of the same isolate is not supported yet",
+    ));
+  }
   let st = state(scope);
   let found = st.borrow().targets.get(&id).map(|e| e.0.clone());
   found.ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))
 }
 
+/// The Reference constructor function in the current context.
+pub fn class<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Function>> {
+  template(scope)?.get_function(scope)
+}
+
 fn construct<'s>(
   scope: &mut v8::PinScope<'s, '_>,
-  _args: v8::FunctionCallbackArguments<'s>,
-  _rv: v8::ReturnValue<'s, v8::Value>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  throw(
-    scope,
-    Thrown::type_error("`Reference` cannot be constructed inside an isolate yet"),
-  );
+  dispatch(scope, args, rv, |scope, args| {
+    if args.new_target().is_undefined() {
+      return Err(Thrown::type_error("`Reference` must be called with `new`"));
+    }
+    super::local_reference::init(scope, args.this(), args.get(0));
+    Ok(None)
+  });
 }
 
 fn type_of<'s>(
@@ -110,6 +124,10 @@ fn type_of<'s>(
   rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   dispatch(scope, args, rv, |scope, args| {
+    if let Some(local) = super::local_reference::target(scope, args.this()) {
+      let (_, t) = local?;
+      return Ok(v8::String::new(scope, t).map(Into::into));
+    }
     let t = target(scope, args.this())?;
     Ok(v8::String::new(scope, t.type_of).map(Into::into))
   });
@@ -122,6 +140,11 @@ fn release<'s>(
 ) {
   dispatch(scope, args, rv, |scope, args| {
     let this = args.this();
+    if let Some(local) = super::local_reference::target(scope, this) {
+      local?;
+      super::local_reference::release(scope, this);
+      return Ok(None);
+    }
     target(scope, this)?;
     if let Some(id) = this
       .get_internal_field(scope, 0)
@@ -258,6 +281,15 @@ fn apply_sync<'s>(
   rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   dispatch(scope, args, rv, |scope, args| {
+    if let Some(local) = super::local_reference::target(scope, args.this()) {
+      let (v, _) = local?;
+      return Ok(super::local_reference::apply(
+        scope,
+        v,
+        args.get(0),
+        args.get(1),
+      ));
+    }
     let t = target(scope, args.this())?;
     let op = apply_op(scope, args)?;
     let out = call_host(scope, &t, op)?;
@@ -299,6 +331,10 @@ fn copy_sync<'s>(
   rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   dispatch(scope, args, rv, |scope, args| {
+    if let Some(local) = super::local_reference::target(scope, args.this()) {
+      let (v, _) = local?;
+      return super::local_reference::copy(scope, v).map(Some);
+    }
     let t = target(scope, args.this())?;
     let out = call_host(scope, &t, HostOp::Copy)?;
     v8_in::value(scope, &out).map(Some)
@@ -456,11 +492,79 @@ fn copy_op<'s>(
 }
 
 guest_method!(copy, copy_op, Mode::Async);
-guest_method!(get_sync, get_op, Mode::Sync);
+fn get_sync<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    if let Some(local) = super::local_reference::target(scope, args.this()) {
+      let (v, _) = local?;
+      let accessors = v8::Local::<v8::Object>::try_from(args.get(1))
+        .ok()
+        .and_then(|o| {
+          let k = v8::String::new(scope, "accessors")?;
+          o.get(scope, k.into()).map(|x| x.boolean_value(scope))
+        })
+        .unwrap_or(false);
+      return super::local_reference::get(scope, v, args.get(0), accessors).map(Some);
+    }
+    let t = target(scope, args.this())?;
+    let op = get_op(scope, args)?;
+    perform(scope, &t, op, Mode::Sync)
+  });
+}
 guest_method!(get, get_op, Mode::Async);
-guest_method!(set_sync, set_op, Mode::Sync);
+fn set_sync<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    if let Some(local) = super::local_reference::target(scope, args.this()) {
+      let (v, _) = local?;
+      return super::local_reference::set(scope, v, args.get(0), args.get(1)).map(Some);
+    }
+    let t = target(scope, args.this())?;
+    let op = set_op(scope, args)?;
+    perform(scope, &t, op, Mode::Sync)
+  });
+}
 guest_method!(set, set_op, Mode::Async);
 guest_method!(set_ignored, set_op, Mode::Ignored);
-guest_method!(delete_sync, delete_op, Mode::Sync);
+fn delete_sync<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    if let Some(local) = super::local_reference::target(scope, args.this()) {
+      let (v, _) = local?;
+      return super::local_reference::delete(scope, v, args.get(0)).map(Some);
+    }
+    let t = target(scope, args.this())?;
+    let op = delete_op(scope, args)?;
+    perform(scope, &t, op, Mode::Sync)
+  });
+}
+
+fn deref<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(
+    scope,
+    args,
+    rv,
+    |scope, args| match super::local_reference::target(scope, args.this()) {
+      Some(local) => local.map(|(v, _)| Some(v)),
+      None => {
+        target(scope, args.this())?;
+        Err(Thrown::type_error(msg::CANNOT_DEREF))
+      }
+    },
+  );
+}
 guest_method!(delete, delete_op, Mode::Async);
 guest_method!(delete_ignored, delete_op, Mode::Ignored);

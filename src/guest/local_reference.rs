@@ -1,0 +1,166 @@
+//! `new ivm.Reference(value)` inside a guest: a Reference to a value of the same isolate. Kept in
+//! the guest state's `locals` table (weakly tied to the object, like every guest handle).
+
+use super::{state, KIND_LOCAL_REFERENCE};
+use crate::error::{msg, Thrown};
+use crate::transfer::{v8_in, v8_out};
+
+/// Turns the object being constructed into a Reference to `value`.
+pub fn init(
+  scope: &mut v8::PinScope<'_, '_>,
+  this: v8::Local<v8::Object>,
+  value: v8::Local<v8::Value>,
+) {
+  let st = state(scope);
+  let id = st.borrow_mut().next_id();
+  let weak = v8::Weak::with_finalizer(scope, this, super::release_on_gc(id));
+  let global = v8::Global::new(scope, value);
+  st.borrow_mut()
+    .locals
+    .insert(id, (global, v8_out::type_of(value), weak));
+  let field = v8::Integer::new_from_unsigned(scope, id);
+  this.set_internal_field(0, field.into());
+  let kind = v8::Integer::new(scope, KIND_LOCAL_REFERENCE);
+  this.set_internal_field(1, kind.into());
+}
+
+/// The referenced value and its `typeof`, if `this` is a local Reference (`Err` once released).
+pub fn target<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  this: v8::Local<v8::Object>,
+) -> Option<Result<(v8::Local<'s, v8::Value>, &'static str), Thrown>> {
+  let id = super::object_id(scope, this, KIND_LOCAL_REFERENCE)?;
+  let entry = state(scope)
+    .borrow()
+    .locals
+    .get(&id)
+    .map(|e| (e.0.clone(), e.1));
+  Some(match entry {
+    Some((g, t)) => Ok((v8::Local::new(scope, g), t)),
+    None => Err(Thrown::error(msg::REFERENCE_RELEASED)),
+  })
+}
+
+/// Drops the table entry (`release()`).
+pub fn release(scope: &mut v8::PinScope<'_, '_>, this: v8::Local<v8::Object>) {
+  if let Some(id) = super::object_id(scope, this, KIND_LOCAL_REFERENCE) {
+    let removed = state(scope).borrow_mut().locals.remove(&id);
+    drop(removed);
+  }
+}
+
+fn object<'s>(v: v8::Local<'s, v8::Value>) -> Result<v8::Local<'s, v8::Object>, Thrown> {
+  v8::Local::<v8::Object>::try_from(v).map_err(|_| Thrown::type_error(msg::NOT_OBJECT))
+}
+
+fn key<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  k: v8::Local<'s, v8::Value>,
+) -> Result<v8::Local<'s, v8::Value>, Thrown> {
+  if k.is_string() || k.is_symbol() || (k.is_uint32()) {
+    return Ok(k);
+  }
+  let _ = scope;
+  Err(Thrown::type_error(msg::INVALID_KEY))
+}
+
+/// `copySync()`: a structured clone inside the same isolate.
+pub fn copy<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+) -> Result<v8::Local<'s, v8::Value>, Thrown> {
+  let copied = v8_out::copy(scope, v)?;
+  v8_in::value(scope, &copied)
+}
+
+/// `getSync(key)`: own properties only; accessors only with `accessors`.
+pub fn get<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+  k: v8::Local<'s, v8::Value>,
+  accessors: bool,
+) -> Result<v8::Local<'s, v8::Value>, Thrown> {
+  let obj = object(v)?;
+  let k = key(scope, k)?;
+  let name = v8::Local::<v8::Name>::try_from(k)
+    .ok()
+    .or_else(|| k.to_string(scope).map(Into::into));
+  let name = name.ok_or_else(|| Thrown::type_error(msg::INVALID_KEY))?;
+  let desc = obj
+    .get_own_property_descriptor(scope, name)
+    .ok_or_else(|| Thrown::error("Failed to read property"))?;
+  if desc.is_undefined() {
+    return Ok(v8::undefined(scope).into());
+  }
+  let desc = desc
+    .to_object(scope)
+    .ok_or_else(|| Thrown::error("Failed to read property"))?;
+  let get_key =
+    v8::String::new(scope, "get").ok_or_else(|| Thrown::error("Failed to read property"))?;
+  let getter = desc
+    .get(scope, get_key.into())
+    .unwrap_or_else(|| v8::undefined(scope).into());
+  if !getter.is_undefined() && !accessors {
+    return Err(Thrown::type_error(msg::PROPERTY_IS_GETTER));
+  }
+  obj
+    .get(scope, k)
+    .ok_or_else(|| Thrown::error("Failed to read property"))
+}
+
+/// `setSync(key, value)`: defines an own data property.
+pub fn set<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+  k: v8::Local<'s, v8::Value>,
+  value: v8::Local<'s, v8::Value>,
+) -> Result<v8::Local<'s, v8::Value>, Thrown> {
+  let obj = object(v)?;
+  let k = key(scope, k)?;
+  let name = v8::Local::<v8::Name>::try_from(k)
+    .ok()
+    .or_else(|| k.to_string(scope).map(Into::into));
+  let name = name.ok_or_else(|| Thrown::type_error(msg::INVALID_KEY))?;
+  obj.delete(scope, k);
+  if obj.create_data_property(scope, name, value) != Some(true) {
+    return Err(Thrown::type_error(msg::SET_FAILED));
+  }
+  Ok(v8::Boolean::new(scope, true).into())
+}
+
+/// `deleteSync(key)`.
+pub fn delete<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+  k: v8::Local<'s, v8::Value>,
+) -> Result<v8::Local<'s, v8::Value>, Thrown> {
+  let obj = object(v)?;
+  let k = key(scope, k)?;
+  if obj.delete(scope, k) != Some(true) {
+    return Err(Thrown::type_error(msg::DELETE_FAILED));
+  }
+  Ok(v8::Boolean::new(scope, true).into())
+}
+
+/// `applySync(receiver, args)`: a direct call.
+pub fn apply<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+  receiver: v8::Local<'s, v8::Value>,
+  list: v8::Local<'s, v8::Value>,
+) -> Option<v8::Local<'s, v8::Value>> {
+  let f = match v8::Local::<v8::Function>::try_from(v) {
+    Ok(f) => f,
+    Err(_) => {
+      super::throw(scope, Thrown::type_error("Reference is not a function"));
+      return None;
+    }
+  };
+  let mut values = Vec::new();
+  if let Ok(arr) = v8::Local::<v8::Array>::try_from(list) {
+    for i in 0..arr.length() {
+      values.push(arr.get_index(scope, i)?);
+    }
+  }
+  f.call(scope, receiver, &values)
+}
