@@ -233,6 +233,43 @@ impl<'a> Runtime<'a> {
     out
   }
 
+  /// Like [`Runtime::execute`], for bodies that can also fail with a library error (a wrong
+  /// target, a value that cannot be materialised): `Err` skips to that error, `Ok(None)` means a
+  /// JavaScript exception is pending, as with `execute`.
+  pub fn execute_checked<T>(
+    &mut self,
+    context: &v8::Global<v8::Context>,
+    timeout_ms: u32,
+    body: impl for<'s, 'i> FnOnce(
+      &mut v8::PinScope<'s, 'i>,
+      &RefCell<Tables>,
+    ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown>,
+    convert: impl for<'s, 'i> FnOnce(
+      &mut v8::PinScope<'s, 'i>,
+      &RefCell<Tables>,
+      v8::Local<'s, v8::Value>,
+    ) -> Result<T, Thrown>,
+  ) -> Result<T, Thrown> {
+    let mut failure: Option<Thrown> = None;
+    let slot = &mut failure;
+    let out = self.execute(
+      context,
+      timeout_ms,
+      move |scope, tables| match body(scope, tables) {
+        Ok(v) => v,
+        Err(e) => {
+          *slot = Some(e);
+          Some(v8::undefined(scope).into())
+        }
+      },
+      convert,
+    );
+    match failure {
+      Some(e) => Err(e),
+      None => out,
+    }
+  }
+
   #[allow(clippy::too_many_arguments)]
   fn run_frame<T>(
     isolate: &mut v8::Isolate,

@@ -65,8 +65,15 @@ fn checked_object<'s>(
   Ok(obj)
 }
 
-/// Thrown from inside a body: the reason travels out of band, V8 sees a benign `undefined`.
-type Slot = Option<Thrown>;
+/// A name for a property key (`None`: a JS exception is pending).
+fn name<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  key: v8::Local<'s, v8::Value>,
+) -> Option<v8::Local<'s, v8::Name>> {
+  v8::Local::<v8::Name>::try_from(key)
+    .ok()
+    .or_else(|| key.to_string(scope).map(Into::into))
+}
 
 /// `reference.get(key, { accessors, ...transfer })`.
 pub fn get(
@@ -78,114 +85,88 @@ pub fn get(
 ) -> Result<Out, Thrown> {
   let (value, ctx) = entry(rt, id)?;
   let state = rt.state.clone();
-  let mut fail: Slot = None;
-  let fail_ref = &mut fail;
-  let out = rt.execute(
+  rt.execute_checked(
     &ctx,
     0,
     move |scope, _| {
-      let obj = match checked_object(scope, &value) {
-        Ok(o) => o,
-        Err(e) => {
-          *fail_ref = Some(e);
-          return Some(v8::undefined(scope).into());
-        }
+      let obj = checked_object(scope, &value)?;
+      let Some(key) = key(scope, &k) else {
+        return Ok(None);
       };
-      let key = key(scope, &k)?;
-      let name = v8::Local::<v8::Name>::try_from(key)
-        .ok()
-        .or_else(|| key.to_string(scope).map(Into::into))?;
-      let desc = obj.get_own_property_descriptor(scope, name)?;
+      let Some(name) = name(scope, key) else {
+        return Ok(None);
+      };
+      let Some(desc) = obj.get_own_property_descriptor(scope, name) else {
+        return Ok(None);
+      };
       if desc.is_undefined() {
-        return Some(v8::undefined(scope).into());
+        return Ok(Some(v8::undefined(scope).into()));
       }
-      let desc = desc.to_object(scope)?;
-      let get_key = v8::String::new(scope, "get")?;
-      let getter = desc.get(scope, get_key.into())?;
+      let Some(desc) = desc.to_object(scope) else {
+        return Ok(None);
+      };
+      let Some(get_key) = v8::String::new(scope, "get") else {
+        return Ok(None);
+      };
+      let Some(getter) = desc.get(scope, get_key.into()) else {
+        return Ok(None);
+      };
       if !getter.is_undefined() && !accessors {
-        *fail_ref = Some(Thrown::type_error(msg::PROPERTY_IS_GETTER));
-        return Some(v8::undefined(scope).into());
+        return Err(Thrown::type_error(msg::PROPERTY_IS_GETTER));
       }
-      obj.get(scope, key)
+      Ok(obj.get(scope, key))
     },
     move |scope, tables, v| export(scope, tables, &state, v, opts, Fallback::Reference),
-  );
-  match fail {
-    Some(e) => Err(e),
-    None => out,
-  }
+  )
 }
 
 /// `reference.set(key, value)`: defines an own data property (setters bypassed).
 pub fn set(rt: &mut Runtime, id: u32, k: PropKey, val: Value) -> Result<Out, Thrown> {
   let (value, ctx) = entry(rt, id)?;
-  let mut fail: Slot = None;
-  let fail_ref = &mut fail;
-  let out = rt.execute(
+  rt.execute_checked(
     &ctx,
     0,
     move |scope, _| {
-      let obj = match checked_object(scope, &value) {
-        Ok(o) => o,
-        Err(e) => {
-          *fail_ref = Some(e);
-          return Some(v8::undefined(scope).into());
-        }
+      let obj = checked_object(scope, &value)?;
+      let Some(key) = key(scope, &k) else {
+        return Ok(None);
       };
-      let key = key(scope, &k)?;
-      let x = match v8_in::value(scope, &val) {
-        Ok(x) => x,
-        Err(e) => {
-          *fail_ref = Some(e);
-          return Some(v8::undefined(scope).into());
-        }
+      let x = v8_in::value(scope, &val)?;
+      let Some(name) = name(scope, key) else {
+        return Ok(None);
       };
-      let name = v8::Local::<v8::Name>::try_from(key)
-        .ok()
-        .or_else(|| key.to_string(scope).map(Into::into))?;
-      obj.delete(scope, key)?;
-      let ok = obj.create_data_property(scope, name, x)?;
-      if !ok {
-        *fail_ref = Some(Thrown::type_error(msg::SET_FAILED));
+      if obj.delete(scope, key).is_none() {
+        return Ok(None);
       }
-      Some(v8::undefined(scope).into())
+      match obj.create_data_property(scope, name, x) {
+        None => Ok(None),
+        Some(false) => Err(Thrown::type_error(msg::SET_FAILED)),
+        Some(true) => Ok(Some(v8::undefined(scope).into())),
+      }
     },
     |_, _, _| Ok(Out::Value(Value::Bool(true))),
-  );
-  match fail {
-    Some(e) => Err(e),
-    None => out,
-  }
+  )
 }
 
 /// `reference.delete(key)`.
 pub fn delete(rt: &mut Runtime, id: u32, k: PropKey) -> Result<Out, Thrown> {
   let (value, ctx) = entry(rt, id)?;
-  let mut fail: Slot = None;
-  let fail_ref = &mut fail;
-  let out = rt.execute(
+  rt.execute_checked(
     &ctx,
     0,
     move |scope, _| {
-      let obj = match checked_object(scope, &value) {
-        Ok(o) => o,
-        Err(e) => {
-          *fail_ref = Some(e);
-          return Some(v8::undefined(scope).into());
-        }
+      let obj = checked_object(scope, &value)?;
+      let Some(key) = key(scope, &k) else {
+        return Ok(None);
       };
-      let key = key(scope, &k)?;
-      if !obj.delete(scope, key)? {
-        *fail_ref = Some(Thrown::type_error(msg::DELETE_FAILED));
+      match obj.delete(scope, key) {
+        None => Ok(None),
+        Some(false) => Err(Thrown::type_error(msg::DELETE_FAILED)),
+        Some(true) => Ok(Some(v8::undefined(scope).into())),
       }
-      Some(v8::undefined(scope).into())
     },
     |_, _, _| Ok(Out::Value(Value::Bool(true))),
-  );
-  match fail {
-    Some(e) => Err(e),
-    None => out,
-  }
+  )
 }
 
 /// `reference.copy()`: structured clone of the referenced value.
@@ -210,37 +191,20 @@ pub fn apply(
 ) -> Result<Out, Thrown> {
   let (value, ctx) = entry(rt, id)?;
   let state = rt.state.clone();
-  let mut fail: Slot = None;
-  let fail_ref = &mut fail;
-  let out = rt.execute(
+  rt.execute_checked(
     &ctx,
     timeout,
     move |scope, _| {
       let v = v8::Local::new(scope, &value);
-      let Ok(f) = v8::Local::<v8::Function>::try_from(v) else {
-        *fail_ref = Some(Thrown::type_error("Reference is not a function"));
-        return Some(v8::undefined(scope).into());
-      };
-      let materialised = (|| -> Result<_, Thrown> {
-        let recv = v8_in::value(scope, &receiver)?;
-        let mut values = Vec::with_capacity(args.len());
-        for a in &args {
-          values.push(v8_in::value(scope, a)?);
-        }
-        Ok((recv, values))
-      })();
-      match materialised {
-        Ok((recv, values)) => f.call(scope, recv, &values),
-        Err(e) => {
-          *fail_ref = Some(e);
-          Some(v8::undefined(scope).into())
-        }
+      let f = v8::Local::<v8::Function>::try_from(v)
+        .map_err(|_| Thrown::type_error("Reference is not a function"))?;
+      let recv = v8_in::value(scope, &receiver)?;
+      let mut values = Vec::with_capacity(args.len());
+      for a in &args {
+        values.push(v8_in::value(scope, a)?);
       }
+      Ok(f.call(scope, recv, &values))
     },
     move |scope, tables, v| export(scope, tables, &state, v, result, Fallback::Reference),
-  );
-  match fail {
-    Some(e) => Err(e),
-    None => out,
-  }
+  )
 }

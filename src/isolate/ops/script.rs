@@ -114,46 +114,43 @@ pub fn eval_closure(
 ) -> Result<Out, Thrown> {
   let ctx = context(rt, context_id)?;
   let state = rt.state.clone();
-  let mut arg_error = None;
-  let arg_error_ref = &mut arg_error;
-  let out = rt.execute(
+  rt.execute_checked(
     &ctx,
     timeout,
     move |scope, tables| {
-      let source = v8_in::string(scope, &code)?;
-      let origin = origin.to_v8(scope)?;
+      let Some(source) = v8_in::string(scope, &code) else {
+        return Ok(None);
+      };
+      let Some(origin) = origin.to_v8(scope) else {
+        return Ok(None);
+      };
       let mut src = v8::script_compiler::Source::new(source, Some(&origin));
       let mut params = Vec::with_capacity(args.len());
       for i in 0..args.len() {
-        params.push(v8::String::new(scope, &format!("${i}"))?);
+        let Some(p) = v8::String::new(scope, &format!("${i}")) else {
+          return Ok(None);
+        };
+        params.push(p);
       }
       tables.borrow_mut().compiling = true;
-      let f = v8::script_compiler::compile_function(
+      let Some(f) = v8::script_compiler::compile_function(
         scope,
         &mut src,
         &params,
         &[],
         v8::script_compiler::CompileOptions::NoCompileOptions,
         v8::script_compiler::NoCacheReason::NoReason,
-      )?;
+      ) else {
+        return Ok(None);
+      };
       tables.borrow_mut().compiling = false;
       let mut values = Vec::with_capacity(args.len());
       for a in &args {
-        match v8_in::value(scope, a) {
-          Ok(v) => values.push(v),
-          Err(e) => {
-            *arg_error_ref = Some(e);
-            return Some(v8::undefined(scope).into());
-          }
-        }
+        values.push(v8_in::value(scope, a)?);
       }
       let global = scope.get_current_context().global(scope);
-      f.call(scope, global.into(), &values)
+      Ok(f.call(scope, global.into(), &values))
     },
     move |scope, tables, v| export(scope, tables, &state, v, result, Fallback::Throw),
-  );
-  match arg_error {
-    Some(e) => Err(e),
-    None => out,
-  }
+  )
 }
