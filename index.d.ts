@@ -29,6 +29,12 @@
 // `Dereference` and `Copy` are declared as classes (as upstream) but are type-only phantoms for the
 // results of `derefInto()` / `copyInto()`; there is no runtime value behind them.
 //
+// Implementation status (see README.md, "Compatibility"): these typings describe the complete
+// isolated-vm API. In this release `Module` / `compileModule*`, `lib`, `createSnapshot`,
+// `createInspectorSession`, the CPU profiler and `cachedData` are declared but not implemented
+// (`Module` and `lib` are `undefined` at runtime; the methods are absent), and `NativeModule`
+// throws when constructed.
+//
 // Changes from isolated-vm 5.0.4's declarations (each marked "isolated-vm-rs:" below). Signatures,
 // generics and the conditional transfer-option types are otherwise unchanged. Each change adds what
 // the runtime (of isolated-vm and of this package) has and the upstream typings miss; the only one
