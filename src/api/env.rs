@@ -123,6 +123,11 @@ impl EnvData {
     Some(v)
   }
 
+  /// Identifies this environment (as [`crate::bridge::host_ref::HostRef::env_key`] does).
+  pub fn bridge_key(&self) -> usize {
+    Arc::as_ptr(&self.bridge) as usize
+  }
+
   /// Drops a host table entry.
   pub fn remove_host_ref(&mut self, env: sys::napi_env, id: u32) {
     if let Some((r, _)) = self.host_refs.remove(&id) {

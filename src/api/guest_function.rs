@@ -1,8 +1,10 @@
 //! Guest functions arriving on the host as plain functions: calling one clones the arguments
-//! into the isolate, calls synchronously, and clones the result back (SPEC §2.2 rule 2, §2.7).
+//! into the isolate, calls it, and clones the result back (SPEC §2.2 rule 2, §2.7). A guest
+//! `ivm.Callback` may make the call asynchronous (a promise) or ignored.
 
 use crate::api::handle::RemoteHandle;
 use crate::api::js::{self, Failure};
+use crate::bridge::host_ref::CallMode;
 use crate::bridge::{self, Flavor};
 use crate::isolate::ops::reference as ops;
 use crate::transfer::options::TransferOptions;
@@ -49,8 +51,11 @@ fn call(env: sys::napi_env, info: sys::napi_callback_info) -> napi::Result<sys::
       std::ptr::null_mut(),
     )
   })?;
-  // SAFETY: `data` is the Arc<RemoteHandle> boxed in `new_function`, alive until finalised.
-  let handle = unsafe { &*(data as *const Arc<RemoteHandle>) }.clone();
+  let (handle, mode) = {
+    // SAFETY: `data` is the `Target` boxed in `new_function`, alive until finalised.
+    let t = unsafe { &*(data as *const Target) };
+    (t.0.clone(), t.1)
+  };
   let mut args = Vec::with_capacity(argc);
   for a in argv {
     args.push(crate::api::convert::copy(env, a).map_err(|f: Failure| f.throw(env))?);
@@ -58,32 +63,42 @@ fn call(env: sys::napi_env, info: sys::napi_callback_info) -> napi::Result<sys::
   let id = handle.id;
   let copy = TransferOptions {
     copy: true,
+    promise: mode == CallMode::Async,
     ..Default::default()
+  };
+  let flavor = match mode {
+    CallMode::Sync => Flavor::Sync,
+    CallMode::Async => Flavor::Async,
+    CallMode::Ignored => Flavor::Ignored,
   };
   let env_ = Env::from_raw(env);
   let host = handle.host.clone();
   bridge::run(
     &env_,
     &handle.host,
-    Flavor::Sync,
+    flavor,
     Box::new(move |rt| ops::apply(rt, id, Value::Undefined, args, 0, copy)),
     move |env, out| crate::api::reference::out_to_napi(env, &host, out),
   )
 }
 
 unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-  // SAFETY: the Box<Arc<RemoteHandle>> leaked in `new_function`, finalised once.
-  drop(unsafe { Box::from_raw(data as *mut Arc<RemoteHandle>) });
+  // SAFETY: the Box<Target> leaked in `new_function`, finalised once.
+  drop(unsafe { Box::from_raw(data as *mut Target) });
 }
 
-/// A host function that calls guest function `handle`.
+/// What a host function made by [`new_function`] calls, and how.
+struct Target(Arc<RemoteHandle>, CallMode);
+
+/// A host function that calls guest function `handle` in `mode`.
 pub fn new_function(
   env: sys::napi_env,
-  handle: RemoteHandle,
+  handle: Arc<RemoteHandle>,
   name: &str,
   length: u32,
+  mode: CallMode,
 ) -> Result<sys::napi_value, Failure> {
-  let data = Box::into_raw(Box::new(Arc::new(handle))) as *mut c_void;
+  let data = Box::into_raw(Box::new(Target(handle, mode))) as *mut c_void;
   let mut f = std::ptr::null_mut();
   // SAFETY: valid env; name bytes valid for the call; `data` lives until the finalizer.
   let status = unsafe {
@@ -98,7 +113,7 @@ pub fn new_function(
   };
   if status != sys::Status::napi_ok {
     // SAFETY: not handed to napi.
-    drop(unsafe { Box::from_raw(data as *mut Arc<RemoteHandle>) });
+    drop(unsafe { Box::from_raw(data as *mut Target) });
     return Err(Failure::Pending);
   }
   // SAFETY: ties the data's lifetime to the function object.

@@ -3,6 +3,7 @@
 
 use crate::api::external_copy::{token_handle, ExternalCopy, ExternalCopyInto};
 use crate::api::js::Failure;
+use crate::isolate::remote::{IsolateFunction, IsolateRef};
 use crate::transfer::external::{CopyInto, ExternalData};
 use crate::transfer::value::{Handle, Value};
 use napi::bindgen_prelude::{ClassInstance, FromNapiValue, ToNapiValue};
@@ -46,12 +47,7 @@ pub fn from_object(
   if let Some(r) = instance::<crate::api::reference::Reference>(env, v) {
     return match r.host_target()? {
       Some(target) => Ok(Some(Value::Handle(Handle::new(target)))),
-      None => Err(
-        crate::error::Thrown::type_error(
-          "Passing a Reference to a guest value into an isolate is not supported yet",
-        )
-        .into(),
-      ),
+      None => Ok(Some(Value::Handle(r.isolate_target()?.into_handle()))),
     };
   }
   Ok(None)
@@ -89,6 +85,34 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
   }
   if let Some(CopyInto(data)) = h.get::<CopyInto>() {
     return crate::api::convert::to_napi(env, data.value()?);
+  }
+  if let Some(r) = h.get::<IsolateRef>() {
+    let slot = Arc::new(crate::api::handle::Slot::from_arc(r.handle.clone()));
+    let r = crate::api::reference::Reference::shared(slot, r.type_of);
+    // SAFETY: Node's thread, valid env.
+    return Ok(unsafe { crate::api::reference::Reference::to_napi_value(env, r) }?);
+  }
+  if let Some(f) = h.get::<IsolateFunction>() {
+    return crate::api::guest_function::new_function(
+      env,
+      f.target.handle.clone(),
+      &f.name,
+      f.length,
+      f.mode,
+    );
+  }
+  if let Some(crate::guest::HostDeref(target)) = h.get::<crate::guest::HostDeref>() {
+    let data = crate::api::env::EnvData::get(env)?;
+    if data.bridge_key() == target.env_key() {
+      if let Some(v) = data.host_value(env, target.id) {
+        return Ok(v);
+      }
+      return Err(crate::error::Thrown::error(crate::error::msg::REFERENCE_RELEASED).into());
+    }
+    return Err(crate::error::Thrown::type_error(crate::guest::CANNOT_DEREF_INTO).into());
+  }
+  if h.get::<crate::guest::DerefInto>().is_some() {
+    return Err(crate::error::Thrown::type_error(crate::guest::CANNOT_DEREF_INTO).into());
   }
   Err(crate::error::Thrown::type_error(crate::error::msg::NON_TRANSFERABLE).into())
 }

@@ -1,34 +1,55 @@
-//! Host functions inside a guest: native functions that keep the original `name` and `length`,
-//! cannot be constructed, ignore their receiver, clone their arguments and result (SPEC §2.7).
+//! Functions of other threads inside a guest (host functions, and functions of other isolates):
+//! native functions that keep the original `name` and `length`, cannot be constructed, ignore
+//! their receiver, clone their arguments and result (SPEC §2.7). Also the guest's own
+//! `ivm.Callback` class, which marks a guest function for transfer with a call mode.
 
-use super::{pending, state, throw};
+use super::{dispatch, pending, state, throw, Mode, KIND_CALLBACK};
 use crate::bridge::host_ref::{self, CallMode, CallbackHandle, HostOp};
 use crate::error::{msg, Thrown};
+use crate::isolate::remote::IsolateFunction;
 use crate::isolate::runtime::Waiters;
 use crate::isolate::thread::SharedState;
 use crate::transfer::options::TransferOptions;
-use crate::transfer::value::Value;
+use crate::transfer::value::{Handle, Value};
 use crate::transfer::{v8_in, v8_out};
 use std::sync::Arc;
 
-/// A guest function that calls `cb` on the host.
+/// The function a guest callback function calls.
+pub enum Callee {
+  /// A host function.
+  Host(Arc<CallbackHandle>),
+  /// A function of another isolate.
+  Isolate(IsolateFunction),
+}
+
+impl Callee {
+  fn name_and_length(&self) -> (&str, u32) {
+    match self {
+      Callee::Host(cb) => (&cb.name, cb.length),
+      Callee::Isolate(f) => (&f.name, f.length),
+    }
+  }
+}
+
+/// A guest function that calls `callee`.
 pub fn new_function<'s>(
   scope: &mut v8::PinScope<'s, '_>,
-  cb: Arc<CallbackHandle>,
+  callee: Callee,
 ) -> Option<v8::Local<'s, v8::Value>> {
   let st = state(scope);
   let id = st.borrow_mut().next_id();
   let data = v8::Integer::new_from_unsigned(scope, id);
+  let (name, length) = callee.name_and_length();
   let f = v8::Function::builder(invoke)
     .data(data.into())
-    .length(cb.length as i32)
+    .length(length as i32)
     .constructor_behavior(v8::ConstructorBehavior::Throw)
     .build(scope)?;
-  if let Some(name) = v8::String::new(scope, &cb.name) {
+  if let Some(name) = v8::String::new(scope, name) {
     f.set_name(name);
   }
   let weak = v8::Weak::with_finalizer(scope, f, super::release_on_gc(id));
-  st.borrow_mut().callbacks.insert(id, (cb, weak));
+  st.borrow_mut().callbacks.insert(id, (callee, weak));
   Some(f.into())
 }
 
@@ -51,16 +72,19 @@ fn call<'s>(
   args: &v8::FunctionCallbackArguments<'s>,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let id = args.data().uint32_value(scope).unwrap_or(0);
-  let cb = state(scope)
-    .borrow()
-    .callbacks
-    .get(&id)
-    .map(|e| e.0.clone())
-    .ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))?;
+  let callee = match state(scope).borrow().callbacks.get(&id).map(|e| &e.0) {
+    Some(Callee::Host(cb)) => Ok(cb.clone()),
+    Some(Callee::Isolate(f)) => Err(f.clone()),
+    None => return Err(Thrown::error(msg::REFERENCE_RELEASED)),
+  };
   let mut values = Vec::with_capacity(args.length() as usize);
   for i in 0..args.length() {
     values.push(v8_out::copy(scope, args.get(i))?);
   }
+  let cb = match callee {
+    Ok(cb) => cb,
+    Err(f) => return call_isolate(scope, &f, values),
+  };
   let copy = TransferOptions {
     copy: true,
     ..Default::default()
@@ -99,4 +123,116 @@ fn call<'s>(
       Ok(None)
     }
   }
+}
+
+/// Calls a function of another isolate (its result copied; awaited in async mode).
+fn call_isolate<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  f: &IsolateFunction,
+  args: Vec<Value>,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let result = TransferOptions {
+    copy: true,
+    promise: f.mode == CallMode::Async,
+    ..Default::default()
+  };
+  let op = HostOp::Apply {
+    receiver: Value::Undefined,
+    args,
+    result,
+  };
+  let mode = match f.mode {
+    CallMode::Sync => Mode::Sync,
+    CallMode::Async => Mode::Async,
+    CallMode::Ignored => Mode::Ignored,
+  };
+  super::remote::perform(scope, &f.target, op, 0, mode)
+}
+
+fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::FunctionTemplate>> {
+  let st = state(scope);
+  if let Some(t) = &st.borrow().callback_template {
+    return Some(v8::Local::new(scope, t));
+  }
+  let t = v8::FunctionTemplate::new(scope, construct);
+  let name = v8::String::new(scope, "Callback")?;
+  t.set_class_name(name);
+  t.instance_template(scope).set_internal_field_count(2);
+  st.borrow_mut().callback_template = Some(v8::Global::new(scope, t));
+  Some(t)
+}
+
+/// The guest's `Callback` class.
+pub fn class<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Function>> {
+  template(scope)?.get_function(scope)
+}
+
+fn flag(scope: &mut v8::PinScope<'_, '_>, o: Option<v8::Local<v8::Object>>, name: &str) -> bool {
+  let Some(o) = o else { return false };
+  let Some(k) = v8::String::new(scope, name) else {
+    return false;
+  };
+  o.get(scope, k.into())
+    .map(|v| v.boolean_value(scope))
+    .unwrap_or(false)
+}
+
+fn construct<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    if args.new_target().is_undefined() {
+      return Err(Thrown::type_error("`Callback` must be called with `new`"));
+    }
+    let f = v8::Local::<v8::Function>::try_from(args.get(0))
+      .map_err(|_| Thrown::type_error("`Callback` requires parameter 1 to be a function"))?;
+    let opts = args.get(1);
+    let o = v8::Local::<v8::Object>::try_from(opts).ok();
+    if o.is_none() && !opts.is_undefined() {
+      return Err(Thrown::type_error(
+        "`Callback` requires parameter 2 to be an object",
+      ));
+    }
+    let mode = if flag(scope, o, "async") {
+      CallMode::Async
+    } else if flag(scope, o, "ignored") {
+      CallMode::Ignored
+    } else {
+      CallMode::Sync
+    };
+    let this = args.this();
+    let st = state(scope);
+    let id = st.borrow_mut().next_id();
+    let weak = v8::Weak::with_finalizer(scope, this, super::release_on_gc(id));
+    let g = v8::Global::new(scope, f);
+    st.borrow_mut().own_callbacks.insert(id, (g, mode, weak));
+    super::mark(scope, this, id, KIND_CALLBACK);
+    Ok(None)
+  });
+}
+
+/// The handle of guest `Callback` object `id` as it leaves the isolate: its function, put in the
+/// reference table, with its mode.
+pub fn own_handle(scope: &mut v8::PinScope<'_, '_>, id: u32) -> Result<Handle, Thrown> {
+  let entry = state(scope)
+    .borrow()
+    .own_callbacks
+    .get(&id)
+    .map(|e| (e.0.clone(), e.1));
+  let (g, mode) = entry.ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))?;
+  let f = v8::Local::new(scope, g);
+  let name = f.get_name(scope).to_rust_string_lossy(scope);
+  let length = v8::String::new(scope, "length")
+    .and_then(|k| f.get(scope, k.into()))
+    .and_then(|l| l.uint32_value(scope))
+    .unwrap_or(0);
+  let target = super::register(scope, f.into(), "function")?;
+  Ok(Handle::new(IsolateFunction {
+    target,
+    name,
+    length,
+    mode,
+  }))
 }

@@ -110,7 +110,7 @@ fn copy<'s>(
     let v = v8_in::value(scope, value)?;
     let release = flag(scope, "release");
     if release == Some(true) {
-      super::forget(scope, this, KIND_EXTERNAL_COPY);
+      super::forget(scope, this);
     }
     Ok(Some(v))
   });
@@ -124,7 +124,7 @@ fn release<'s>(
   dispatch(scope, args, rv, |scope, args| {
     let this = args.this();
     data_of(scope, this)?;
-    super::forget(scope, this, KIND_EXTERNAL_COPY);
+    super::forget(scope, this);
     Ok(None)
   });
 }

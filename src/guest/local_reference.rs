@@ -1,7 +1,8 @@
 //! `new ivm.Reference(value)` inside a guest: a Reference to a value of the same isolate. Kept in
 //! the guest state's `locals` table (weakly tied to the object, like every guest handle).
 
-use super::{state, KIND_LOCAL_REFERENCE};
+use super::reference_args::Op;
+use super::{state, Mode, KIND_LOCAL_REFERENCE};
 use crate::error::{msg, Thrown};
 use crate::transfer::{v8_in, v8_out};
 
@@ -18,10 +19,7 @@ pub fn init(
   st.borrow_mut()
     .locals
     .insert(id, (global, v8_out::type_of(value), weak));
-  let field = v8::Integer::new_from_unsigned(scope, id);
-  this.set_internal_field(0, field.into());
-  let kind = v8::Integer::new(scope, KIND_LOCAL_REFERENCE);
-  this.set_internal_field(1, kind.into());
+  super::mark(scope, this, id, KIND_LOCAL_REFERENCE);
 }
 
 /// The referenced value and its `typeof`, if `this` is a local Reference (`Err` once released).
@@ -39,14 +37,6 @@ pub fn target<'s>(
     Some((g, t)) => Ok((v8::Local::new(scope, g), t)),
     None => Err(Thrown::error(msg::REFERENCE_RELEASED)),
   })
-}
-
-/// Drops the table entry (`release()`).
-pub fn release(scope: &mut v8::PinScope<'_, '_>, this: v8::Local<v8::Object>) {
-  if let Some(id) = super::object_id(scope, this, KIND_LOCAL_REFERENCE) {
-    let removed = state(scope).borrow_mut().locals.remove(&id);
-    drop(removed);
-  }
 }
 
 fn object<'s>(v: v8::Local<'s, v8::Value>) -> Result<v8::Local<'s, v8::Object>, Thrown> {
@@ -163,4 +153,74 @@ pub fn apply<'s>(
     }
   }
   f.call(scope, receiver, &values)
+}
+
+fn accessors_option<'s>(scope: &mut v8::PinScope<'s, '_>, opts: v8::Local<'s, v8::Value>) -> bool {
+  v8::Local::<v8::Object>::try_from(opts)
+    .ok()
+    .and_then(|o| {
+      let k = v8::String::new(scope, "accessors")?;
+      o.get(scope, k.into()).map(|x| x.boolean_value(scope))
+    })
+    .unwrap_or(false)
+}
+
+/// Runs `op` now (`None`: an exception is pending).
+fn run_now<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+  op: Op,
+  args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  match op {
+    Op::Apply => Ok(apply(scope, v, args.get(0), args.get(1))),
+    Op::Copy => copy(scope, v).map(Some),
+    Op::Get => {
+      let accessors = accessors_option(scope, args.get(1));
+      get(scope, v, args.get(0), accessors).map(Some)
+    }
+    Op::Set => set(scope, v, args.get(0), args.get(1)).map(Some),
+    Op::Delete => delete(scope, v, args.get(0)).map(Some),
+  }
+}
+
+/// Runs `op` on a value of this isolate. The asynchronous flavours run it at once and return a
+/// settled promise (or nothing).
+pub fn run<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+  op: Op,
+  args: &v8::FunctionCallbackArguments<'s>,
+  mode: Mode,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  if mode == Mode::Sync {
+    return run_now(scope, v, op, args);
+  }
+  let failed = || Thrown::error("Failed to create a promise");
+  let resolver = v8::PromiseResolver::new(scope).ok_or_else(failed)?;
+  let promise = resolver.get_promise(scope);
+  {
+    v8::tc_scope!(let tc, scope);
+    let outcome = run_now(tc, v, op, args);
+    if tc.has_terminated() {
+      tc.rethrow();
+      return Ok(None);
+    }
+    let settled = match outcome {
+      Ok(Some(x)) => resolver.resolve(tc, x),
+      Ok(None) => {
+        let e = tc.exception().unwrap_or_else(|| v8::undefined(tc).into());
+        resolver.reject(tc, e)
+      }
+      Err(t) => {
+        let e = v8_in::thrown(tc, &t);
+        resolver.reject(tc, e)
+      }
+    };
+    settled.ok_or_else(failed)?;
+  }
+  Ok(match mode {
+    Mode::Async => Some(promise.into()),
+    _ => None,
+  })
 }

@@ -3,13 +3,18 @@
 
 pub mod callback;
 pub mod external_copy;
+mod host_call;
 pub mod local_reference;
 pub mod pending;
 pub mod promise_export;
 pub mod reference;
+mod reference_args;
+pub mod remote;
+pub mod token;
 
 use crate::bridge::host_ref::{CallbackHandle, HostRef};
-use crate::error::Thrown;
+use crate::error::{msg, Thrown};
+use crate::isolate::remote::{IsolateFunction, IsolateRef, RemoteHandle};
 use crate::transfer::v8_in;
 use crate::transfer::value::Handle;
 use std::cell::RefCell;
@@ -38,8 +43,25 @@ pub struct GuestState {
       v8::Weak<v8::Object>,
     ),
   >,
-  /// Host functions behind guest callback functions, by id (weak like `targets`).
-  pub callbacks: HashMap<u32, (Arc<CallbackHandle>, v8::Weak<v8::Function>)>,
+  /// Targets of guest Reference objects to values of other isolates (weak like `targets`).
+  pub remotes: HashMap<u32, (IsolateRef, v8::Weak<v8::Object>)>,
+  /// Functions of other threads behind guest callback functions, by id (weak like `targets`).
+  pub callbacks: HashMap<u32, (callback::Callee, v8::Weak<v8::Function>)>,
+  /// `new ivm.Callback(fn, opts)` objects of this isolate: function, mode, weak handle.
+  pub own_callbacks: HashMap<
+    u32,
+    (
+      v8::Global<v8::Function>,
+      crate::bridge::host_ref::CallMode,
+      v8::Weak<v8::Object>,
+    ),
+  >,
+  /// Single-use tokens (`derefInto()`) and the handle they stand for until used.
+  pub tokens: HashMap<u32, (Option<Handle>, v8::Weak<v8::Object>)>,
+  /// The token class.
+  pub token_template: Option<v8::Global<v8::FunctionTemplate>>,
+  /// The Callback class.
+  pub callback_template: Option<v8::Global<v8::FunctionTemplate>>,
   /// Guest promises exported with `promise: true`, waiting to settle their slot.
   pub settles: HashMap<
     u32,
@@ -54,7 +76,36 @@ pub struct GuestState {
   next: u32,
 }
 
+/// A removed table entry (dropped outside the state's borrow: weak handles and handles drop).
+pub type Removed = (
+  Option<(Arc<HostRef>, v8::Weak<v8::Object>)>,
+  Option<(
+    Arc<crate::transfer::external::ExternalData>,
+    v8::Weak<v8::Object>,
+  )>,
+  Option<(v8::Global<v8::Value>, &'static str, v8::Weak<v8::Object>)>,
+  Option<(IsolateRef, v8::Weak<v8::Object>)>,
+  Option<(
+    v8::Global<v8::Function>,
+    crate::bridge::host_ref::CallMode,
+    v8::Weak<v8::Object>,
+  )>,
+  Option<(Option<Handle>, v8::Weak<v8::Object>)>,
+);
+
 impl GuestState {
+  /// Removes entry `id` of every handle-object table.
+  pub fn remove(&mut self, id: u32) -> Removed {
+    (
+      self.targets.remove(&id),
+      self.copies.remove(&id),
+      self.locals.remove(&id),
+      self.remotes.remove(&id),
+      self.own_callbacks.remove(&id),
+      self.tokens.remove(&id),
+    )
+  }
+
   /// A fresh id for any of the tables.
   pub fn next_id(&mut self) -> u32 {
     self.next = self.next.wrapping_add(1).max(1);
@@ -83,13 +134,8 @@ pub fn release_on_gc(id: u32) -> Box<dyn FnOnce(&mut v8::Isolate)> {
       return;
     };
     let removed = match st.try_borrow_mut() {
-      Ok(mut s) => (
-        s.targets.remove(&id).map(|e| e.1),
-        s.callbacks.remove(&id).map(|e| e.1),
-        s.copies.remove(&id).map(|e| e.1),
-        s.locals.remove(&id).map(|e| e.2),
-      ),
-      Err(_) => (None, None, None, None),
+      Ok(mut s) => Some((s.remove(id), s.callbacks.remove(&id))),
+      Err(_) => None,
     };
     // The weak handles drop here, outside the borrow.
     drop(removed);
@@ -100,7 +146,14 @@ pub fn release_on_gc(id: u32) -> Box<dyn FnOnce(&mut v8::Isolate)> {
 pub fn live_entries(isolate: &mut v8::Isolate) -> usize {
   let st = state(isolate);
   let s = st.borrow();
-  s.targets.len() + s.callbacks.len() + s.pending.len() + s.copies.len() + s.locals.len()
+  s.targets.len()
+    + s.callbacks.len()
+    + s.pending.len()
+    + s.copies.len()
+    + s.locals.len()
+    + s.remotes.len()
+    + s.own_callbacks.len()
+    + s.tokens.len()
 }
 
 /// A guest method body: its value is returned, its error thrown.
@@ -142,13 +195,27 @@ pub fn materialize<'s>(
     return reference::new_instance(scope, host_ref.clone()).ok_or_else(failed);
   }
   if let Some(cb) = h.get::<Arc<CallbackHandle>>() {
-    return callback::new_function(scope, cb.clone()).ok_or_else(failed);
+    let callee = callback::Callee::Host(cb.clone());
+    return callback::new_function(scope, callee).ok_or_else(failed);
   }
   if let Some(data) = h.get::<Arc<crate::transfer::external::ExternalData>>() {
     return external_copy::new_instance(scope, data.clone()).ok_or_else(failed);
   }
   if let Some(d) = h.get::<DerefInto>() {
     return deref_into(scope, d);
+  }
+  if let Some(r) = h.get::<IsolateRef>() {
+    return isolate_ref(scope, r);
+  }
+  if let Some(f) = h.get::<IsolateFunction>() {
+    if is_own(scope, &f.target) {
+      return own_value(scope, &f.target);
+    }
+    let callee = callback::Callee::Isolate(f.clone());
+    return callback::new_function(scope, callee).ok_or_else(failed);
+  }
+  if h.get::<HostDeref>().is_some() {
+    return Err(Thrown::type_error(CANNOT_DEREF_INTO));
   }
   if h.get::<Library>().is_some() {
     return library(scope);
@@ -176,9 +243,7 @@ fn deref_into<'s>(
     .get_slot::<Arc<crate::isolate::thread::SharedState>>()
     .map(|s| Arc::as_ptr(s) as usize);
   if own != Some(d.isolate) {
-    return Err(Thrown::type_error(
-      "Cannot dereference this into target isolate",
-    ));
+    return Err(Thrown::type_error(CANNOT_DEREF_INTO));
   }
   let core = scope
     .get_slot::<Rc<crate::isolate::runtime::Core>>()
@@ -194,12 +259,115 @@ fn deref_into<'s>(
   Ok(v8::Local::new(scope, g))
 }
 
+/// The error for a `derefInto()` token arriving anywhere but in the owner of its value.
+pub const CANNOT_DEREF_INTO: &str = "Cannot dereference this into target isolate";
+
+/// A `derefInto()` token of a host value (it becomes the value only in its environment).
+#[derive(Debug)]
+pub struct HostDeref(pub Arc<HostRef>);
+
+/// The token content for a Reference to an isolate's value.
+pub fn deref_token(r: IsolateRef) -> Handle {
+  Handle::new(DerefInto {
+    isolate: Arc::as_ptr(&r.handle.host.state) as usize,
+    id: r.handle.id,
+    keep: r.handle,
+  })
+}
+
+fn is_own(scope: &mut v8::PinScope<'_, '_>, r: &IsolateRef) -> bool {
+  scope
+    .get_slot::<Arc<crate::isolate::thread::SharedState>>()
+    .is_some_and(|s| r.is_in(s))
+}
+
+/// The value behind a reference of this isolate's table.
+fn own_value<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  r: &IsolateRef,
+) -> Result<v8::Local<'s, v8::Value>, Thrown> {
+  let core = scope
+    .get_slot::<Rc<crate::isolate::runtime::Core>>()
+    .cloned()
+    .ok_or_else(|| Thrown::error(msg::DISPOSED))?;
+  let g = core
+    .tables
+    .borrow()
+    .references
+    .get(&r.handle.id)
+    .map(|e| e.value.clone());
+  let g = g.ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))?;
+  Ok(v8::Local::new(scope, g))
+}
+
+/// A Reference arriving in a guest: a local Reference in its owner, else a remote one.
+fn isolate_ref<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  r: &IsolateRef,
+) -> Result<v8::Local<'s, v8::Value>, Thrown> {
+  let failed = || Thrown::error("Failed to create a handle object");
+  if is_own(scope, r) {
+    let v = own_value(scope, r)?;
+    let obj = reference::blank_instance(scope).ok_or_else(failed)?;
+    local_reference::init(scope, obj, v);
+    return Ok(obj.into());
+  }
+  remote::new_instance(scope, r.clone()).ok_or_else(failed)
+}
+
+/// Puts a value of this isolate into its reference table, for a Reference leaving it.
+pub fn register<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+  type_of: &'static str,
+) -> Result<IsolateRef, Thrown> {
+  let disposed = || Thrown::error(msg::DISPOSED);
+  let core = scope
+    .get_slot::<Rc<crate::isolate::runtime::Core>>()
+    .cloned()
+    .ok_or_else(disposed)?;
+  let host = crate::isolate::remote::own_host(&core.state).ok_or_else(disposed)?;
+  let out = crate::isolate::ops::export::new_reference(scope, &core.tables, &core.state, v);
+  let crate::isolate::ops::export::Out::Reference { id, .. } = out else {
+    return Err(disposed());
+  };
+  Ok(IsolateRef {
+    handle: Arc::new(RemoteHandle { host, id }),
+    type_of,
+  })
+}
+
+/// How a guest method call waits for its target.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+  /// Blocks and returns the value.
+  Sync,
+  /// Returns a promise.
+  Async,
+  /// Returns `undefined`, discards the outcome.
+  Ignored,
+}
+
+/// Sets the internal fields of a guest handle object: table id and kind.
+pub fn mark(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>, id: u32, kind: i32) {
+  let field = v8::Integer::new_from_unsigned(scope, id);
+  obj.set_internal_field(0, field.into());
+  let kind = v8::Integer::new(scope, kind);
+  obj.set_internal_field(1, kind.into());
+}
+
 /// Internal-field marker of guest Reference objects.
 pub const KIND_REFERENCE: i32 = 1;
 /// Internal-field marker of guest ExternalCopy objects.
 pub const KIND_EXTERNAL_COPY: i32 = 2;
 /// Internal-field marker of guest Reference objects to values of the same isolate.
 pub const KIND_LOCAL_REFERENCE: i32 = 3;
+/// Internal-field marker of guest Reference objects to values of another isolate.
+pub const KIND_REMOTE_REFERENCE: i32 = 4;
+/// Internal-field marker of single-use tokens.
+pub const KIND_TOKEN: i32 = 5;
+/// Internal-field marker of guest `Callback` objects.
+pub const KIND_CALLBACK: i32 = 6;
 
 /// The library object (`ivm`) as it travels into a guest.
 #[derive(Debug)]
@@ -211,7 +379,12 @@ fn library<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<v8::Local<'s, v8::Val
   let obj = v8::Object::new(scope);
   let reference = reference::class(scope).ok_or_else(failed)?;
   let copy = external_copy::class(scope).ok_or_else(failed)?;
-  for (name, f) in [("Reference", reference), ("ExternalCopy", copy)] {
+  let cb = callback::class(scope).ok_or_else(failed)?;
+  for (name, f) in [
+    ("Reference", reference),
+    ("ExternalCopy", copy),
+    ("Callback", cb),
+  ] {
     let k = v8::String::new(scope, name).ok_or_else(failed)?;
     obj
       .create_data_property(scope, k.into(), f.into())
@@ -229,55 +402,69 @@ pub fn object_id(
   obj: v8::Local<v8::Object>,
   kind: i32,
 ) -> Option<u32> {
-  if obj.internal_field_count() < 2 {
-    return None;
-  }
-  let k = obj
-    .get_internal_field(scope, 1)
-    .and_then(|d| v8::Local::<v8::Value>::try_from(d).ok())?
-    .int32_value(scope)?;
-  if k != kind {
-    return None;
-  }
-  obj
-    .get_internal_field(scope, 0)
-    .and_then(|d| v8::Local::<v8::Value>::try_from(d).ok())?
-    .uint32_value(scope)
+  let (id, k) = id_and_kind(scope, obj)?;
+  (k == kind).then_some(id)
 }
 
 /// Drops the table entry behind a guest handle object (its `release()`).
-pub fn forget(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>, kind: i32) {
-  if let Some(id) = object_id(scope, obj, kind) {
+pub fn forget(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>) {
+  if let Some((id, _)) = id_and_kind(scope, obj) {
     let st = state(scope);
-    let removed = {
-      let mut s = st.borrow_mut();
-      (
-        s.targets.remove(&id),
-        s.copies.remove(&id),
-        s.locals.remove(&id),
-      )
-    };
+    let removed = st.borrow_mut().remove(id);
     drop(removed);
   }
 }
 
-/// The handle a guest handle object stands for when it leaves the isolate.
-pub fn handle_of(scope: &mut v8::PinScope<'_, '_>, v: v8::Local<v8::Value>) -> Option<Handle> {
-  let obj = v8::Local::<v8::Object>::try_from(v).ok()?;
+fn id_and_kind(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>) -> Option<(u32, i32)> {
   if obj.internal_field_count() < 2 {
     return None;
   }
-  if let Some(id) = object_id(scope, obj, KIND_REFERENCE) {
-    let t = state(scope)
-      .borrow()
-      .targets
-      .get(&id)
-      .map(|e| e.0.clone())?;
-    return Some(Handle::new(t));
-  }
-  if let Some(id) = object_id(scope, obj, KIND_EXTERNAL_COPY) {
-    let d = state(scope).borrow().copies.get(&id).map(|e| e.0.clone())?;
-    return Some(Handle::new(d));
-  }
-  None
+  let kind = obj
+    .get_internal_field(scope, 1)
+    .and_then(|d| v8::Local::<v8::Value>::try_from(d).ok())?
+    .int32_value(scope)?;
+  let id = obj
+    .get_internal_field(scope, 0)
+    .and_then(|d| v8::Local::<v8::Value>::try_from(d).ok())?
+    .uint32_value(scope)?;
+  Some((id, kind))
+}
+
+/// The handle a guest handle object stands for when it leaves the isolate (`None`: not a
+/// handle object).
+pub fn handle_of(
+  scope: &mut v8::PinScope<'_, '_>,
+  v: v8::Local<v8::Value>,
+) -> Option<Result<Handle, Thrown>> {
+  let obj = v8::Local::<v8::Object>::try_from(v).ok()?;
+  let (id, kind) = id_and_kind(scope, obj)?;
+  let st = state(scope);
+  let released = || Thrown::error(msg::REFERENCE_RELEASED);
+  Some(match kind {
+    KIND_REFERENCE => {
+      let t = st.borrow().targets.get(&id).map(|e| e.0.clone());
+      t.map(Handle::new).ok_or_else(released)
+    }
+    KIND_REMOTE_REFERENCE => {
+      let r = st.borrow().remotes.get(&id).map(|e| e.0.clone());
+      r.map(IsolateRef::into_handle).ok_or_else(released)
+    }
+    KIND_LOCAL_REFERENCE => {
+      let l = st.borrow().locals.get(&id).map(|e| (e.0.clone(), e.1));
+      let (g, t) = match l {
+        Some(x) => x,
+        None => return Some(Err(released())),
+      };
+      let v = v8::Local::new(scope, g);
+      register(scope, v, t).map(IsolateRef::into_handle)
+    }
+    KIND_EXTERNAL_COPY => {
+      let d = st.borrow().copies.get(&id).map(|e| e.0.clone());
+      d.map(Handle::new)
+        .ok_or_else(|| Thrown::error("Copy has been released"))
+    }
+    KIND_TOKEN => token::take(scope, id),
+    KIND_CALLBACK => callback::own_handle(scope, id),
+    _ => return None,
+  })
 }

@@ -5,6 +5,7 @@
 
 pub mod limits;
 pub mod ops;
+pub mod remote;
 pub mod runtime;
 pub mod thread;
 pub mod watchdog;

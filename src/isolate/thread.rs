@@ -50,6 +50,8 @@ pub struct SharedState {
   pub next_id: AtomicU32,
   /// The Node environment (its key) this isolate's thread is blocked on, or 0.
   pub waiting_on_host: AtomicUsize,
+  /// The isolate's own handle, for References it hands out to other threads.
+  pub host: std::sync::OnceLock<std::sync::Weak<IsolateHost>>,
   sender: Mutex<Option<crossbeam_channel::Sender<Msg>>>,
 }
 
@@ -101,6 +103,7 @@ impl IsolateHost {
       handles: AtomicUsize::new(0),
       next_id: AtomicU32::new(1),
       waiting_on_host: AtomicUsize::new(0),
+      host: std::sync::OnceLock::new(),
       sender: Mutex::new(None),
     });
     let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
@@ -139,13 +142,15 @@ impl IsolateHost {
       .map_err(|_| Thrown::error("Failed to create isolate"))?;
     let _ = memory.handle.set(v8_handle.clone());
     let thread_id = thread.thread().id();
-    Ok(Arc::new(IsolateHost {
+    let host = Arc::new(IsolateHost {
       state,
       v8_handle,
       thread: Mutex::new(Some(thread)),
       exited,
       thread_id,
-    }))
+    });
+    let _ = host.state.host.set(Arc::downgrade(&host));
+    Ok(host)
   }
 
   /// Queues a job (FIFO). Returns the job back if the isolate is disposed.

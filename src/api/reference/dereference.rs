@@ -40,12 +40,8 @@ impl Dereference {
         id: h.id,
         keep: h,
       }),
-      // A host value cannot be dereferenced inside an isolate.
-      DerefTarget::Host(_) => crate::transfer::value::Handle::new(crate::guest::DerefInto {
-        isolate: 0,
-        id: 0,
-        keep: Arc::new(()),
-      }),
+      // A host value becomes itself only in its own environment.
+      DerefTarget::Host(h) => crate::transfer::value::Handle::new(crate::guest::HostDeref(h)),
     })
   }
 }

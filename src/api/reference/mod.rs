@@ -70,6 +70,14 @@ impl Reference {
       .ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))
   }
 
+  /// The guest target as a transfer handle, or "Reference has been released".
+  pub fn isolate_target(&self) -> Result<crate::isolate::remote::IsolateRef, Thrown> {
+    Ok(crate::isolate::remote::IsolateRef {
+      handle: self.slot.get(msg::REFERENCE_RELEASED)?,
+      type_of: self.type_of,
+    })
+  }
+
   pub(super) fn host_value(
     &self,
     env: sys::napi_env,

@@ -26,12 +26,13 @@ pub fn out_to_napi(
     Out::Promise(slot) => promise_of(env, slot),
     Out::Function { id, name, length } => crate::api::guest_function::new_function(
       env,
-      RemoteHandle {
+      Arc::new(RemoteHandle {
         host: host.clone(),
         id,
-      },
+      }),
       &name,
       length,
+      crate::bridge::host_ref::CallMode::Sync,
     ),
     Out::Reference { id, type_of } => {
       let r = Reference::wrap(host.clone(), id, type_of);

@@ -105,7 +105,7 @@ pub fn export<'s>(
     return Ok(Out::Value(p));
   }
   if let Some(h) = crate::guest::handle_of(scope, v) {
-    return Ok(Out::Value(Value::Handle(h)));
+    return Ok(Out::Value(Value::Handle(h?)));
   }
   if let Ok(f) = v8::Local::<v8::Function>::try_from(v) {
     let name = f.get_name(scope).to_rust_string_lossy(scope);

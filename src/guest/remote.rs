@@ -1,0 +1,175 @@
+//! Guest Reference objects to values of *another* isolate, and the calls guests make into
+//! other isolates (SPEC §2.1 rules 1, 3 and 4).
+//!
+//! A synchronous call posts a job to the owner and waits, serving this isolate's own queue
+//! meanwhile, so the owner may call back synchronously. The job runs under this isolate's
+//! innermost synchronous caller, so host requests made by the owner reach a host thread that is
+//! blocked on this chain. A guest running asynchronously (nobody is blocked on it) may not call
+//! another isolate synchronously: that could deadlock two isolates waiting on each other.
+
+use super::{pending, state, Mode, KIND_REMOTE_REFERENCE};
+use crate::bridge::host_ref::HostOp;
+use crate::error::{msg, Thrown};
+use crate::isolate::remote::{self, Answer, IsolateRef};
+use crate::isolate::runtime::Waiters;
+use crate::isolate::thread::{Deliver, Job, SharedState};
+use crate::isolate::Runtime;
+use crate::transfer::v8_in;
+use crate::transfer::value::Value;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// SPEC §2.1 rule 4.
+pub const ASYNC_TO_SYNC: &str = "Calling a synchronous isolated-vm function on a non-default isolate from within an asynchronous isolated-vm function is not allowed.";
+
+/// A guest Reference object for a value of another isolate.
+pub fn new_instance<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  target: IsolateRef,
+) -> Option<v8::Local<'s, v8::Value>> {
+  let obj = super::reference::blank_instance(scope)?;
+  let st = state(scope);
+  let id = st.borrow_mut().next_id();
+  let weak = v8::Weak::with_finalizer(scope, obj, super::release_on_gc(id));
+  st.borrow_mut().remotes.insert(id, (target, weak));
+  super::mark(scope, obj, id, KIND_REMOTE_REFERENCE);
+  Some(obj.into())
+}
+
+/// The target of `this` if it is a Reference to another isolate's value (`Err` once released).
+pub fn target(
+  scope: &mut v8::PinScope<'_, '_>,
+  this: v8::Local<v8::Object>,
+) -> Option<Result<IsolateRef, Thrown>> {
+  let id = super::object_id(scope, this, KIND_REMOTE_REFERENCE)?;
+  let found = state(scope).borrow().remotes.get(&id).map(|e| e.0.clone());
+  Some(found.ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED)))
+}
+
+/// Settles a guest promise exactly once; dropped unsettled (the owner was disposed before the
+/// job ran), it rejects with "Isolate is disposed".
+struct Once(Option<pending::Settle>);
+
+impl Once {
+  fn settle(mut self, outcome: Result<Value, Thrown>) {
+    if let Some(s) = self.0.take() {
+      s(outcome);
+    }
+  }
+
+  fn answer(self, answer: Result<Answer, Thrown>) {
+    match answer {
+      Ok(Answer::Value(v)) => self.settle(Ok(v)),
+      Ok(Answer::Promise(slot)) => slot.wait(Box::new(move |o| self.settle(o))),
+      Err(e) => self.settle(Err(e)),
+    }
+  }
+}
+
+impl Drop for Once {
+  fn drop(&mut self) {
+    if let Some(s) = self.0.take() {
+      s(Err(Thrown::error(msg::DISPOSED)));
+    }
+  }
+}
+
+/// Runs `work` on `target`'s isolate and waits for it (SPEC §2.1 rule 4 applies).
+pub fn call_sync<T: Send + 'static>(
+  scope: &mut v8::PinScope<'_, '_>,
+  target: &crate::isolate::IsolateHost,
+  work: Box<dyn FnOnce(&mut Runtime) -> Result<T, Thrown> + Send>,
+) -> Result<T, Thrown> {
+  let waiters = scope
+    .get_slot::<Waiters>()
+    .map(|w| w.borrow().clone())
+    .unwrap_or_default();
+  let Some(inherited) = waiters.last().cloned() else {
+    return Err(Thrown::error(ASYNC_TO_SYNC));
+  };
+  let shared = scope
+    .get_slot::<Arc<SharedState>>()
+    .cloned()
+    .ok_or_else(|| Thrown::error(msg::DISPOSED))?;
+  let (tx, rx) = crossbeam_channel::bounded::<Result<T, Thrown>>(1);
+  let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
+    rt.waiters.borrow_mut().push(inherited);
+    let r = work(rt);
+    rt.waiters.borrow_mut().pop();
+    Box::new(move || {
+      let _ = tx.send(r);
+    })
+  });
+  if target.post(job).is_err() {
+    return Err(Thrown::error(msg::DISPOSED));
+  }
+  // Marks this thread as blocked, so a disposal of this isolate does not wait for it.
+  let previous = shared.waiting_on_host.swap(usize::MAX, Ordering::SeqCst);
+  let answer = {
+    let isolate: &mut v8::Isolate = scope;
+    crate::isolate::thread::serve_while_waiting(isolate, &rx)
+  };
+  shared.waiting_on_host.store(previous, Ordering::SeqCst);
+  answer.unwrap_or_else(|_| Err(Thrown::error(msg::DISPOSED)))
+}
+
+/// Runs `work` on `target`'s isolate without waiting; `done` gets the answer (or "Isolate is
+/// disposed").
+pub fn call_async(
+  target: &crate::isolate::IsolateHost,
+  work: Box<dyn FnOnce(&mut Runtime) -> Result<Answer, Thrown> + Send>,
+  done: pending::Settle,
+) {
+  let once = Once(Some(done));
+  let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
+    let r = work(rt);
+    Box::new(move || once.answer(r))
+  });
+  // A disposed owner drops the job, and with it `once`, which reports the disposal.
+  let _ = target.post(job);
+}
+
+/// Brings an answer into the current context (a promise for `promise: true` answers).
+pub fn receive<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  answer: Answer,
+) -> Result<v8::Local<'s, v8::Value>, Thrown> {
+  match answer {
+    Answer::Value(v) => v8_in::value(scope, &v),
+    Answer::Promise(slot) => {
+      let (promise, settle) =
+        pending::promise(scope).ok_or_else(|| Thrown::error("Failed to create a promise"))?;
+      slot.wait(settle);
+      Ok(promise.into())
+    }
+  }
+}
+
+/// Performs `op` on another isolate's value in `mode`.
+pub fn perform<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  target: &IsolateRef,
+  op: HostOp,
+  timeout: u32,
+  mode: Mode,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let id = target.handle.id;
+  let work = Box::new(move |rt: &mut Runtime| remote::perform(rt, id, op, timeout));
+  let host = &target.handle.host;
+  match mode {
+    Mode::Sync => {
+      let answer = call_sync(scope, host, work)?;
+      receive(scope, answer).map(Some)
+    }
+    Mode::Async => {
+      let (promise, settle) =
+        pending::promise(scope).ok_or_else(|| Thrown::error("Failed to create a promise"))?;
+      call_async(host, work, settle);
+      Ok(Some(promise.into()))
+    }
+    Mode::Ignored => {
+      call_async(host, work, Box::new(|_| {}));
+      Ok(None)
+    }
+  }
+}

@@ -1,0 +1,134 @@
+//! Handles to values that live in an isolate, held by another thread (Node's, or another
+//! isolate's), and the jobs that operate on them from another isolate.
+
+use super::ops::context;
+use super::ops::export::Out;
+use super::ops::reference::{self as ops, PropKey};
+use super::thread::{Deliver, IsolateHost, SharedState};
+use super::Runtime;
+use crate::bridge::host_ref::HostOp;
+use crate::error::{msg, Thrown};
+use crate::transfer::settle::SettleSlot;
+use crate::transfer::value::{Handle, Value};
+use std::sync::Arc;
+
+/// Owns one table entry of an isolate. Dropping it releases the entry on the owner's thread
+/// (a no-op after dispose). Any thread.
+pub struct RemoteHandle {
+  /// The owning isolate.
+  pub host: Arc<IsolateHost>,
+  /// Table id.
+  pub id: u32,
+}
+
+impl Drop for RemoteHandle {
+  fn drop(&mut self) {
+    let id = self.id;
+    let _ = self.host.post(Box::new(move |rt: &mut Runtime| -> Deliver {
+      context::release(rt, id);
+      Box::new(|| {})
+    }));
+  }
+}
+
+/// A Reference to a value of an isolate as it travels between threads (a transfer handle).
+#[derive(Clone)]
+pub struct IsolateRef {
+  /// The reference table entry.
+  pub handle: Arc<RemoteHandle>,
+  /// `typeof` of the value.
+  pub type_of: &'static str,
+}
+
+impl IsolateRef {
+  /// The transfer handle for it.
+  pub fn into_handle(self) -> Handle {
+    Handle::new(self)
+  }
+
+  /// Whether the value lives in the isolate with shared state `state`.
+  pub fn is_in(&self, state: &Arc<SharedState>) -> bool {
+    Arc::ptr_eq(&self.handle.host.state, state)
+  }
+}
+
+/// A guest function of an isolate travelling as a callable function (SPEC §2.2 rule 2).
+#[derive(Clone)]
+pub struct IsolateFunction {
+  /// The Reference to the function.
+  pub target: IsolateRef,
+  /// Its `name`.
+  pub name: String,
+  /// Its `length`.
+  pub length: u32,
+  /// How calls wait for it.
+  pub mode: crate::bridge::host_ref::CallMode,
+}
+
+/// What an operation on an isolate's value answers, as it leaves the owner's thread.
+pub enum Answer {
+  /// A value (handles inside it included).
+  Value(Value),
+  /// `promise: true`: settles later.
+  Promise(Arc<SettleSlot>),
+}
+
+/// The owner's own [`IsolateHost`], for references it hands out (`None` while disposing).
+pub fn own_host(state: &SharedState) -> Option<Arc<IsolateHost>> {
+  state.host.get().and_then(std::sync::Weak::upgrade)
+}
+
+/// Turns an operation's result into what leaves the owner isolate (on its thread).
+pub fn answer(rt: &Runtime, out: Out) -> Result<Answer, Thrown> {
+  let host = || own_host(&rt.state).ok_or_else(|| Thrown::error(msg::DISPOSED));
+  Ok(match out {
+    Out::Value(v) => Answer::Value(v),
+    Out::Promise(slot) => Answer::Promise(slot),
+    Out::Reference { id, type_of } => Answer::Value(Value::Handle(
+      IsolateRef {
+        handle: Arc::new(RemoteHandle { host: host()?, id }),
+        type_of,
+      }
+      .into_handle(),
+    )),
+    Out::Function { id, name, length } => {
+      Answer::Value(Value::Handle(Handle::new(IsolateFunction {
+        target: IsolateRef {
+          handle: Arc::new(RemoteHandle { host: host()?, id }),
+          type_of: "function",
+        },
+        name,
+        length,
+        mode: crate::bridge::host_ref::CallMode::Sync,
+      })))
+    }
+  })
+}
+
+fn prop_key(key: Value) -> Result<PropKey, Thrown> {
+  match key {
+    Value::String(s) => Ok(PropKey::Name(s)),
+    Value::Number(n) => Ok(PropKey::Index(n as u32)),
+    _ => Err(Thrown::type_error(msg::INVALID_KEY)),
+  }
+}
+
+/// Performs `op` on reference table entry `id` (on the owner's thread).
+pub fn perform(rt: &mut Runtime, id: u32, op: HostOp, timeout: u32) -> Result<Answer, Thrown> {
+  let out = match op {
+    HostOp::Apply {
+      receiver,
+      args,
+      result,
+    } => ops::apply(rt, id, receiver, args, timeout, result)?,
+    HostOp::Copy => ops::copy(rt, id)?,
+    HostOp::Get {
+      key,
+      accessors,
+      result,
+    } => ops::get(rt, id, prop_key(key)?, accessors, result)?,
+    HostOp::Set { key, value } => ops::set(rt, id, prop_key(key)?, value)?,
+    HostOp::Delete { key } => ops::delete(rt, id, prop_key(key)?)?,
+  };
+  answer(rt, out)
+}
