@@ -9,6 +9,7 @@
 
 use super::{pending, state, Mode, KIND_REMOTE_REFERENCE};
 use crate::bridge::host_ref::HostOp;
+use crate::bridge::Phase2;
 use crate::error::{msg, Thrown};
 use crate::isolate::remote::{self, Answer, IsolateRef};
 use crate::isolate::runtime::Waiters;
@@ -78,7 +79,7 @@ impl Drop for Once {
 pub fn call_sync<T: Send + 'static>(
   scope: &mut v8::PinScope<'_, '_>,
   target: &crate::isolate::IsolateHost,
-  work: Box<dyn FnOnce(&mut Runtime) -> Result<T, Thrown> + Send>,
+  work: Phase2<T>,
 ) -> Result<T, Thrown> {
   let waiters = scope
     .get_slot::<Waiters>()
@@ -117,7 +118,7 @@ pub fn call_sync<T: Send + 'static>(
 /// disposed").
 pub fn call_async(
   target: &crate::isolate::IsolateHost,
-  work: Box<dyn FnOnce(&mut Runtime) -> Result<Answer, Thrown> + Send>,
+  work: Phase2<Answer>,
   done: pending::Settle,
 ) {
   let once = Once(Some(done));

@@ -24,7 +24,7 @@ fn construct<'s>(
   rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   dispatch(scope, args, rv, |_, _| {
-    Err(Thrown::type_error(&crate::error::msg::private_ctor(
+    Err(Thrown::type_error(crate::error::msg::private_ctor(
       "Dereference",
     )))
   });
