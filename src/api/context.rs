@@ -81,6 +81,27 @@ impl Context {
     }
   }
 
+  /// A Context object for a context arriving from another thread.
+  pub fn from_transfer(c: &crate::isolate::remote::IsolateContext) -> Context {
+    Context {
+      host: c.handle.host.clone(),
+      slot: Slot::from_arc(c.handle.clone()),
+      global_slot: Arc::new(Slot::from_arc(c.global.handle.clone())),
+      global_obj: RefCell::new(None),
+    }
+  }
+
+  /// The context as it leaves for another thread, or "Context is released".
+  pub fn transfer(&self) -> Result<crate::isolate::remote::IsolateContext, Thrown> {
+    Ok(crate::isolate::remote::IsolateContext {
+      handle: self.slot.get(msg::CONTEXT_RELEASED)?,
+      global: crate::isolate::remote::IsolateRef {
+        handle: self.global_slot.get(msg::CONTEXT_RELEASED)?,
+        type_of: "object",
+      },
+    })
+  }
+
   /// The context's table id, or "Context is released".
   pub fn id(&self) -> Result<u32, Thrown> {
     Ok(self.slot.get(msg::CONTEXT_RELEASED)?.id)

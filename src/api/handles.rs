@@ -3,7 +3,7 @@
 
 use crate::api::external_copy::{token_handle, ExternalCopy, ExternalCopyInto};
 use crate::api::js::Failure;
-use crate::isolate::remote::{IsolateFunction, IsolateRef};
+use crate::isolate::remote::{IsolateContext, IsolateFunction, IsolateRef, IsolateScript};
 use crate::transfer::external::{CopyInto, ExternalData};
 use crate::transfer::value::{Handle, Value};
 use napi::bindgen_prelude::{ClassInstance, FromNapiValue, ToNapiValue};
@@ -43,6 +43,16 @@ pub fn from_object(
   if functions && crate::api::js::type_of(env, v) == sys::ValueType::napi_function {
     let h = crate::api::callback::handle_for(env, v, crate::bridge::host_ref::CallMode::Sync)?;
     return Ok(Some(Value::Handle(Handle::new(h))));
+  }
+  if let Some(i) = instance::<crate::api::isolate::Isolate>(env, v) {
+    return Ok(Some(Value::Handle(Handle::new(i.host.clone()))));
+  }
+  if let Some(c) = instance::<crate::api::context::Context>(env, v) {
+    return Ok(Some(Value::Handle(Handle::new(c.transfer()?))));
+  }
+  if let Some(s) = instance::<crate::api::script::Script>(env, v) {
+    let handle = s.slot.get(crate::error::msg::SCRIPT_RELEASED)?;
+    return Ok(Some(Value::Handle(Handle::new(IsolateScript { handle }))));
   }
   if let Some(r) = instance::<crate::api::reference::Reference>(env, v) {
     return match r.host_target()? {
@@ -91,6 +101,34 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
     let r = crate::api::reference::Reference::shared(slot, r.type_of);
     // SAFETY: Node's thread, valid env.
     return Ok(unsafe { crate::api::reference::Reference::to_napi_value(env, r) }?);
+  }
+  if h.get::<crate::guest::Library>().is_some() {
+    if let Some(r) = crate::api::env::EnvData::get(env)?.library {
+      let mut lib = std::ptr::null_mut();
+      // SAFETY: the reference belongs to this env.
+      crate::api::js::check(unsafe { sys::napi_get_reference_value(env, r, &mut lib) })?;
+      if !lib.is_null() {
+        return Ok(lib);
+      }
+    }
+  }
+  if let Some(host) = h.get::<Arc<crate::isolate::IsolateHost>>() {
+    let i = crate::api::isolate::Isolate { host: host.clone() };
+    // SAFETY: Node's thread, valid env.
+    return Ok(unsafe { crate::api::isolate::Isolate::to_napi_value(env, i) }?);
+  }
+  if let Some(c) = h.get::<IsolateContext>() {
+    let c = crate::api::context::Context::from_transfer(c);
+    // SAFETY: Node's thread, valid env.
+    return Ok(unsafe { crate::api::context::Context::to_napi_value(env, c) }?);
+  }
+  if let Some(s) = h.get::<IsolateScript>() {
+    let s = crate::api::script::Script {
+      host: s.handle.host.clone(),
+      slot: crate::api::handle::Slot::from_arc(s.handle.clone()),
+    };
+    // SAFETY: Node's thread, valid env.
+    return Ok(unsafe { crate::api::script::Script::to_napi_value(env, s) }?);
   }
   if let Some(f) = h.get::<IsolateFunction>() {
     return crate::api::guest_function::new_function(

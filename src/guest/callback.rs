@@ -164,7 +164,8 @@ fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Fu
 
 /// The guest's `Callback` class.
 pub fn class<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Function>> {
-  template(scope)?.get_function(scope)
+  let t = template(scope)?;
+  crate::guest::frozen_class(scope, t)
 }
 
 fn flag(scope: &mut v8::PinScope<'_, '_>, o: Option<v8::Local<v8::Object>>, name: &str) -> bool {

@@ -44,10 +44,7 @@ fn init(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>, data: Arc<
   let id = st.borrow_mut().next_id();
   let weak = v8::Weak::with_finalizer(scope, obj, super::release_on_gc(id));
   st.borrow_mut().copies.insert(id, (data, weak));
-  let field = v8::Integer::new_from_unsigned(scope, id);
-  obj.set_internal_field(0, field.into());
-  let kind = v8::Integer::new(scope, KIND_EXTERNAL_COPY);
-  obj.set_internal_field(1, kind.into());
+  super::mark(scope, obj, id, KIND_EXTERNAL_COPY);
 }
 
 /// The data behind a guest ExternalCopy object.
@@ -63,7 +60,8 @@ pub fn data_of(
 
 /// The ExternalCopy constructor function in the current context.
 pub fn class<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Function>> {
-  template(scope)?.get_function(scope)
+  let t = template(scope)?;
+  crate::guest::frozen_class(scope, t)
 }
 
 fn construct<'s>(

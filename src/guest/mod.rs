@@ -5,6 +5,8 @@ pub mod callback;
 pub mod external_copy;
 mod host_call;
 pub mod local_reference;
+pub mod nested;
+mod options;
 pub mod pending;
 pub mod promise_export;
 pub mod reference;
@@ -62,6 +64,10 @@ pub struct GuestState {
   pub token_template: Option<v8::Global<v8::FunctionTemplate>>,
   /// The Callback class.
   pub callback_template: Option<v8::Global<v8::FunctionTemplate>>,
+  /// Isolates, contexts and scripts held by guest objects (weak like `targets`).
+  pub nested: HashMap<u32, (nested::Nested, v8::Weak<v8::Object>)>,
+  /// Other classes by name (Isolate, Context, Script).
+  pub templates: HashMap<&'static str, v8::Global<v8::FunctionTemplate>>,
   /// Guest promises exported with `promise: true`, waiting to settle their slot.
   pub settles: HashMap<
     u32,
@@ -91,6 +97,7 @@ pub type Removed = (
     v8::Weak<v8::Object>,
   )>,
   Option<(Option<Handle>, v8::Weak<v8::Object>)>,
+  Option<(nested::Nested, v8::Weak<v8::Object>)>,
 );
 
 impl GuestState {
@@ -103,6 +110,7 @@ impl GuestState {
       self.remotes.remove(&id),
       self.own_callbacks.remove(&id),
       self.tokens.remove(&id),
+      self.nested.remove(&id),
     )
   }
 
@@ -154,6 +162,7 @@ pub fn live_entries(isolate: &mut v8::Isolate) -> usize {
     + s.remotes.len()
     + s.own_callbacks.len()
     + s.tokens.len()
+    + s.nested.len()
 }
 
 /// A guest method body: its value is returned, its error thrown.
@@ -213,6 +222,9 @@ pub fn materialize<'s>(
     }
     let callee = callback::Callee::Isolate(f.clone());
     return callback::new_function(scope, callee).ok_or_else(failed);
+  }
+  if let Some(v) = nested::materialize(scope, h) {
+    return v;
   }
   if h.get::<HostDeref>().is_some() {
     return Err(Thrown::type_error(CANNOT_DEREF_INTO));
@@ -301,7 +313,7 @@ fn own_value<'s>(
 }
 
 /// A Reference arriving in a guest: a local Reference in its owner, else a remote one.
-fn isolate_ref<'s>(
+pub fn isolate_ref<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   r: &IsolateRef,
 ) -> Result<v8::Local<'s, v8::Value>, Thrown> {
@@ -348,12 +360,64 @@ pub enum Mode {
   Ignored,
 }
 
+/// Adds method `name` to a class prototype.
+pub fn method(
+  scope: &mut v8::PinScope<'_, '_>,
+  proto: v8::Local<v8::ObjectTemplate>,
+  name: &str,
+  cb: impl v8::MapFnTo<v8::FunctionCallback>,
+) -> Option<()> {
+  let key = v8::String::new(scope, name)?;
+  let f = v8::FunctionTemplate::new(scope, cb);
+  let fixed = v8::PropertyAttribute::READ_ONLY | v8::PropertyAttribute::DONT_DELETE;
+  proto.set_with_attr(key.into(), f.into(), fixed);
+  Some(())
+}
+
+/// Adds read-only accessor `name` to a class prototype.
+pub fn getter(
+  scope: &mut v8::PinScope<'_, '_>,
+  proto: v8::Local<v8::ObjectTemplate>,
+  name: &str,
+  cb: impl v8::MapFnTo<v8::FunctionCallback>,
+) -> Option<()> {
+  let key = v8::String::new(scope, name)?;
+  let f = v8::FunctionTemplate::new(scope, cb);
+  proto.set_accessor_property(
+    key.into(),
+    Some(f),
+    None,
+    v8::PropertyAttribute::DONT_DELETE,
+  );
+  Some(())
+}
+
 /// Sets the internal fields of a guest handle object: table id and kind.
 pub fn mark(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>, id: u32, kind: i32) {
   let field = v8::Integer::new_from_unsigned(scope, id);
   obj.set_internal_field(0, field.into());
   let kind = v8::Integer::new(scope, kind);
   obj.set_internal_field(1, kind.into());
+  // Handle objects are frozen, as on the host (internal fields stay writable).
+  let _ = obj.set_integrity_level(scope, v8::IntegrityLevel::Frozen);
+}
+
+/// The class function of `t` in the current context, with the function and its prototype
+/// frozen.
+pub fn frozen_class<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  t: v8::Local<'s, v8::FunctionTemplate>,
+) -> Option<v8::Local<'s, v8::Function>> {
+  let f = t.get_function(scope)?;
+  let key = v8::String::new(scope, "prototype")?;
+  if let Some(p) = f
+    .get(scope, key.into())
+    .and_then(|p| v8::Local::<v8::Object>::try_from(p).ok())
+  {
+    p.set_integrity_level(scope, v8::IntegrityLevel::Frozen)?;
+  }
+  f.set_integrity_level(scope, v8::IntegrityLevel::Frozen)?;
+  Some(f)
 }
 
 /// Internal-field marker of guest Reference objects.
@@ -368,6 +432,8 @@ pub const KIND_REMOTE_REFERENCE: i32 = 4;
 pub const KIND_TOKEN: i32 = 5;
 /// Internal-field marker of guest `Callback` objects.
 pub const KIND_CALLBACK: i32 = 6;
+/// Internal-field marker of the library object inside a guest.
+pub const KIND_LIBRARY: i32 = 10;
 
 /// The library object (`ivm`) as it travels into a guest.
 #[derive(Debug)]
@@ -376,23 +442,30 @@ pub struct Library;
 /// The library object inside a guest: the classes that work there, frozen.
 fn library<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<v8::Local<'s, v8::Value>, Thrown> {
   let failed = || Thrown::error("Failed to create the library object");
-  let obj = v8::Object::new(scope);
+  let t = v8::ObjectTemplate::new(scope);
+  t.set_internal_field_count(2);
+  let obj = t.new_instance(scope).ok_or_else(failed)?;
   let reference = reference::class(scope).ok_or_else(failed)?;
   let copy = external_copy::class(scope).ok_or_else(failed)?;
   let cb = callback::class(scope).ok_or_else(failed)?;
+  let isolate = nested::isolate::class(scope).ok_or_else(failed)?;
+  let context = nested::context::class(scope).ok_or_else(failed)?;
+  let script = nested::script::class(scope).ok_or_else(failed)?;
   for (name, f) in [
     ("Reference", reference),
     ("ExternalCopy", copy),
     ("Callback", cb),
+    ("Isolate", isolate),
+    ("Context", context),
+    ("Script", script),
   ] {
     let k = v8::String::new(scope, name).ok_or_else(failed)?;
     obj
       .create_data_property(scope, k.into(), f.into())
       .ok_or_else(failed)?;
   }
-  obj
-    .set_integrity_level(scope, v8::IntegrityLevel::Frozen)
-    .ok_or_else(failed)?;
+  // Marked (and frozen) so that it is recognised when it leaves the isolate again.
+  mark(scope, obj, 0, KIND_LIBRARY);
   Ok(obj.into())
 }
 
@@ -464,7 +537,9 @@ pub fn handle_of(
         .ok_or_else(|| Thrown::error("Copy has been released"))
     }
     KIND_TOKEN => token::take(scope, id),
+    KIND_LIBRARY => Ok(Handle::new(Library)),
     KIND_CALLBACK => callback::own_handle(scope, id),
+    nested::KIND_ISOLATE | nested::KIND_CONTEXT | nested::KIND_SCRIPT => nested::handle(scope, id),
     _ => return None,
   })
 }

@@ -3,24 +3,12 @@
 //! table of the guest state, and the object's internal fields hold the table id and kind.
 
 use super::reference_args::{self as a, Op};
-use super::{dispatch, state, Mode};
+use super::{dispatch, getter, method, state, Mode};
 use crate::bridge::host_ref::HostRef;
 use crate::error::{msg, Thrown};
 use crate::isolate::remote::IsolateRef;
 use crate::transfer::value::Handle;
 use std::sync::Arc;
-
-fn method(
-  scope: &mut v8::PinScope<'_, '_>,
-  proto: v8::Local<v8::ObjectTemplate>,
-  name: &str,
-  cb: impl v8::MapFnTo<v8::FunctionCallback>,
-) -> Option<()> {
-  let key = v8::String::new(scope, name)?;
-  let f = v8::FunctionTemplate::new(scope, cb);
-  proto.set(key.into(), f.into());
-  Some(())
-}
 
 fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::FunctionTemplate>> {
   let st = state(scope);
@@ -49,9 +37,7 @@ fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Fu
   method(scope, proto, "release", release)?;
   method(scope, proto, "deref", deref)?;
   method(scope, proto, "derefInto", deref_into)?;
-  let getter = v8::FunctionTemplate::new(scope, type_of);
-  let key = v8::String::new(scope, "typeof")?;
-  proto.set_accessor_property(key.into(), Some(getter), None, v8::PropertyAttribute::NONE);
+  getter(scope, proto, "typeof", type_of)?;
   st.borrow_mut().reference_template = Some(v8::Global::new(scope, t));
   Some(t)
 }
@@ -107,7 +93,8 @@ fn target<'s>(
 
 /// The Reference constructor function in the current context.
 pub fn class<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Function>> {
-  template(scope)?.get_function(scope)
+  let t = template(scope)?;
+  crate::guest::frozen_class(scope, t)
 }
 
 fn construct<'s>(

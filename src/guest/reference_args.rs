@@ -42,21 +42,8 @@ pub fn timeout<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
 ) -> Result<u32, Thrown> {
-  let Ok(opts) = v8::Local::<v8::Object>::try_from(args.get(2)) else {
-    return Ok(0);
-  };
-  let key =
-    v8::String::new(scope, "timeout").ok_or_else(|| Thrown::error("Failed to read options"))?;
-  let v = opts
-    .get(scope, key.into())
-    .ok_or_else(|| Thrown::error("Failed to read options"))?;
-  if v.is_undefined() {
-    return Ok(0);
-  }
-  match v.number_value(scope) {
-    Some(n) if v.is_number() && n >= 0.0 && n.is_finite() => Ok(n.min(f64::from(u32::MAX)) as u32),
-    _ => Err(Thrown::type_error("`timeout` must be a positive number")),
-  }
+  let opts = v8::Local::<v8::Object>::try_from(args.get(2)).ok();
+  super::options::timeout(scope, opts)
 }
 
 /// Reads `{ copy, externalCopy, reference }` from a guest options object.

@@ -146,17 +146,13 @@ pub fn receive<'s>(
   }
 }
 
-/// Performs `op` on another isolate's value in `mode`.
-pub fn perform<'s>(
+/// Runs `work` on `host`'s isolate in `mode`: its answer, a promise of it, or nothing.
+pub fn run<'s>(
   scope: &mut v8::PinScope<'s, '_>,
-  target: &IsolateRef,
-  op: HostOp,
-  timeout: u32,
+  host: &crate::isolate::IsolateHost,
+  work: Phase2<Answer>,
   mode: Mode,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
-  let id = target.handle.id;
-  let work = Box::new(move |rt: &mut Runtime| remote::perform(rt, id, op, timeout));
-  let host = &target.handle.host;
   match mode {
     Mode::Sync => {
       let answer = call_sync(scope, host, work)?;
@@ -173,4 +169,17 @@ pub fn perform<'s>(
       Ok(None)
     }
   }
+}
+
+/// Performs `op` on another isolate's value in `mode`.
+pub fn perform<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  target: &IsolateRef,
+  op: HostOp,
+  timeout: u32,
+  mode: Mode,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let id = target.handle.id;
+  let work = Box::new(move |rt: &mut Runtime| remote::perform(rt, id, op, timeout));
+  run(scope, &target.handle.host, work, mode)
 }

@@ -65,6 +65,40 @@ pub struct IsolateFunction {
   pub mode: crate::bridge::host_ref::CallMode,
 }
 
+/// A context of an isolate as it travels between threads.
+#[derive(Clone)]
+pub struct IsolateContext {
+  /// The context table entry.
+  pub handle: Arc<RemoteHandle>,
+  /// The Reference to its global object.
+  pub global: IsolateRef,
+}
+
+impl IsolateContext {
+  /// A new context in `rt`'s isolate (on its thread).
+  pub fn create(rt: &mut Runtime) -> Result<IsolateContext, Thrown> {
+    let host = own_host(&rt.state).ok_or_else(|| Thrown::error(msg::DISPOSED))?;
+    let (id, global) = context::create(rt);
+    Ok(IsolateContext {
+      handle: Arc::new(RemoteHandle {
+        host: host.clone(),
+        id,
+      }),
+      global: IsolateRef {
+        handle: Arc::new(RemoteHandle { host, id: global }),
+        type_of: "object",
+      },
+    })
+  }
+}
+
+/// A compiled script of an isolate as it travels between threads.
+#[derive(Clone)]
+pub struct IsolateScript {
+  /// The script table entry.
+  pub handle: Arc<RemoteHandle>,
+}
+
 /// What an operation on an isolate's value answers, as it leaves the owner's thread.
 pub enum Answer {
   /// A value (handles inside it included).

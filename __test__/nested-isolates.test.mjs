@@ -1,0 +1,118 @@
+// Isolates inside isolates (SPEC §1.6, test `isolate-in-isolate.js` of isolated-vm), and
+// Isolate/Context/Script handles crossing between the host and guests.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import ivm from 'isolated-vm-rs';
+
+function guest() {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  context.global.setSync('ivm', ivm);
+  return { isolate, context };
+}
+
+test('a guest creates a nested isolate and runs code in it synchronously', () => {
+  const { isolate, context } = guest();
+  assert.equal(context.evalSync(`
+    const inner = new ivm.Isolate({ memoryLimit: 32 });
+    const ctx = inner.createContextSync();
+    ctx.global.setSync('x', 20);
+    const script = inner.compileScriptSync('x + 22', { filename: 'inner.js' });
+    [script.runSync(ctx), ctx.evalSync('typeof ivm'), inner instanceof ivm.Isolate, ctx instanceof ivm.Context,
+     script instanceof ivm.Script, ctx.global instanceof ivm.Reference, typeof inner.cpuTime, inner.isDisposed].join();
+  `), '42,undefined,true,true,true,true,bigint,false');
+  assert.equal(context.evalSync('ctx.evalSync("({ a: 1 })") === undefined && ctx.evalSync("({ a: 1 })", { copy: true }).a'), 1);
+  assert.equal(context.evalSync('ctx.evalClosureSync("return $0 + $1", [1, 2])'), 3);
+  assert.equal(context.evalSync('try { ctx.evalSync("throw new RangeError(\\"inner\\")") } catch (e) { e.constructor.name + ": " + e.message }'), 'RangeError: inner');
+  assert.equal(context.evalSync('try { ctx.evalSync("for(;;){}", { timeout: 20 }) } catch (e) { e.message }'), 'Script execution timed out.');
+  assert.equal(context.evalSync('try { ctx.evalSync("1", { timeout: -1 }) } catch (e) { e.message }'), '`timeout` must be a non-negative number');
+  assert.equal(context.evalSync('try { new ivm.Isolate({ memoryLimit: 1 }) } catch (e) { e.message }'), '`memoryLimit` must be at least 8');
+  assert.equal(context.evalSync('try { ivm.Isolate() } catch (e) { e.message }'), '`Isolate` must be called with `new`');
+  assert.equal(context.evalSync('try { new ivm.Context() } catch (e) { e.message }'), '`Context` constructor is private');
+  assert.equal(context.evalSync('try { script.runSync({}) } catch (e) { e.message }'), '`undefined` requires parameter 1 to be a Context');
+  assert.equal(context.evalSync('try { script.runSync(new ivm.Isolate().createContextSync()) } catch (e) { e.message }'), 'Invalid context');
+  assert.equal(context.evalSync('script.release(); try { script.runSync(ctx) } catch (e) { e.message }'), 'Script has been released');
+  assert.equal(context.evalSync('[ctx.release(), ctx.release(), ctx.global].join()'), 'true,false,');
+  assert.equal(context.evalSync('try { ctx.evalSync("1") } catch (e) { e.message }'), 'Context is released');
+  assert.equal(context.evalSync('inner.dispose(); let m; try { inner.dispose() } catch (e) { m = e.message } m + ":" + inner.isDisposed'), 'Isolate is already disposed:true');
+  assert.equal(context.evalSync('try { inner.createContextSync() } catch (e) { e.message }'), 'Isolate is disposed');
+  isolate.dispose();
+});
+
+test('async methods of nested isolates, and SPEC §2.1 rule 4 for createContextSync', async () => {
+  const { isolate, context } = guest();
+  assert.equal(await context.eval(`(async () => {
+    const inner = new ivm.Isolate();
+    const ctx = await inner.createContext();
+    const script = await inner.compileScript('1 + 1');
+    const out = [await script.run(ctx), await ctx.eval('40 + 2'), await ctx.evalClosure('return $0 * 2', [21])];
+    ctx.evalIgnored('globalThis.z = 5');
+    out.push(await ctx.eval('z'));
+    out.push(await ctx.eval('Promise.resolve(7)', { promise: true }));
+    out.push(await ctx.eval('nope').catch(e => e.constructor.name));
+    inner.dispose();
+    return out.join();
+  })()`, { promise: true }), '2,42,42,5,7,ReferenceError');
+  await assert.rejects(context.eval('new ivm.Isolate().createContextSync()'), {
+    message: 'Calling a synchronous isolated-vm function on a non-default isolate from within an asynchronous isolated-vm function is not allowed.',
+  });
+  isolate.dispose();
+});
+
+test('three levels deep: a nested isolate nests another one', () => {
+  const { isolate, context } = guest();
+  assert.equal(context.evalSync(`
+    const mid = new ivm.Isolate();
+    const midCtx = mid.createContextSync();
+    midCtx.global.setSync('ivm', ivm);
+    midCtx.evalSync('const deep = new ivm.Isolate(); deep.createContextSync().evalSync("6 * 7")');
+  `), 42);
+  isolate.dispose();
+});
+
+test('Isolate, Context and Script handles cross between the host and guests', () => {
+  const { isolate, context } = guest();
+  const other = new ivm.Isolate();
+  const otherContext = other.createContextSync();
+  context.global.setSync('other', other);
+  context.global.setSync('otherContext', otherContext);
+  context.global.setSync('otherScript', other.compileScriptSync('6 * 7'));
+  assert.equal(context.evalSync('[other instanceof ivm.Isolate, otherScript.runSync(otherContext), otherContext.evalSync("1 + 1")].join()'), 'true,42,2');
+  const back = context.evalSync('other');
+  assert.ok(back instanceof ivm.Isolate);
+  assert.equal(back.createContextSync().evalSync('3'), 3, 'the same isolate');
+  const nestedContext = context.evalSync('globalThis.n = new ivm.Isolate(); n.createContextSync()');
+  assert.ok(nestedContext instanceof ivm.Context);
+  assert.equal(nestedContext.evalSync('5'), 5);
+  assert.equal(nestedContext.global.typeof, 'object');
+  const nested = context.evalSync('n');
+  assert.equal(nested.compileScriptSync('7').runSync(nestedContext), 7);
+  assert.ok(context.evalSync('n.compileScriptSync("1")') instanceof ivm.Script);
+  assert.equal(context.evalSync('ivm'), ivm, 'the library comes back as itself');
+  const released = other.createContextSync();
+  released.release();
+  assert.throws(() => context.global.setSync('x', released), { message: 'Context is released' });
+  isolate.dispose();
+  other.dispose();
+});
+
+test('guest classes, prototypes and handle objects are frozen', () => {
+  const { isolate, context } = guest();
+  assert.equal(context.evalSync(`[ivm.Reference, ivm.ExternalCopy, ivm.Callback, ivm.Isolate, ivm.Context, ivm.Script]
+    .every(C => Object.isFrozen(C) && Object.isFrozen(C.prototype))`), true);
+  assert.equal(context.evalSync(`[new ivm.Reference(1), new ivm.ExternalCopy(1), new ivm.Callback(() => 1), new ivm.Isolate(),
+    new ivm.Isolate().createContextSync(), new ivm.Reference({}).derefInto()].every(o => Object.isFrozen(o))`), true);
+  assert.equal(context.evalSync('"use strict"; try { ivm.Reference.prototype.getSync = null } catch (e) { e.constructor.name }'), 'TypeError');
+  isolate.dispose();
+});
+
+test('a handle is an instance of the class of every context of the receiving isolate', () => {
+  const isolate = new ivm.Isolate();
+  const one = isolate.createContextSync();
+  const two = isolate.createContextSync();
+  one.global.setSync('ivm', ivm);
+  two.global.setSync('ivm', ivm);
+  two.global.setSync('r', one.evalSync('new ivm.Reference({ a: 1 })'));
+  assert.equal(two.evalSync('(r instanceof ivm.Reference) + ":" + r.getSync("a")'), 'true:1');
+  isolate.dispose();
+});

@@ -1,0 +1,200 @@
+//! A guest `Context` object: a context of a nested isolate (or of any isolate, transferred in).
+
+use super::{init, private, template, this, Nested, KIND_CONTEXT};
+use crate::error::Thrown;
+use crate::guest::options as o;
+use crate::guest::reference_args::export_arg;
+use crate::guest::remote;
+use crate::guest::{dispatch, getter, method, Mode};
+use crate::isolate::ops::script;
+use crate::isolate::remote::{answer, IsolateContext};
+use crate::isolate::Runtime;
+
+fn class_template<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+) -> Option<v8::Local<'s, v8::FunctionTemplate>> {
+  template(scope, "Context", 3, |scope| {
+    let t = v8::FunctionTemplate::new(scope, construct);
+    let proto = t.prototype_template(scope);
+    method(scope, proto, "evalSync", eval_sync)?;
+    method(scope, proto, "eval", eval)?;
+    method(scope, proto, "evalIgnored", eval_ignored)?;
+    method(scope, proto, "evalClosureSync", eval_closure_sync)?;
+    method(scope, proto, "evalClosure", eval_closure)?;
+    method(scope, proto, "evalClosureIgnored", eval_closure_ignored)?;
+    method(scope, proto, "release", release)?;
+    getter(scope, proto, "global", global)?;
+    Some(t)
+  })
+}
+
+fn construct<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |_, _| Err(private("Context")));
+}
+
+/// Internal field holding the `global` Reference object (`undefined` once released).
+const GLOBAL_FIELD: usize = 2;
+
+/// The guest's `Context` class.
+pub fn class<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Function>> {
+  let t = class_template(scope)?;
+  crate::guest::frozen_class(scope, t)
+}
+
+/// A guest Context object for `c`, with its `global` Reference.
+pub fn new_instance<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  c: IsolateContext,
+) -> Result<v8::Local<'s, v8::Value>, Thrown> {
+  let failed = || Thrown::error("Failed to create a handle object");
+  let t = class_template(scope).ok_or_else(failed)?;
+  let obj = t
+    .instance_template(scope)
+    .new_instance(scope)
+    .ok_or_else(failed)?;
+  let global = crate::guest::isolate_ref(scope, &c.global)?;
+  obj.set_internal_field(GLOBAL_FIELD, global.into());
+  init(scope, obj, Nested::Context(c));
+  Ok(obj.into())
+}
+
+fn global<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    let this = args.this();
+    if super::get(scope, this, KIND_CONTEXT).is_none() {
+      return Err(Thrown::type_error("Illegal invocation"));
+    }
+    Ok(
+      this
+        .get_internal_field(scope, GLOBAL_FIELD)
+        .and_then(|d| v8::Local::<v8::Value>::try_from(d).ok()),
+    )
+  });
+}
+
+/// The context `obj` holds, if it is a guest Context object.
+pub fn of(
+  scope: &mut v8::PinScope<'_, '_>,
+  obj: v8::Local<v8::Object>,
+) -> Option<Result<IsolateContext, Thrown>> {
+  Some(match super::get(scope, obj, KIND_CONTEXT)? {
+    Ok(Nested::Context(c)) => Ok(c),
+    Ok(_) => Err(Thrown::type_error("Illegal invocation")),
+    Err(e) => Err(e),
+  })
+}
+
+fn context(
+  scope: &mut v8::PinScope<'_, '_>,
+  obj: v8::Local<v8::Object>,
+) -> Result<IsolateContext, Thrown> {
+  match this(scope, obj, KIND_CONTEXT)? {
+    Nested::Context(c) => Ok(c),
+    _ => Err(Thrown::type_error("Illegal invocation")),
+  }
+}
+
+fn eval_in<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+  mode: Mode,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let c = context(scope, args.this())?;
+  let code = o::string(scope, args.get(0), 1)?;
+  let obj = o::object(args.get(1), "eval", 2)?;
+  let timeout = o::timeout(scope, obj)?;
+  let origin = o::origin(scope, obj)?;
+  let t = o::transfer(scope, obj)?;
+  let id = c.handle.id;
+  let work = Box::new(move |rt: &mut Runtime| {
+    let out = script::eval(rt, id, code, origin, timeout, t)?;
+    answer(rt, out)
+  });
+  remote::run(scope, &c.handle.host, work, mode)
+}
+
+fn eval_closure_in<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+  mode: Mode,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let c = context(scope, args.this())?;
+  let code = o::string(scope, args.get(0), 1)?;
+  let obj = o::object(args.get(2), "evalClosure", 3)?;
+  let timeout = o::timeout(scope, obj)?;
+  let origin = o::origin(scope, obj)?;
+  let arg_opts = o::transfer_nested(scope, obj, "arguments")?;
+  let result = o::transfer_nested(scope, obj, "result")?;
+  let mut values = Vec::new();
+  let list = args.get(1);
+  if !list.is_undefined() {
+    let arr = v8::Local::<v8::Array>::try_from(list)
+      .map_err(|_| Thrown::type_error("`undefined` requires parameter 2 to be an array"))?;
+    for i in 0..arr.length() {
+      let x = arr
+        .get_index(scope, i)
+        .ok_or_else(|| Thrown::error("Failed to read argument"))?;
+      values.push(export_arg(scope, x, arg_opts)?);
+    }
+  }
+  let id = c.handle.id;
+  let work = Box::new(move |rt: &mut Runtime| {
+    let out = script::eval_closure(rt, id, code, values, origin, timeout, result)?;
+    answer(rt, out)
+  });
+  remote::run(scope, &c.handle.host, work, mode)
+}
+
+macro_rules! context_method {
+  ($name:ident, $body:ident, $mode:expr) => {
+    fn $name<'s>(
+      scope: &mut v8::PinScope<'s, '_>,
+      args: v8::FunctionCallbackArguments<'s>,
+      rv: v8::ReturnValue<'s, v8::Value>,
+    ) {
+      dispatch(scope, args, rv, |scope, args| $body(scope, args, $mode));
+    }
+  };
+}
+
+context_method!(eval_sync, eval_in, Mode::Sync);
+context_method!(eval, eval_in, Mode::Async);
+context_method!(eval_ignored, eval_in, Mode::Ignored);
+context_method!(eval_closure_sync, eval_closure_in, Mode::Sync);
+context_method!(eval_closure, eval_closure_in, Mode::Async);
+context_method!(eval_closure_ignored, eval_closure_in, Mode::Ignored);
+
+fn release<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    let this = args.this();
+    let held = match super::get(scope, this, KIND_CONTEXT) {
+      None => return Err(Thrown::type_error("Illegal invocation")),
+      Some(r) => r.is_ok(),
+    };
+    if held {
+      crate::guest::forget(scope, this);
+      let global = this
+        .get_internal_field(scope, GLOBAL_FIELD)
+        .and_then(|d| v8::Local::<v8::Value>::try_from(d).ok())
+        .and_then(|g| v8::Local::<v8::Object>::try_from(g).ok());
+      if let Some(g) = global {
+        crate::guest::forget(scope, g);
+      }
+      let undefined = v8::undefined(scope);
+      this.set_internal_field(GLOBAL_FIELD, undefined.into());
+    }
+    Ok(Some(v8::Boolean::new(scope, held).into()))
+  });
+}

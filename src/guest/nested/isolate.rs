@@ -1,0 +1,223 @@
+//! `new ivm.Isolate(options)` inside a guest: a nested isolate on its own thread.
+
+use super::{init, template, this, Nested, KIND_ISOLATE};
+use crate::error::{msg, Thrown};
+use crate::guest::options as o;
+use crate::guest::remote;
+use crate::guest::{dispatch, getter, method, Mode};
+use crate::isolate::remote::Answer;
+use crate::isolate::remote::{IsolateContext, IsolateScript, RemoteHandle};
+use crate::isolate::{IsolateHost, IsolateOptions, Runtime};
+use crate::transfer::value::{Handle, Value};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+fn class_template<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+) -> Option<v8::Local<'s, v8::FunctionTemplate>> {
+  template(scope, "Isolate", 2, |scope| {
+    let t = v8::FunctionTemplate::new(scope, construct);
+    let proto = t.prototype_template(scope);
+    method(scope, proto, "createContextSync", create_context_sync)?;
+    method(scope, proto, "createContext", create_context)?;
+    method(scope, proto, "compileScriptSync", compile_script_sync)?;
+    method(scope, proto, "compileScript", compile_script)?;
+    method(scope, proto, "dispose", dispose)?;
+    getter(scope, proto, "isDisposed", is_disposed)?;
+    getter(scope, proto, "referenceCount", reference_count)?;
+    getter(scope, proto, "cpuTime", cpu_time)?;
+    getter(scope, proto, "wallTime", wall_time)?;
+    Some(t)
+  })
+}
+
+/// The guest's `Isolate` class.
+pub fn class<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Function>> {
+  let t = class_template(scope)?;
+  crate::guest::frozen_class(scope, t)
+}
+
+/// A guest Isolate object for `host`.
+pub fn new_instance<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  host: Arc<IsolateHost>,
+) -> Option<v8::Local<'s, v8::Value>> {
+  let t = class_template(scope)?;
+  let obj = t.instance_template(scope).new_instance(scope)?;
+  init(scope, obj, Nested::Isolate(host));
+  Some(obj.into())
+}
+
+fn options<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+) -> Result<IsolateOptions, Thrown> {
+  let obj = o::object(v, "Isolate", 1)?;
+  let limit_mb = o::number(scope, obj, "memoryLimit")?.unwrap_or(128.0);
+  if limit_mb < 8.0 {
+    return Err(Thrown::error("`memoryLimit` must be at least 8"));
+  }
+  if let Some(f) = o::field(scope, obj, "onCatastrophicError")? {
+    if !f.is_function() {
+      return Err(Thrown::type_error(
+        "`onCatastrophicError` must be a function",
+      ));
+    }
+  }
+  if o::field(scope, obj, "snapshot")?.is_some() {
+    return Err(Thrown::type_error(
+      "`snapshot` must be an ExternalCopy to ArrayBuffer",
+    ));
+  }
+  Ok(IsolateOptions {
+    memory_limit: (limit_mb.min(1024.0 * 1024.0) * 1024.0 * 1024.0) as usize,
+  })
+}
+
+fn construct<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    if args.new_target().is_undefined() {
+      return Err(Thrown::type_error("`Isolate` must be called with `new`"));
+    }
+    let opts = options(scope, args.get(0))?;
+    let host = IsolateHost::spawn(opts)?;
+    init(scope, args.this(), Nested::Isolate(host));
+    Ok(None)
+  });
+}
+
+/// The isolate `this` holds, if it is not disposed.
+fn live(
+  scope: &mut v8::PinScope<'_, '_>,
+  obj: v8::Local<v8::Object>,
+) -> Result<Arc<IsolateHost>, Thrown> {
+  match this(scope, obj, KIND_ISOLATE)? {
+    Nested::Isolate(h) if !h.is_disposed() => Ok(h),
+    _ => Err(Thrown::error(msg::DISPOSED)),
+  }
+}
+
+fn create_context_in<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+  mode: Mode,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let host = live(scope, args.this())?;
+  o::object(args.get(0), "createContext", 1)?;
+  let work = Box::new(|rt: &mut Runtime| {
+    let c = IsolateContext::create(rt)?;
+    Ok(Answer::Value(Value::Handle(Handle::new(c))))
+  });
+  remote::run(scope, &host, work, mode)
+}
+
+fn compile_script_in<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+  mode: Mode,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let host = live(scope, args.this())?;
+  let code = o::string(scope, args.get(0), 1)?;
+  let obj = o::object(args.get(1), "compileScript", 2)?;
+  let origin = o::origin(scope, obj)?;
+  let work = Box::new(move |rt: &mut Runtime| {
+    let id = crate::isolate::ops::script::compile(rt, code, origin)?;
+    let host =
+      crate::isolate::remote::own_host(&rt.state).ok_or_else(|| Thrown::error(msg::DISPOSED))?;
+    let s = IsolateScript {
+      handle: Arc::new(RemoteHandle { host, id }),
+    };
+    Ok(Answer::Value(Value::Handle(Handle::new(s))))
+  });
+  remote::run(scope, &host, work, mode)
+}
+
+macro_rules! isolate_method {
+  ($name:ident, $body:ident, $mode:expr) => {
+    fn $name<'s>(
+      scope: &mut v8::PinScope<'s, '_>,
+      args: v8::FunctionCallbackArguments<'s>,
+      rv: v8::ReturnValue<'s, v8::Value>,
+    ) {
+      dispatch(scope, args, rv, |scope, args| $body(scope, args, $mode));
+    }
+  };
+}
+
+isolate_method!(create_context_sync, create_context_in, Mode::Sync);
+isolate_method!(create_context, create_context_in, Mode::Async);
+isolate_method!(compile_script_sync, compile_script_in, Mode::Sync);
+isolate_method!(compile_script, compile_script_in, Mode::Async);
+
+fn dispose<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    let Nested::Isolate(h) = this(scope, args.this(), KIND_ISOLATE)? else {
+      return Err(Thrown::type_error("Illegal invocation"));
+    };
+    h.dispose()?;
+    Ok(None)
+  });
+}
+
+fn is_disposed<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    let Nested::Isolate(h) = this(scope, args.this(), KIND_ISOLATE)? else {
+      return Err(Thrown::type_error("Illegal invocation"));
+    };
+    Ok(Some(v8::Boolean::new(scope, h.is_disposed()).into()))
+  });
+}
+
+fn reference_count<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    let h = live(scope, args.this())?;
+    let n = h.state.handles.load(Ordering::Relaxed) as f64;
+    Ok(Some(v8::Number::new(scope, n).into()))
+  });
+}
+
+fn time<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+  wall: bool,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let h = live(scope, args.this())?;
+  let ns = if wall {
+    h.state.wall_ns.load(Ordering::Relaxed)
+  } else {
+    h.state.cpu_ns.load(Ordering::Relaxed)
+  };
+  Ok(Some(v8::BigInt::new_from_u64(scope, ns).into()))
+}
+
+fn cpu_time<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| time(scope, args, false));
+}
+
+fn wall_time<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| time(scope, args, true));
+}

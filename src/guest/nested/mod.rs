@@ -1,0 +1,128 @@
+//! `Isolate`, `Context` and `Script` inside a guest: nested isolates (SPEC §1.6). The objects
+//! hold thread-safe handles; their methods run on the nested isolate's thread through
+//! [`super::remote::run`], so SPEC §2.1 rule 4 applies to the synchronous ones.
+
+pub mod context;
+pub mod isolate;
+pub mod script;
+
+use super::state;
+use crate::error::{msg, Thrown};
+use crate::isolate::remote::{IsolateContext, IsolateScript};
+use crate::isolate::IsolateHost;
+use crate::transfer::value::Handle;
+use std::sync::Arc;
+
+/// Internal-field marker of guest Isolate objects.
+pub const KIND_ISOLATE: i32 = 7;
+/// Internal-field marker of guest Context objects.
+pub const KIND_CONTEXT: i32 = 8;
+/// Internal-field marker of guest Script objects.
+pub const KIND_SCRIPT: i32 = 9;
+
+/// What a guest Isolate, Context or Script object holds.
+#[derive(Clone)]
+pub enum Nested {
+  /// An isolate.
+  Isolate(Arc<IsolateHost>),
+  /// A context of some isolate.
+  Context(IsolateContext),
+  /// A compiled script of some isolate.
+  Script(IsolateScript),
+}
+
+/// The cached template of class `name`, built by `build` the first time.
+pub fn template<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  name: &'static str,
+  fields: usize,
+  build: impl FnOnce(&mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::FunctionTemplate>>,
+) -> Option<v8::Local<'s, v8::FunctionTemplate>> {
+  let st = state(scope);
+  if let Some(t) = st.borrow().templates.get(name) {
+    return Some(v8::Local::new(scope, t));
+  }
+  let t = build(scope)?;
+  let class = v8::String::new(scope, name)?;
+  t.set_class_name(class);
+  t.instance_template(scope).set_internal_field_count(fields);
+  st.borrow_mut()
+    .templates
+    .insert(name, v8::Global::new(scope, t));
+  Some(t)
+}
+
+/// Ties `obj` to `item` (table entry, weak release, internal fields).
+pub fn init(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>, item: Nested) {
+  let kind = match item {
+    Nested::Isolate(_) => KIND_ISOLATE,
+    Nested::Context(_) => KIND_CONTEXT,
+    Nested::Script(_) => KIND_SCRIPT,
+  };
+  let st = state(scope);
+  let id = st.borrow_mut().next_id();
+  let weak = v8::Weak::with_finalizer(scope, obj, super::release_on_gc(id));
+  st.borrow_mut().nested.insert(id, (item, weak));
+  super::mark(scope, obj, id, kind);
+}
+
+/// What `obj` holds if it is a guest object of `kind`: `None` for other objects, `Err` once
+/// released.
+pub fn get(
+  scope: &mut v8::PinScope<'_, '_>,
+  obj: v8::Local<v8::Object>,
+  kind: i32,
+) -> Option<Result<Nested, Thrown>> {
+  let id = super::object_id(scope, obj, kind)?;
+  let found = state(scope).borrow().nested.get(&id).map(|e| e.0.clone());
+  Some(found.ok_or_else(|| {
+    Thrown::error(match kind {
+      KIND_CONTEXT => msg::CONTEXT_RELEASED,
+      KIND_SCRIPT => msg::SCRIPT_RELEASED,
+      _ => msg::DISPOSED,
+    })
+  }))
+}
+
+/// What `this` holds, for a method of class `kind` ("Illegal invocation" for other receivers).
+pub fn this(
+  scope: &mut v8::PinScope<'_, '_>,
+  this: v8::Local<v8::Object>,
+  kind: i32,
+) -> Result<Nested, Thrown> {
+  get(scope, this, kind).unwrap_or_else(|| Err(Thrown::type_error("Illegal invocation")))
+}
+
+/// The transfer handle of guest object `id` (an Isolate, Context or Script leaving).
+pub fn handle(scope: &mut v8::PinScope<'_, '_>, id: u32) -> Result<Handle, Thrown> {
+  let found = state(scope).borrow().nested.get(&id).map(|e| e.0.clone());
+  match found {
+    Some(Nested::Isolate(h)) => Ok(Handle::new(h)),
+    Some(Nested::Context(c)) => Ok(Handle::new(c)),
+    Some(Nested::Script(s)) => Ok(Handle::new(s)),
+    None => Err(Thrown::error(msg::REFERENCE_RELEASED)),
+  }
+}
+
+/// Materialises an isolate, context or script handle in a guest (`None`: not one of these).
+pub fn materialize<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  h: &Handle,
+) -> Option<Result<v8::Local<'s, v8::Value>, Thrown>> {
+  let failed = || Thrown::error("Failed to create a handle object");
+  if let Some(host) = h.get::<Arc<IsolateHost>>() {
+    return Some(isolate::new_instance(scope, host.clone()).ok_or_else(failed));
+  }
+  if let Some(c) = h.get::<IsolateContext>() {
+    return Some(context::new_instance(scope, c.clone()));
+  }
+  if let Some(s) = h.get::<IsolateScript>() {
+    return Some(script::new_instance(scope, s.clone()).ok_or_else(failed));
+  }
+  None
+}
+
+/// A private constructor's body.
+pub fn private(name: &str) -> Thrown {
+  Thrown::type_error(msg::private_ctor(name))
+}

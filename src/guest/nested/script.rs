@@ -1,0 +1,110 @@
+//! A guest `Script` object: a script compiled in a nested isolate.
+
+use super::{init, private, template, this, Nested, KIND_SCRIPT};
+use crate::error::{msg, Thrown};
+use crate::guest::options as o;
+use crate::guest::remote;
+use crate::guest::{dispatch, method, Mode};
+use crate::isolate::ops::script;
+use crate::isolate::remote::{answer, IsolateScript};
+use crate::isolate::Runtime;
+use std::sync::Arc;
+
+fn class_template<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+) -> Option<v8::Local<'s, v8::FunctionTemplate>> {
+  template(scope, "Script", 2, |scope| {
+    let t = v8::FunctionTemplate::new(scope, construct);
+    let proto = t.prototype_template(scope);
+    method(scope, proto, "runSync", run_sync)?;
+    method(scope, proto, "run", run)?;
+    method(scope, proto, "runIgnored", run_ignored)?;
+    method(scope, proto, "release", release)?;
+    Some(t)
+  })
+}
+
+fn construct<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |_, _| Err(private("Script")));
+}
+
+/// The guest's `Script` class.
+pub fn class<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Function>> {
+  let t = class_template(scope)?;
+  crate::guest::frozen_class(scope, t)
+}
+
+/// A guest Script object for `s`.
+pub fn new_instance<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  s: IsolateScript,
+) -> Option<v8::Local<'s, v8::Value>> {
+  let t = class_template(scope)?;
+  let obj = t.instance_template(scope).new_instance(scope)?;
+  init(scope, obj, Nested::Script(s));
+  Some(obj.into())
+}
+
+fn run_in<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+  mode: Mode,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let Nested::Script(s) = this(scope, args.this(), KIND_SCRIPT)? else {
+    return Err(Thrown::type_error("Illegal invocation"));
+  };
+  let not_context = || Thrown::type_error("`undefined` requires parameter 1 to be a Context");
+  let obj = v8::Local::<v8::Object>::try_from(args.get(0)).map_err(|_| not_context())?;
+  let c = super::context::of(scope, obj).ok_or_else(not_context)??;
+  if !Arc::ptr_eq(&c.handle.host, &s.handle.host) {
+    return Err(Thrown::error(msg::INVALID_CONTEXT));
+  }
+  let opts = o::object(args.get(1), "run", 2)?;
+  let timeout = o::timeout(scope, opts)?;
+  let t = o::transfer(scope, opts)?;
+  if o::flag(scope, opts, "release")? {
+    crate::guest::forget(scope, args.this());
+  }
+  let (script_id, context_id) = (s.handle.id, c.handle.id);
+  let host = s.handle.host.clone();
+  // The handles stay alive until the job ran.
+  let keep = (s, c);
+  let work = Box::new(move |rt: &mut Runtime| {
+    let out = script::run(rt, script_id, context_id, timeout, t)?;
+    drop(keep);
+    answer(rt, out)
+  });
+  remote::run(scope, &host, work, mode)
+}
+
+macro_rules! script_method {
+  ($name:ident, $mode:expr) => {
+    fn $name<'s>(
+      scope: &mut v8::PinScope<'s, '_>,
+      args: v8::FunctionCallbackArguments<'s>,
+      rv: v8::ReturnValue<'s, v8::Value>,
+    ) {
+      dispatch(scope, args, rv, |scope, args| run_in(scope, args, $mode));
+    }
+  };
+}
+
+script_method!(run_sync, Mode::Sync);
+script_method!(run, Mode::Async);
+script_method!(run_ignored, Mode::Ignored);
+
+fn release<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    this(scope, args.this(), KIND_SCRIPT)?;
+    crate::guest::forget(scope, args.this());
+    Ok(None)
+  });
+}
