@@ -66,14 +66,18 @@ binding.__setHelpers({
   entries(v) {
     return types.isMap(v) ? Array.from(Map.prototype.entries.call(v)).flat() : Array.from(Set.prototype.values.call(v));
   },
-  // Reference property access on host values (SPEC §2.8): own properties only; accessors only
-  // with `accessors`; proxies anywhere on the chain are refused; set defines a data property.
-  getOwn(obj, key, accessors) {
+  // Reference property access on host values (SPEC §2.8): own properties only (the prototype
+  // chain with `unsafeInherit`, flag 2); accessors only with `accessors` (flag 1); proxies
+  // anywhere on the chain are refused; set defines a data property.
+  getOwn(obj, key, flags) {
     hostObject(obj);
-    const desc = Object.getOwnPropertyDescriptor(obj, key);
+    let desc;
+    for (let o = obj; o !== null && desc === undefined; o = flags & 2 ? Object.getPrototypeOf(o) : null) {
+      desc = Object.getOwnPropertyDescriptor(o, key);
+    }
     if (desc === undefined) return undefined;
     if (desc.get !== undefined || desc.set !== undefined) {
-      if (!accessors) throw new TypeError('Property is getter');
+      if (!(flags & 1)) throw new TypeError('Property is getter');
       return desc.get === undefined ? undefined : desc.get.call(obj);
     }
     return desc.value;

@@ -139,6 +139,15 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
       f.mode,
     );
   }
+  if let Some(cb) = h.get::<Arc<crate::bridge::host_ref::CallbackHandle>>() {
+    // A function of this environment comes back as itself.
+    let data = crate::api::env::EnvData::get(env)?;
+    if data.bridge_key() == cb.target.env_key() {
+      if let Some(v) = data.host_value(env, cb.target.id) {
+        return Ok(v);
+      }
+    }
+  }
   if let Some(crate::guest::HostDeref(target)) = h.get::<crate::guest::HostDeref>() {
     let data = crate::api::env::EnvData::get(env)?;
     if data.bridge_key() == target.env_key() {

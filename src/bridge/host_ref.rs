@@ -22,6 +22,9 @@ pub struct HostRef {
   pub id: u32,
   /// `typeof` as a Reference reports it.
   pub type_of: &'static str,
+  /// Created with `unsafeInherit`: `get` walks the prototype chain, and References it returns
+  /// inherit the flag.
+  pub inherit: bool,
 }
 
 impl std::fmt::Debug for HostRef {
@@ -63,12 +66,22 @@ pub fn type_of(env: sys::napi_env, v: sys::napi_value) -> &'static str {
 
 /// Keeps a host value alive for isolates. Node's thread only.
 pub fn new_host_ref(env: sys::napi_env, v: sys::napi_value) -> napi::Result<Arc<HostRef>> {
+  new_host_ref_with(env, v, false)
+}
+
+/// Like [`new_host_ref`], with the `unsafeInherit` flag.
+pub fn new_host_ref_with(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  inherit: bool,
+) -> napi::Result<Arc<HostRef>> {
   let data = EnvData::get(env)?;
   let id = data.add_host_ref(env, v)?;
   Ok(Arc::new(HostRef {
     bridge: data.bridge.clone(),
     id,
     type_of: type_of(env, v),
+    inherit,
   }))
 }
 
@@ -91,6 +104,8 @@ pub enum HostOp {
     key: Value,
     /// Allow accessors.
     accessors: bool,
+    /// Walk the prototype chain (`unsafeInherit`).
+    inherit: bool,
     /// Transfer options for the result.
     result: TransferOptions,
   },
@@ -157,6 +172,7 @@ fn export(
   env: sys::napi_env,
   v: sys::napi_value,
   opts: TransferOptions,
+  inherit: bool,
 ) -> Result<Value, js::Failure> {
   if opts.copy {
     return convert::copy(env, v);
@@ -172,7 +188,9 @@ fn export(
   if let Some(h) = crate::api::handles::from_object(env, v, true)? {
     return Ok(h);
   }
-  Ok(Value::Handle(Handle::new(new_host_ref(env, v)?)))
+  Ok(Value::Handle(Handle::new(new_host_ref_with(
+    env, v, inherit,
+  )?)))
 }
 
 fn failure(env: sys::napi_env, f: js::Failure) -> Thrown {
@@ -194,16 +212,22 @@ pub fn run_op(env: sys::napi_env, id: u32, op: HostOp) -> Result<Value, Thrown> 
     }
     op @ HostOp::Apply { .. } => {
       let (out, result) = run_op_raw(env, id, op)?;
-      export(env, out, result).map_err(|f| failure(env, f))
+      export(env, out, result, false).map_err(|f| failure(env, f))
     }
     HostOp::Get {
       key,
       accessors,
+      inherit,
       result,
     } => {
-      let flag = js::boolean(env, accessors).map_err(|_| Thrown::error("napi failure"))?;
+      let flags = u32::from(accessors) | (u32::from(inherit) << 1);
+      let mut flag = std::ptr::null_mut();
+      // SAFETY: valid env.
+      if unsafe { sys::napi_create_uint32(env, flags, &mut flag) } != sys::Status::napi_ok {
+        return Err(Thrown::error("napi failure"));
+      }
       let out = property_op(env, id, "getOwn", &key, Some(flag))?;
-      export(env, out, result).map_err(|f| failure(env, f))
+      export(env, out, result, inherit).map_err(|f| failure(env, f))
     }
     HostOp::Set { key, value } => {
       let v = convert::to_napi(env, &value).map_err(|f| failure(env, f))?;
@@ -331,7 +355,7 @@ pub fn call_async(
       Err(t) => done(Err(t)),
       Ok((v, result)) => {
         if let Some(done) = super::await_host::then(env, v, done) {
-          done(export(env, v, result).map_err(|f| failure(env, f)));
+          done(export(env, v, result, false).map_err(|f| failure(env, f)));
         }
       }
     }

@@ -229,7 +229,11 @@ pub fn own_handle(scope: &mut v8::PinScope<'_, '_>, id: u32) -> Result<Handle, T
     .and_then(|k| f.get(scope, k.into()))
     .and_then(|l| l.uint32_value(scope))
     .unwrap_or(0);
-  let target = super::register(scope, f.into(), "function")?;
+  let info = super::local_reference::Info {
+    type_of: "function",
+    inherit: false,
+  };
+  let target = super::register(scope, f.into(), info)?;
   Ok(Handle::new(IsolateFunction {
     target,
     name,

@@ -6,19 +6,37 @@ use super::{state, Mode, KIND_LOCAL_REFERENCE};
 use crate::error::{msg, Thrown};
 use crate::transfer::{v8_in, v8_out};
 
+/// What a local Reference knows besides its value.
+#[derive(Clone, Copy)]
+pub struct Info {
+  /// `typeof` of the value.
+  pub type_of: &'static str,
+  /// Created with `unsafeInherit`.
+  pub inherit: bool,
+}
+
 /// Turns the object being constructed into a Reference to `value`.
 pub fn init(
   scope: &mut v8::PinScope<'_, '_>,
   this: v8::Local<v8::Object>,
   value: v8::Local<v8::Value>,
+  inherit: bool,
 ) {
   let st = state(scope);
   let id = st.borrow_mut().next_id();
   let weak = v8::Weak::with_finalizer(scope, this, super::release_on_gc(id));
   let global = v8::Global::new(scope, value);
-  st.borrow_mut()
-    .locals
-    .insert(id, (global, v8_out::type_of(value), weak));
+  st.borrow_mut().locals.insert(
+    id,
+    (
+      global,
+      Info {
+        type_of: v8_out::type_of(value),
+        inherit,
+      },
+      weak,
+    ),
+  );
   super::mark(scope, this, id, KIND_LOCAL_REFERENCE);
 }
 
@@ -26,7 +44,7 @@ pub fn init(
 pub fn target<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   this: v8::Local<v8::Object>,
-) -> Option<Result<(v8::Local<'s, v8::Value>, &'static str), Thrown>> {
+) -> Option<Result<(v8::Local<'s, v8::Value>, Info), Thrown>> {
   let id = super::object_id(scope, this, KIND_LOCAL_REFERENCE)?;
   let entry = state(scope)
     .borrow()
@@ -69,6 +87,7 @@ pub fn get<'s>(
   v: v8::Local<'s, v8::Value>,
   k: v8::Local<'s, v8::Value>,
   accessors: bool,
+  inherit: bool,
 ) -> Result<v8::Local<'s, v8::Value>, Thrown> {
   let obj = object(v)?;
   let k = key(scope, k)?;
@@ -76,9 +95,22 @@ pub fn get<'s>(
     .ok()
     .or_else(|| k.to_string(scope).map(Into::into));
   let name = name.ok_or_else(|| Thrown::type_error(msg::INVALID_KEY))?;
-  let desc = obj
-    .get_own_property_descriptor(scope, name)
-    .ok_or_else(|| Thrown::error("Failed to read property"))?;
+  let mut holder = obj;
+  let desc = loop {
+    let desc = holder
+      .get_own_property_descriptor(scope, name)
+      .ok_or_else(|| Thrown::error("Failed to read property"))?;
+    if !desc.is_undefined() || !inherit {
+      break desc;
+    }
+    match holder
+      .get_prototype(scope)
+      .and_then(|p| v8::Local::<v8::Object>::try_from(p).ok())
+    {
+      Some(p) => holder = p,
+      None => break desc,
+    }
+  };
   if desc.is_undefined() {
     return Ok(v8::undefined(scope).into());
   }
@@ -169,6 +201,7 @@ fn accessors_option<'s>(scope: &mut v8::PinScope<'s, '_>, opts: v8::Local<'s, v8
 fn run_now<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   v: v8::Local<'s, v8::Value>,
+  info: Info,
   op: Op,
   args: &v8::FunctionCallbackArguments<'s>,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
@@ -177,7 +210,7 @@ fn run_now<'s>(
     Op::Copy => copy(scope, v).map(Some),
     Op::Get => {
       let accessors = accessors_option(scope, args.get(1));
-      get(scope, v, args.get(0), accessors).map(Some)
+      get(scope, v, args.get(0), accessors, info.inherit).map(Some)
     }
     Op::Set => set(scope, v, args.get(0), args.get(1)).map(Some),
     Op::Delete => delete(scope, v, args.get(0)).map(Some),
@@ -189,19 +222,20 @@ fn run_now<'s>(
 pub fn run<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   v: v8::Local<'s, v8::Value>,
+  info: Info,
   op: Op,
   args: &v8::FunctionCallbackArguments<'s>,
   mode: Mode,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   if mode == Mode::Sync {
-    return run_now(scope, v, op, args);
+    return run_now(scope, v, info, op, args);
   }
   let failed = || Thrown::error("Failed to create a promise");
   let resolver = v8::PromiseResolver::new(scope).ok_or_else(failed)?;
   let promise = resolver.get_promise(scope);
   {
     v8::tc_scope!(let tc, scope);
-    let outcome = run_now(tc, v, op, args);
+    let outcome = run_now(tc, v, info, op, args);
     if tc.has_terminated() {
       tc.rethrow();
       return Ok(None);

@@ -34,7 +34,14 @@ pub struct GuestState {
   pub targets: HashMap<u32, (Arc<HostRef>, v8::Weak<v8::Object>)>,
   /// Values of this isolate behind `new ivm.Reference(value)` objects: value, `typeof`, weak
   /// handle to the object.
-  pub locals: HashMap<u32, (v8::Global<v8::Value>, &'static str, v8::Weak<v8::Object>)>,
+  pub locals: HashMap<
+    u32,
+    (
+      v8::Global<v8::Value>,
+      local_reference::Info,
+      v8::Weak<v8::Object>,
+    ),
+  >,
   /// The ExternalCopy class.
   pub copy_template: Option<v8::Global<v8::FunctionTemplate>>,
   /// Data behind guest ExternalCopy objects, by id (weak like `targets`).
@@ -89,7 +96,11 @@ pub type Removed = (
     Arc<crate::transfer::external::ExternalData>,
     v8::Weak<v8::Object>,
   )>,
-  Option<(v8::Global<v8::Value>, &'static str, v8::Weak<v8::Object>)>,
+  Option<(
+    v8::Global<v8::Value>,
+    local_reference::Info,
+    v8::Weak<v8::Object>,
+  )>,
   Option<(IsolateRef, v8::Weak<v8::Object>)>,
   Option<(
     v8::Global<v8::Function>,
@@ -312,6 +323,18 @@ fn own_value<'s>(
   Ok(v8::Local::new(scope, g))
 }
 
+/// Whether a reference of this isolate's table has `unsafeInherit`.
+fn own_inherit(scope: &mut v8::PinScope<'_, '_>, r: &IsolateRef) -> bool {
+  scope
+    .get_slot::<Rc<crate::isolate::runtime::Core>>()
+    .cloned()
+    .and_then(|core| {
+      let t = core.tables.borrow();
+      t.references.get(&r.handle.id).map(|e| e.inherit)
+    })
+    .unwrap_or(false)
+}
+
 /// A Reference arriving in a guest: a local Reference in its owner, else a remote one.
 pub fn isolate_ref<'s>(
   scope: &mut v8::PinScope<'s, '_>,
@@ -321,7 +344,8 @@ pub fn isolate_ref<'s>(
   if is_own(scope, r) {
     let v = own_value(scope, r)?;
     let obj = reference::blank_instance(scope).ok_or_else(failed)?;
-    local_reference::init(scope, obj, v);
+    let inherit = own_inherit(scope, r);
+    local_reference::init(scope, obj, v, inherit);
     return Ok(obj.into());
   }
   remote::new_instance(scope, r.clone()).ok_or_else(failed)
@@ -331,7 +355,7 @@ pub fn isolate_ref<'s>(
 pub fn register<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   v: v8::Local<'s, v8::Value>,
-  type_of: &'static str,
+  info: local_reference::Info,
 ) -> Result<IsolateRef, Thrown> {
   let disposed = || Thrown::error(msg::DISPOSED);
   let core = scope
@@ -343,9 +367,12 @@ pub fn register<'s>(
   let crate::isolate::ops::export::Out::Reference { id, .. } = out else {
     return Err(disposed());
   };
+  if let Some(e) = core.tables.borrow_mut().references.get_mut(&id) {
+    e.inherit = info.inherit;
+  }
   Ok(IsolateRef {
     handle: Arc::new(RemoteHandle { host, id }),
-    type_of,
+    type_of: info.type_of,
   })
 }
 

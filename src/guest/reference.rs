@@ -4,7 +4,7 @@
 
 use super::reference_args::{self as a, Op};
 use super::{dispatch, getter, method, state, Mode};
-use crate::bridge::host_ref::HostRef;
+use crate::bridge::host_ref::{HostOp, HostRef};
 use crate::error::{msg, Thrown};
 use crate::isolate::remote::IsolateRef;
 use crate::transfer::value::Handle;
@@ -68,8 +68,8 @@ enum Target<'s> {
   Host(Arc<HostRef>),
   /// A value of another isolate.
   Remote(IsolateRef),
-  /// A value of this isolate, with its `typeof`.
-  Local(v8::Local<'s, v8::Value>, &'static str),
+  /// A value of this isolate, with its `typeof` and flags.
+  Local(v8::Local<'s, v8::Value>, super::local_reference::Info),
 }
 
 fn target<'s>(
@@ -106,7 +106,9 @@ fn construct<'s>(
     if args.new_target().is_undefined() {
       return Err(Thrown::type_error("`Reference` must be called with `new`"));
     }
-    super::local_reference::init(scope, args.this(), args.get(0));
+    let opts = super::options::object(args.get(1), "Reference", 2)?;
+    let inherit = super::options::flag(scope, opts, "unsafeInherit")?;
+    super::local_reference::init(scope, args.this(), args.get(0), inherit);
     Ok(None)
   });
 }
@@ -120,7 +122,7 @@ fn type_of<'s>(
     let t = match target(scope, args.this())? {
       Target::Host(h) => h.type_of,
       Target::Remote(r) => r.type_of,
-      Target::Local(_, t) => t,
+      Target::Local(_, info) => info.type_of,
     };
     Ok(v8::String::new(scope, t).map(Into::into))
   });
@@ -180,7 +182,7 @@ fn deref_into<'s>(
     let handle = match target(scope, args.this())? {
       Target::Host(h) => Handle::new(super::HostDeref(h)),
       Target::Remote(r) => super::deref_token(r),
-      Target::Local(v, t) => super::deref_token(super::register(scope, v, t)?),
+      Target::Local(v, info) => super::deref_token(super::register(scope, v, info)?),
     };
     if release_option(scope, args, 0) {
       super::forget(scope, args.this());
@@ -199,9 +201,12 @@ fn run<'s>(
   mode: Mode,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   match target(scope, args.this())? {
-    Target::Local(v, _) => super::local_reference::run(scope, v, op, args, mode),
+    Target::Local(v, info) => super::local_reference::run(scope, v, info, op, args, mode),
     Target::Host(t) => {
-      let host_op = a::parse(scope, args, op)?;
+      let mut host_op = a::parse(scope, args, op)?;
+      if let HostOp::Get { inherit, .. } = &mut host_op {
+        *inherit = t.inherit;
+      }
       super::host_call::perform(scope, &t, host_op, mode)
     }
     Target::Remote(r) => {

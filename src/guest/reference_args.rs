@@ -171,6 +171,7 @@ pub fn get_op<'s>(
   Ok(HostOp::Get {
     key,
     accessors,
+    inherit: false,
     result,
   })
 }

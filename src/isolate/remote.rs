@@ -160,6 +160,7 @@ pub fn perform(rt: &mut Runtime, id: u32, op: HostOp, timeout: u32) -> Result<An
       key,
       accessors,
       result,
+      ..
     } => ops::get(rt, id, prop_key(key)?, accessors, result)?,
     HostOp::Set { key, value } => ops::set(rt, id, prop_key(key)?, value)?,
     HostOp::Delete { key } => ops::delete(rt, id, prop_key(key)?)?,

@@ -20,6 +20,8 @@ pub struct RefEntry {
   pub value: v8::Global<v8::Value>,
   /// The context operations on it run in.
   pub context: v8::Global<v8::Context>,
+  /// `unsafeInherit`: `get` walks the prototype chain; References it returns inherit this.
+  pub inherit: bool,
 }
 
 /// Handle tables: the targets of remote handles held by other threads, by id.

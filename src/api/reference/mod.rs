@@ -129,6 +129,7 @@ impl Reference {
       let op = HostOp::Get {
         key: key_value(k),
         accessors,
+        inherit: target.inherit,
         result: t,
       };
       return self.host_op(e, &target, op, flavor);
@@ -269,8 +270,9 @@ impl Reference {
   #[napi(constructor)]
   pub fn constructor(env: Env, value: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
     let e = env.raw();
-    options::object_arg(e, raw(options), "Reference", 2).map_err(|f| f.throw(e))?;
-    let target = host_ref::new_host_ref(e, value.raw())?;
+    let o = options::object_arg(e, raw(options), "Reference", 2).map_err(|f| f.throw(e))?;
+    let inherit = options::flag(e, o, "unsafeInherit").map_err(|f| f.throw(e))?;
+    let target = host_ref::new_host_ref_with(e, value.raw(), inherit)?;
     Ok(Reference::to_host(target))
   }
 

@@ -45,6 +45,7 @@ pub fn new_reference<'s>(
   let entry = RefEntry {
     value: v8::Global::new(scope, v),
     context: v8::Global::new(scope, context),
+    inherit: false,
   };
   tables.borrow_mut().references.insert(id, entry);
   state.handles.fetch_add(1, Ordering::Relaxed);

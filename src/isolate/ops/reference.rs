@@ -84,6 +84,7 @@ pub fn get(
   opts: TransferOptions,
 ) -> Result<Out, Thrown> {
   let (value, ctx) = entry(rt, id)?;
+  let inherit = rt.tables().references.get(&id).is_some_and(|e| e.inherit);
   let state = rt.state.clone();
   rt.execute_checked(
     &ctx,
@@ -96,7 +97,7 @@ pub fn get(
       let Some(name) = name(scope, key) else {
         return Ok(None);
       };
-      let Some(desc) = obj.get_own_property_descriptor(scope, name) else {
+      let Some(desc) = descriptor(scope, obj, name, inherit) else {
         return Ok(None);
       };
       if desc.is_undefined() {
@@ -116,8 +117,43 @@ pub fn get(
       }
       Ok(obj.get(scope, key))
     },
-    move |scope, tables, v| export(scope, tables, &state, v, opts, Fallback::Reference),
+    move |scope, tables, v| {
+      let out = export(scope, tables, &state, v, opts, Fallback::Reference)?;
+      if inherit {
+        // A "deep" reference: what it returns inherits `unsafeInherit`.
+        if let Out::Reference { id, .. } | Out::Function { id, .. } = &out {
+          if let Some(e) = tables.borrow_mut().references.get_mut(id) {
+            e.inherit = true;
+          }
+        }
+      }
+      Ok(out)
+    },
   )
+}
+
+/// The property descriptor of `name` on `obj`, or with `inherit` on the first object of its
+/// prototype chain that has one (`undefined` if none does; `None`: an exception is pending).
+fn descriptor<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  obj: v8::Local<'s, v8::Object>,
+  name: v8::Local<'s, v8::Name>,
+  inherit: bool,
+) -> Option<v8::Local<'s, v8::Value>> {
+  let mut holder = obj;
+  loop {
+    let desc = holder.get_own_property_descriptor(scope, name)?;
+    if !desc.is_undefined() || !inherit {
+      return Some(desc);
+    }
+    match holder
+      .get_prototype(scope)
+      .and_then(|p| v8::Local::<v8::Object>::try_from(p).ok())
+    {
+      Some(p) => holder = p,
+      None => return Some(desc),
+    }
+  }
 }
 
 /// `reference.set(key, value)`: defines an own data property (setters bypassed).
