@@ -38,3 +38,21 @@ test('disposing the isolate abandons pending promises', async () => {
   setTimeout(() => isolate.dispose(), 20);
   await assert.rejects(never, { name: 'Error', message: 'Promise was abandoned' });
 });
+
+test('promise: true settles non-transferable values as References where the call site falls back to one', async () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  context.evalSync('globalThis.f = async () => ({ a: 1 }); globalThis.o = { p: Promise.resolve({ b: 2 }) }');
+  const f = context.global.getSync('f', { reference: true });
+  const fromApply = await f.apply(undefined, [], { result: { promise: true } });
+  assert.ok(fromApply instanceof ivm.Reference, 'apply result');
+  assert.equal(fromApply.getSync('a'), 1);
+  const fromGet = await context.global.getSync('o').get('p', { promise: true });
+  assert.ok(fromGet instanceof ivm.Reference, 'get result');
+  assert.equal(fromGet.getSync('b'), 2);
+  const asked = await context.eval('Promise.resolve({ c: 3 })', { promise: true, reference: true });
+  assert.ok(asked instanceof ivm.Reference, 'reference: true with promise: true');
+  assert.equal(asked.getSync('c'), 3);
+  assert.equal(await context.eval('Promise.resolve({ c: 3 })', { promise: true }), undefined, 'eval still falls back to undefined');
+  isolate.dispose();
+});

@@ -74,7 +74,8 @@ pub fn export<'s>(
       Ok(p) => {
         let convert: crate::guest::promise_export::Convert = match fallback {
           Fallback::Throw => settled_strict,
-          _ => settled_lenient,
+          Fallback::Reference => settled_reference,
+          Fallback::Undefined => settled_lenient,
         };
         crate::guest::promise_export::attach(scope, p, slot.clone(), inner, convert)
           .ok_or_else(|| Thrown::error("Failed to attach to the promise"))?;
@@ -83,7 +84,8 @@ pub fn export<'s>(
       Err(_) => {
         let out = match fallback {
           Fallback::Throw => settled_strict(scope, v, inner),
-          _ => settled_lenient(scope, v, inner),
+          Fallback::Reference => settled_reference(scope, v, inner),
+          Fallback::Undefined => settled_lenient(scope, v, inner),
         };
         slot.settle(out);
       }
@@ -137,6 +139,34 @@ fn settled_lenient<'s>(
   settled(scope, v, opts, false)
 }
 
+/// A settled value under `promise: true` where the call site falls back to a Reference
+/// (`get` and `apply` results).
+fn settled_reference<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+  opts: TransferOptions,
+) -> Result<Value, Thrown> {
+  if opts.copy || opts.external_copy || v8_out::primitive(scope, v).is_some() {
+    return settled(scope, v, opts, false);
+  }
+  if let Some(h) = crate::guest::handle_of(scope, v) {
+    return h.map(Value::Handle);
+  }
+  settled_as_reference(scope, v)
+}
+
+/// A settled value as a new Reference to it.
+fn settled_as_reference<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+) -> Result<Value, Thrown> {
+  let info = crate::guest::local_reference::Info {
+    type_of: v8_out::type_of(v),
+    inherit: false,
+  };
+  crate::guest::register(scope, v, info).map(|r| Value::Handle(r.into_handle()))
+}
+
 /// A settled value under `promise: true` where the call site throws on non-transferable values.
 fn settled_strict<'s>(
   scope: &mut v8::PinScope<'s, '_>,
@@ -158,6 +188,9 @@ fn settled<'s>(
   if opts.external_copy {
     let data = crate::transfer::external::ExternalData::new(v8_out::copy(scope, v)?);
     return Ok(Value::Handle(crate::transfer::value::Handle::new(data)));
+  }
+  if opts.reference {
+    return settled_as_reference(scope, v);
   }
   match v8_out::primitive(scope, v) {
     Some(p) => Ok(p),
