@@ -38,14 +38,16 @@ binding.__setHelpers({
     else if (types.isArrayBuffer(v)) code = 7;
     else if (types.isTypedArray(v)) code = 8;
     else if (types.isDataView(v)) code = 9;
+    else if (types.isSharedArrayBuffer(v)) code = 12;
     else if (v instanceof binding.ExternalCopy || v instanceof binding.ExternalCopyInto || v instanceof binding.Reference ||
-      v instanceof binding.Callback || v instanceof binding.Dereference || v === library) code = 11;
+      v instanceof binding.Callback || v instanceof binding.Dereference || v instanceof binding.Isolate ||
+      v instanceof binding.Context || v instanceof binding.Script || v === library) code = 11;
     else if (types.isNativeError(v) || v instanceof Error) code = 10;
-    else if (types.isPromise(v) || types.isWeakMap(v) || types.isWeakSet(v) || types.isSharedArrayBuffer(v) ||
+    else if (types.isPromise(v) || types.isWeakMap(v) || types.isWeakSet(v) ||
       types.isGeneratorObject(v) || types.isMapIterator(v) || types.isSetIterator(v) ||
       types.isModuleNamespaceObject(v) || types.isArgumentsObject(v) || types.isExternal(v)) code = 100;
     else code = 0;
-    if (code < 100 && code !== 11) seen.set(v, seen.size);
+    if (code < 11) seen.set(v, seen.size);
     return code;
   },
   // How V8 names a value in "... could not be cloned."
@@ -62,6 +64,10 @@ binding.__setHelpers({
       if (typeof tag === 'string') name = tag;
     } catch {}
     return `#<${name}>`;
+  },
+  // A byte view of a SharedArrayBuffer (Node-API reads SharedArrayBuffer memory only through one).
+  sabView(v) {
+    return new Uint8Array(v);
   },
   entries(v) {
     return types.isMap(v) ? Array.from(Map.prototype.entries.call(v)).flat() : Array.from(Set.prototype.values.call(v));

@@ -136,6 +136,9 @@ pub mod msg {
   pub const DELETE_FAILED: &str = "Delete failed";
   /// `deref` from a foreign isolate.
   pub const CANNOT_DEREF: &str = "Cannot dereference this from current isolate";
+  /// A SharedArrayBuffer created inside an isolate, arriving in Node (see the README).
+  pub const FOREIGN_SAB: &str =
+    "A SharedArrayBuffer created inside an isolate cannot be shared with Node.js (Node-API cannot wrap foreign shared memory)";
   /// Private constructor called.
   pub fn private_ctor(class: &str) -> String {
     format!("`{class}` constructor is private")

@@ -139,6 +139,9 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
       f.mode,
     );
   }
+  if let Some(mem) = h.get::<Arc<crate::transfer::shared::SharedMemory>>() {
+    return shared_memory(env, mem);
+  }
   if let Some(cb) = h.get::<Arc<crate::bridge::host_ref::CallbackHandle>>() {
     // A function of this environment comes back as itself.
     let data = crate::api::env::EnvData::get(env)?;
@@ -162,4 +165,25 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
     return Err(crate::error::Thrown::type_error(crate::guest::CANNOT_DEREF_INTO).into());
   }
   Err(crate::error::Thrown::type_error(crate::error::msg::NON_TRANSFERABLE).into())
+}
+
+/// A SharedArrayBuffer arriving in Node: Node's own buffer if it came from this environment.
+/// Node-API cannot make a SharedArrayBuffer over other memory, so one created inside an isolate
+/// cannot be shared with Node.
+fn shared_memory(
+  env: sys::napi_env,
+  mem: &crate::transfer::shared::SharedMemory,
+) -> Result<sys::napi_value, Failure> {
+  if let Some(keeper) = mem
+    .owner
+    .downcast_ref::<Arc<crate::bridge::host_ref::HostRef>>()
+  {
+    let data = crate::api::env::EnvData::get(env)?;
+    if data.bridge_key() == keeper.env_key() {
+      if let Some(v) = data.host_value(env, keeper.id) {
+        return Ok(v);
+      }
+    }
+  }
+  Err(crate::error::Thrown::type_error(crate::error::msg::FOREIGN_SAB).into())
 }

@@ -5,6 +5,7 @@
 pub mod external;
 pub mod options;
 pub mod settle;
+pub mod shared;
 pub mod v8_in;
 pub mod v8_out;
 pub mod value;

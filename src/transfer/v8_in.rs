@@ -135,14 +135,23 @@ fn build<'s>(
       length,
     } => {
       let buf = build(scope, buffer, objects, depth)?;
-      let ab = v8::Local::<v8::ArrayBuffer>::try_from(buf).map_err(|_| fail())?;
+      let ab = if buf.is_shared_array_buffer() {
+        // SAFETY: V8 keeps both kinds of buffer as the same object type (a JSArrayBuffer with a
+        // shared flag), and its view constructors accept either.
+        unsafe { v8::Local::<v8::ArrayBuffer>::cast_unchecked(buf) }
+      } else {
+        v8::Local::<v8::ArrayBuffer>::try_from(buf).map_err(|_| fail())?
+      };
       let view = make_view(scope, *kind, ab, *byte_offset, *length).ok_or_else(fail)?;
       register(objects, *id, view);
       view
     }
     Value::Handle(h) => match h.get::<CopyInto>() {
       Some(CopyInto(data)) => build(scope, data.value()?, &mut Vec::new(), depth)?,
-      None => crate::guest::materialize(scope, h)?,
+      None => match h.get::<std::sync::Arc<crate::transfer::shared::SharedMemory>>() {
+        Some(mem) => crate::transfer::shared::to_guest(scope, mem).into(),
+        None => crate::guest::materialize(scope, h)?,
+      },
     },
     Value::Error { id, data } => {
       let e = error_object(scope, data).ok_or_else(fail)?;

@@ -262,9 +262,14 @@ impl<'s> Cloner<'s> {
       || v.is_symbol_object()
       || v.is_arguments_object()
       || v.is_wasm_memory_object()
-      || v.is_shared_array_buffer()
     {
       return Err(clone_error(scope, v));
+    }
+    if v.is_shared_array_buffer() {
+      // Shared, not copied; like handles it takes no part in the cycle table.
+      let sab = v8::Local::<v8::SharedArrayBuffer>::try_from(v).map_err(|_| pending())?;
+      let mem = crate::transfer::shared::of_guest(sab)?;
+      return Ok(Value::Handle(crate::transfer::value::Handle::new(mem)));
     }
     let id = self.next_id;
     self.next_id += 1;

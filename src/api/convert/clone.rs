@@ -57,6 +57,10 @@ fn clone(
     // ivm objects travel as handles and take no part in the cycle table.
     return crate::api::handles::from_object(env, v, false)?.ok_or_else(|| describe_error(env, v));
   }
+  if code == 12 {
+    // SharedArrayBuffers are shared, not copied (no cycle-table entry either).
+    return shared_memory(env, v);
+  }
   let id = *next_id;
   *next_id += 1;
   clone_object(env, v, code, id, seen, next_id)
@@ -191,6 +195,27 @@ fn clone_array_buffer(env: sys::napi_env, v: sys::napi_value, id: u32) -> Result
     unsafe { std::slice::from_raw_parts(data as *const u8, len) }.to_vec()
   };
   Ok(Value::ArrayBuffer { id, bytes })
+}
+
+/// The shared memory of a host SharedArrayBuffer, kept alive by a host table entry.
+#[inline(never)]
+fn shared_memory(env: sys::napi_env, v: sys::napi_value) -> Result<Value, Failure> {
+  let view = call_helper(env, "sabView", &[v])?;
+  let mut t = 0;
+  let mut len = 0usize;
+  let mut data = null_mut();
+  let mut ab = null_mut();
+  let mut off = 0usize;
+  // SAFETY: `view` is a Uint8Array over the whole SharedArrayBuffer.
+  check(unsafe {
+    sys::napi_get_typedarray_info(env, view, &mut t, &mut len, &mut data, &mut ab, &mut off)
+  })?;
+  let mem = crate::transfer::shared::SharedMemory::for_memory(data as usize, len, || {
+    let keeper = crate::bridge::host_ref::new_host_ref(env, v)
+      .map_err(|e| crate::error::Thrown::error(e.reason.clone()))?;
+    Ok(Box::new(keeper))
+  })?;
+  Ok(Value::Handle(crate::transfer::value::Handle::new(mem)))
 }
 
 #[inline(never)]

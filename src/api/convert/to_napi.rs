@@ -126,7 +126,8 @@ fn build(
       length,
     } => {
       let ab = build(env, buffer, objects, depth)?;
-      out = make_view(env, *kind, ab, *byte_offset, *length)?;
+      let shared = matches!(&**buffer, Value::Handle(h) if h.get::<std::sync::Arc<crate::transfer::shared::SharedMemory>>().is_some());
+      out = make_view(env, *kind, ab, *byte_offset, *length, shared)?;
       register(objects, *id, out);
     }
     Value::Handle(h) => out = crate::api::handles::to_object(env, h)?,
@@ -144,7 +145,17 @@ fn make_view(
   ab: sys::napi_value,
   off: usize,
   len: usize,
+  shared: bool,
 ) -> Result<sys::napi_value, Failure> {
+  if shared {
+    // Node-API builds views over ArrayBuffers only.
+    let mut o = null_mut();
+    let mut l = null_mut();
+    // SAFETY: valid env.
+    check(unsafe { sys::napi_create_double(env, off as f64, &mut o) })?;
+    check(unsafe { sys::napi_create_double(env, len as f64, &mut l) })?;
+    return Ok(js::construct_global(env, kind.ctor_name(), &[ab, o, l])?);
+  }
   let t = match kind {
     ViewKind::Int8 => sys::TypedarrayType::int8_array,
     ViewKind::Uint8 => sys::TypedarrayType::uint8_array,

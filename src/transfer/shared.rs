@@ -1,0 +1,124 @@
+//! SharedArrayBuffer memory shared between the host and isolates (SPEC §2.2: SharedArrayBuffers
+//! stay shared). A [`SharedMemory`] is the memory of one SharedArrayBuffer plus whatever keeps it
+//! alive (a V8 backing store, or a host table entry holding Node's SharedArrayBuffer). Every
+//! isolate that receives it wraps the same memory in its own SharedArrayBuffer; a process-wide
+//! registry maps memory back to its `SharedMemory`, so a buffer sent back to where it came from
+//! is the original object again.
+
+use parking_lot::Mutex;
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, Weak};
+
+/// The memory of a SharedArrayBuffer and its keeper.
+pub struct SharedMemory {
+  ptr: usize,
+  len: usize,
+  /// Keeps the memory alive (dropped last, possibly on any thread).
+  pub owner: Box<dyn Any + Send + Sync>,
+}
+
+impl std::fmt::Debug for SharedMemory {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    write!(f, "SharedMemory({} bytes)", self.len)
+  }
+}
+
+fn registry() -> &'static Mutex<HashMap<usize, Weak<SharedMemory>>> {
+  static R: OnceLock<Mutex<HashMap<usize, Weak<SharedMemory>>>> = OnceLock::new();
+  R.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+impl SharedMemory {
+  /// The `SharedMemory` already known for memory at `ptr`, or a new one kept alive by the
+  /// owner `make` returns.
+  pub fn for_memory(
+    ptr: usize,
+    len: usize,
+    make: impl FnOnce() -> Result<Box<dyn Any + Send + Sync>, crate::error::Thrown>,
+  ) -> Result<Arc<SharedMemory>, crate::error::Thrown> {
+    if ptr != 0 {
+      if let Some(m) = registry().lock().get(&ptr).and_then(Weak::upgrade) {
+        if m.len == len {
+          return Ok(m);
+        }
+      }
+    }
+    let m = Arc::new(SharedMemory {
+      ptr,
+      len,
+      owner: make()?,
+    });
+    if ptr != 0 {
+      registry().lock().insert(ptr, Arc::downgrade(&m));
+    }
+    Ok(m)
+  }
+
+  /// Start of the memory.
+  pub fn ptr(&self) -> *mut u8 {
+    self.ptr as *mut u8
+  }
+
+  /// Length in bytes.
+  pub fn len(&self) -> usize {
+    self.len
+  }
+
+  /// True for an empty buffer.
+  pub fn is_empty(&self) -> bool {
+    self.len == 0
+  }
+}
+
+impl Drop for SharedMemory {
+  fn drop(&mut self) {
+    let mut r = registry().lock();
+    if r.get(&self.ptr).is_some_and(|w| w.strong_count() == 0) {
+      r.remove(&self.ptr);
+    }
+  }
+}
+
+/// A V8 backing store as the keeper of shared memory.
+pub struct BackingStoreOwner(pub v8::SharedRef<v8::BackingStore>);
+
+// SAFETY: the backing store of a SharedArrayBuffer is made to be used from several isolates and
+// threads; `SharedRef` is a `std::shared_ptr`, whose reference count is atomic.
+unsafe impl Send for BackingStoreOwner {}
+// SAFETY: as above; the owner is only held and dropped, never used through `&`.
+unsafe impl Sync for BackingStoreOwner {}
+
+/// The `SharedMemory` of a guest SharedArrayBuffer.
+pub fn of_guest(
+  sab: v8::Local<v8::SharedArrayBuffer>,
+) -> Result<Arc<SharedMemory>, crate::error::Thrown> {
+  let store = sab.get_backing_store();
+  let ptr = store.data().map(|p| p.as_ptr() as usize).unwrap_or(0);
+  let len = store.byte_length();
+  SharedMemory::for_memory(ptr, len, move || Ok(Box::new(BackingStoreOwner(store))))
+}
+
+extern "C" fn release(_data: *mut std::ffi::c_void, _len: usize, keeper: *mut std::ffi::c_void) {
+  // SAFETY: `keeper` is the Arc leaked in `to_guest`, released exactly once by V8.
+  drop(unsafe { Arc::from_raw(keeper as *const SharedMemory) });
+}
+
+/// A SharedArrayBuffer of the current isolate over `mem`.
+pub fn to_guest<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  mem: &Arc<SharedMemory>,
+) -> v8::Local<'s, v8::SharedArrayBuffer> {
+  let keeper = Arc::into_raw(mem.clone()) as *mut std::ffi::c_void;
+  // SAFETY: the memory stays valid while `keeper` holds the SharedMemory, and V8 calls
+  // `release` once when its last SharedArrayBuffer over it is gone.
+  let store = unsafe {
+    v8::SharedArrayBuffer::new_backing_store_from_ptr(
+      mem.ptr() as *mut std::ffi::c_void,
+      mem.len(),
+      release,
+      keeper,
+    )
+  };
+  v8::SharedArrayBuffer::with_backing_store(scope, &store.make_shared())
+}
