@@ -110,12 +110,19 @@ binding.__setHelpers({
 });
 
 // Constructors called without `new` throw isolated-vm's TypeError instead of wrapping `this`.
+// Instances are frozen, as in isolated-vm.
 function requireNew(C) {
-  return new Proxy(C, {
+  const proxy = new Proxy(C, {
     apply() {
       throw new TypeError(`\`${C.name}\` must be called with \`new\``);
     },
+    // Subclass instances stay open for their own constructors.
+    construct(target, args, newTarget) {
+      const instance = Reflect.construct(target, args, newTarget);
+      return newTarget === proxy ? Object.freeze(instance) : instance;
+    },
   });
+  return proxy;
 }
 
 // Function.length as isolated-vm reports it (SPEC §1.1).

@@ -116,3 +116,16 @@ test('a handle is an instance of the class of every context of the receiving iso
   assert.equal(two.evalSync('(r instanceof ivm.Reference) + ":" + r.getSync("a")'), 'true:1');
   isolate.dispose();
 });
+
+test('host handle objects are frozen; subclasses stay open for their constructors', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const objects = [isolate, context, context.global, new ivm.Reference(1), new ivm.ExternalCopy(1), new ivm.Callback(() => 1),
+    isolate.compileScriptSync('1'), new ivm.Reference({}).derefInto(), new ivm.ExternalCopy(1).copyInto(), context.evalSync('({})', { reference: true })];
+  assert.deepEqual(objects.map(Object.isFrozen), objects.map(() => true));
+  class Tagged extends ivm.Reference { constructor(v) { super(v); this.tag = 't'; } }
+  const t = new Tagged(5);
+  assert.equal(t.tag, 't');
+  assert.equal(t.typeof, 'number');
+  isolate.dispose();
+});

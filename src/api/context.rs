@@ -201,6 +201,7 @@ impl Context {
     let reference = Reference::shared(self.global_slot.clone(), "object");
     // SAFETY: Node's thread, valid env.
     let v = unsafe { Reference::to_napi_value(e, reference) }?;
+    let v = crate::api::js::frozen(e, v)?;
     let mut r = std::ptr::null_mut();
     // SAFETY: valid env and object.
     js::check(unsafe { sys::napi_create_reference(e, v, 1, &mut r) })?;

@@ -164,7 +164,9 @@ impl ExternalCopy {
         data: Mutex::new(Some(data)),
       };
       // SAFETY: Node's thread, valid env.
-      Ok(unsafe { ExternalCopyInto::to_napi_value(e, token) }?)
+      Ok(crate::api::js::frozen(e, unsafe {
+        ExternalCopyInto::to_napi_value(e, token)
+      }?)?)
     })();
     js::ret(e, out)
   }

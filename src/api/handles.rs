@@ -86,12 +86,15 @@ fn is_library(env: sys::napi_env, v: sys::napi_value) -> bool {
 pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Failure> {
   if let Some(data) = h.get::<Arc<ExternalData>>() {
     // SAFETY: Node's thread, valid env.
-    return Ok(unsafe { ExternalCopy::to_napi_value(env, ExternalCopy::wrap(data.clone())) }?);
+    let v = unsafe { ExternalCopy::to_napi_value(env, ExternalCopy::wrap(data.clone())) }?;
+    return Ok(crate::api::js::frozen(env, v)?);
   }
   if let Some(target) = h.get::<Arc<crate::bridge::host_ref::HostRef>>() {
     let r = crate::api::reference::Reference::to_host(target.clone());
     // SAFETY: Node's thread, valid env.
-    return Ok(unsafe { crate::api::reference::Reference::to_napi_value(env, r) }?);
+    return Ok(crate::api::js::frozen(env, unsafe {
+      crate::api::reference::Reference::to_napi_value(env, r)
+    }?)?);
   }
   if let Some(CopyInto(data)) = h.get::<CopyInto>() {
     return crate::api::convert::to_napi(env, data.value()?);
@@ -100,7 +103,9 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
     let slot = Arc::new(crate::api::handle::Slot::from_arc(r.handle.clone()));
     let r = crate::api::reference::Reference::shared(slot, r.type_of);
     // SAFETY: Node's thread, valid env.
-    return Ok(unsafe { crate::api::reference::Reference::to_napi_value(env, r) }?);
+    return Ok(crate::api::js::frozen(env, unsafe {
+      crate::api::reference::Reference::to_napi_value(env, r)
+    }?)?);
   }
   if h.get::<crate::guest::Library>().is_some() {
     if let Some(r) = crate::api::env::EnvData::get(env)?.library {
@@ -115,12 +120,16 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
   if let Some(host) = h.get::<Arc<crate::isolate::IsolateHost>>() {
     let i = crate::api::isolate::Isolate { host: host.clone() };
     // SAFETY: Node's thread, valid env.
-    return Ok(unsafe { crate::api::isolate::Isolate::to_napi_value(env, i) }?);
+    return Ok(crate::api::js::frozen(env, unsafe {
+      crate::api::isolate::Isolate::to_napi_value(env, i)
+    }?)?);
   }
   if let Some(c) = h.get::<IsolateContext>() {
     let c = crate::api::context::Context::from_transfer(c);
     // SAFETY: Node's thread, valid env.
-    return Ok(unsafe { crate::api::context::Context::to_napi_value(env, c) }?);
+    return Ok(crate::api::js::frozen(env, unsafe {
+      crate::api::context::Context::to_napi_value(env, c)
+    }?)?);
   }
   if let Some(s) = h.get::<IsolateScript>() {
     let s = crate::api::script::Script {
@@ -128,7 +137,9 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
       slot: crate::api::handle::Slot::from_arc(s.handle.clone()),
     };
     // SAFETY: Node's thread, valid env.
-    return Ok(unsafe { crate::api::script::Script::to_napi_value(env, s) }?);
+    return Ok(crate::api::js::frozen(env, unsafe {
+      crate::api::script::Script::to_napi_value(env, s)
+    }?)?);
   }
   if let Some(f) = h.get::<IsolateFunction>() {
     return crate::api::guest_function::new_function(

@@ -78,7 +78,9 @@ impl Isolate {
       move |env, (id, global)| {
         let ctx = Context::new(host.clone(), id, global);
         // SAFETY: Node's thread, valid env.
-        Ok(unsafe { Context::to_napi_value(env, ctx) }?)
+        Ok(crate::api::js::frozen(env, unsafe {
+          Context::to_napi_value(env, ctx)
+        }?)?)
       },
     )?;
     Ok(Raw(v))
@@ -111,7 +113,9 @@ impl Isolate {
           slot: Slot::new(RemoteHandle { host, id }),
         };
         // SAFETY: Node's thread, valid env.
-        Ok(unsafe { Script::to_napi_value(env, s) }?)
+        Ok(crate::api::js::frozen(env, unsafe {
+          Script::to_napi_value(env, s)
+        }?)?)
       },
     )?;
     Ok(Raw(v))

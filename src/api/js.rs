@@ -179,6 +179,13 @@ pub fn global(env: sys::napi_env) -> napi::Result<sys::napi_value> {
   Ok(g)
 }
 
+/// Freezes a new ivm object (instances are frozen, as in isolated-vm) and returns it.
+pub fn frozen(env: sys::napi_env, v: sys::napi_value) -> napi::Result<sys::napi_value> {
+  // SAFETY: valid env and object handle.
+  check(unsafe { sys::napi_object_freeze(env, v) })?;
+  Ok(v)
+}
+
 /// `new globalThis[ctor](...args)`.
 pub fn construct_global(
   env: sys::napi_env,

@@ -439,7 +439,9 @@ impl Reference {
         }
       }
       // SAFETY: Node's thread, valid env.
-      Ok(unsafe { Dereference::to_napi_value(e, token) }?)
+      Ok(crate::api::js::frozen(e, unsafe {
+        Dereference::to_napi_value(e, token)
+      }?)?)
     })();
     js::ret(e, out)
   }

@@ -37,7 +37,9 @@ pub fn out_to_napi(
     Out::Reference { id, type_of } => {
       let r = Reference::wrap(host.clone(), id, type_of);
       // SAFETY: Node's thread, valid env.
-      Ok(unsafe { Reference::to_napi_value(env, r) }?)
+      Ok(crate::api::js::frozen(env, unsafe {
+        Reference::to_napi_value(env, r)
+      }?)?)
     }
   }
 }
