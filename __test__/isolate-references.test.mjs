@@ -226,3 +226,44 @@ test('References between isolates are released when collected', () => {
   assert.equal(a.referenceCount, baseA, 'entries of A held by B are gone');
   dispose();
 });
+
+test('two isolates hammering each other settle every call, also when one is disposed midway', async () => {
+  const { a, b, ca, cb } = pair();
+  ca.evalSync('globalThis.work = (n) => n + 1');
+  cb.evalSync('globalThis.work = (n) => n * 2');
+  ca.global.setSync('peer', cb.global.getSync('work', { reference: true }));
+  cb.global.setSync('peer', ca.global.getSync('work', { reference: true }));
+  const round = (c) => c.eval(`(async () => {
+    const out = [];
+    for (let i = 0; i < 20; i++) {
+      out.push(await peer.apply(undefined, [i]).catch(e => e.message));
+      try { peer.applySync(undefined, [i]); out.push('sync allowed?') } catch (e) { out.push(e.message.slice(0, 22)) }
+    }
+    return out.join('|');
+  })()`, { promise: true });
+  const first = await Promise.all([round(ca), round(cb)]);
+  assert.ok(first[0].includes('|2|'), 'A got answers from B');
+  assert.ok(!first.join().includes('sync allowed?'), 'rule 4 holds in both directions');
+  const pending = [];
+  for (let i = 0; i < 10; i++) pending.push(round(ca), round(cb));
+  setImmediate(() => b.dispose());
+  const settled = await Promise.race([
+    Promise.allSettled(pending),
+    new Promise((resolve) => setTimeout(() => resolve('hung'), 10_000)),
+  ]);
+  assert.notEqual(settled, 'hung', 'every call settled');
+  const fromA = settled.filter((_, i) => i % 2 === 0);
+  for (const s of fromA) {
+    assert.equal(s.status, 'fulfilled');
+    for (const part of s.value.split('|')) {
+      const expected = ['Isolate is disposed', 'Isolate was disposed during execution', 'Calling a synchronous '];
+      assert.ok(/^\d+$/.test(part) || expected.includes(part), `unexpected outcome: ${part}`);
+    }
+  }
+  for (const s of settled.filter((_, i) => i % 2 === 1)) {
+    // B's own runs end with SPEC's disposal errors (its promise results are abandoned).
+    if (s.status === 'rejected') assert.match(s.reason.message, /^(Isolate (is|was) disposed|Promise was abandoned)/);
+  }
+  assert.equal(await ca.eval('peer.apply(undefined, [1]).catch(e => e.message)', { promise: true }), 'Isolate is disposed');
+  a.dispose();
+});
