@@ -33,7 +33,10 @@
 // isolated-vm API. In this release `Module` / `compileModule*`, `lib`, `createSnapshot`,
 // `createInspectorSession`, the CPU profiler and `cachedData` are declared but not implemented
 // (`Module` and `lib` are `undefined` at runtime; the methods are absent), and `NativeModule`
-// throws when constructed.
+// throws when constructed. Inside guests the library offers Reference, ExternalCopy, Callback,
+// Isolate, Context and Script (nested isolates without heap statistics, modules or profiling). A
+// SharedArrayBuffer created inside an isolate cannot be sent to Node (TypeError); Node's own
+// SharedArrayBuffers are shared with isolates.
 //
 // Changes from isolated-vm 5.0.4's declarations (each marked "isolated-vm-rs:" below). Signatures,
 // generics and the conditional transfer-option types are otherwise unchanged. Each change adds what
