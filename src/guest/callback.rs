@@ -168,16 +168,6 @@ pub fn class<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::F
   crate::guest::frozen_class(scope, t)
 }
 
-fn flag(scope: &mut v8::PinScope<'_, '_>, o: Option<v8::Local<v8::Object>>, name: &str) -> bool {
-  let Some(o) = o else { return false };
-  let Some(k) = v8::String::new(scope, name) else {
-    return false;
-  };
-  o.get(scope, k.into())
-    .map(|v| v.boolean_value(scope))
-    .unwrap_or(false)
-}
-
 fn construct<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: v8::FunctionCallbackArguments<'s>,
@@ -189,16 +179,10 @@ fn construct<'s>(
     }
     let f = v8::Local::<v8::Function>::try_from(args.get(0))
       .map_err(|_| Thrown::type_error("`Callback` requires parameter 1 to be a function"))?;
-    let opts = args.get(1);
-    let o = v8::Local::<v8::Object>::try_from(opts).ok();
-    if o.is_none() && !opts.is_undefined() {
-      return Err(Thrown::type_error(
-        "`Callback` requires parameter 2 to be an object",
-      ));
-    }
-    let mode = if flag(scope, o, "async") {
+    let o = super::options::object(args.get(1), "Callback", 2)?;
+    let mode = if super::options::flag(scope, o, "async")? {
       CallMode::Async
-    } else if flag(scope, o, "ignored") {
+    } else if super::options::flag(scope, o, "ignored")? {
       CallMode::Ignored
     } else {
       CallMode::Sync

@@ -176,6 +176,23 @@ pub fn live_entries(isolate: &mut v8::Isolate) -> usize {
     + s.nested.len()
 }
 
+/// Defines V8 method callbacks that run `body(scope, &args, extra...)` through [`dispatch`]:
+/// `methods! { name => body(extra, ...); ... }`.
+macro_rules! methods {
+  ($($name:ident => $body:ident($($extra:expr),*);)*) => {
+    $(
+      fn $name<'s>(
+        scope: &mut v8::PinScope<'s, '_>,
+        args: v8::FunctionCallbackArguments<'s>,
+        rv: v8::ReturnValue<'s, v8::Value>,
+      ) {
+        $crate::guest::dispatch(scope, args, rv, |scope, args| $body(scope, args, $($extra),*));
+      }
+    )*
+  };
+}
+pub(crate) use methods;
+
 /// A guest method body: its value is returned, its error thrown.
 pub type Body = for<'s, 'i> fn(
   &mut v8::PinScope<'s, 'i>,

@@ -145,16 +145,9 @@ fn release_option<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
   i: i32,
-) -> bool {
-  let Ok(o) = v8::Local::<v8::Object>::try_from(args.get(i)) else {
-    return false;
-  };
-  let Some(k) = v8::String::new(scope, "release") else {
-    return false;
-  };
-  o.get(scope, k.into())
-    .map(|v| v.boolean_value(scope))
-    .unwrap_or(false)
+) -> Result<bool, Thrown> {
+  let o = v8::Local::<v8::Object>::try_from(args.get(i)).ok();
+  super::options::flag(scope, o, "release")
 }
 
 fn deref<'s>(
@@ -166,7 +159,7 @@ fn deref<'s>(
     let Target::Local(v, _) = target(scope, args.this())? else {
       return Err(Thrown::type_error(msg::CANNOT_DEREF));
     };
-    if release_option(scope, args, 0) {
+    if release_option(scope, args, 0)? {
       super::forget(scope, args.this());
     }
     Ok(Some(v))
@@ -184,7 +177,7 @@ fn deref_into<'s>(
       Target::Remote(r) => super::deref_token(r),
       Target::Local(v, info) => super::deref_token(super::register(scope, v, info)?),
     };
-    if release_option(scope, args, 0) {
+    if release_option(scope, args, 0)? {
       super::forget(scope, args.this());
     }
     super::token::new_instance(scope, handle)
@@ -221,31 +214,21 @@ fn run<'s>(
   }
 }
 
-macro_rules! guest_method {
-  ($name:ident, $op:expr, $mode:expr) => {
-    fn $name<'s>(
-      scope: &mut v8::PinScope<'s, '_>,
-      args: v8::FunctionCallbackArguments<'s>,
-      rv: v8::ReturnValue<'s, v8::Value>,
-    ) {
-      dispatch(scope, args, rv, |scope, args| run(scope, args, $op, $mode));
-    }
-  };
+crate::guest::methods! {
+  apply_sync => run(Op::Apply, Mode::Sync);
+  apply => run(Op::Apply, Mode::Async);
+  apply_ignored => run(Op::Apply, Mode::Ignored);
+  copy_sync => run(Op::Copy, Mode::Sync);
+  copy => run(Op::Copy, Mode::Async);
+  get_sync => run(Op::Get, Mode::Sync);
+  get => run(Op::Get, Mode::Async);
+  set_sync => run(Op::Set, Mode::Sync);
+  set => run(Op::Set, Mode::Async);
+  set_ignored => run(Op::Set, Mode::Ignored);
+  delete_sync => run(Op::Delete, Mode::Sync);
+  delete => run(Op::Delete, Mode::Async);
+  delete_ignored => run(Op::Delete, Mode::Ignored);
 }
-
-guest_method!(apply_sync, Op::Apply, Mode::Sync);
-guest_method!(apply, Op::Apply, Mode::Async);
-guest_method!(apply_ignored, Op::Apply, Mode::Ignored);
-guest_method!(copy_sync, Op::Copy, Mode::Sync);
-guest_method!(copy, Op::Copy, Mode::Async);
-guest_method!(get_sync, Op::Get, Mode::Sync);
-guest_method!(get, Op::Get, Mode::Async);
-guest_method!(set_sync, Op::Set, Mode::Sync);
-guest_method!(set, Op::Set, Mode::Async);
-guest_method!(set_ignored, Op::Set, Mode::Ignored);
-guest_method!(delete_sync, Op::Delete, Mode::Sync);
-guest_method!(delete, Op::Delete, Mode::Async);
-guest_method!(delete_ignored, Op::Delete, Mode::Ignored);
 
 fn apply_sync_promise<'s>(
   scope: &mut v8::PinScope<'s, '_>,

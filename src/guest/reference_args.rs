@@ -118,18 +118,7 @@ pub fn apply_op<'s>(
   } else {
     export_arg(scope, recv, arg_opts)?
   };
-  let mut values = Vec::new();
-  let list = args.get(1);
-  if !list.is_undefined() {
-    let arr = v8::Local::<v8::Array>::try_from(list)
-      .map_err(|_| Thrown::type_error("`undefined` requires parameter 2 to be an array"))?;
-    for i in 0..arr.length() {
-      let x = arr
-        .get_index(scope, i)
-        .ok_or_else(|| Thrown::error("Failed to read argument"))?;
-      values.push(export_arg(scope, x, arg_opts)?);
-    }
-  }
+  let values = export_list(scope, args.get(1), arg_opts)?;
   Ok(HostOp::Apply {
     receiver,
     args: values,
@@ -194,4 +183,25 @@ pub fn delete_op<'s>(
   Ok(HostOp::Delete {
     key: guest_key(scope, args.get(0))?,
   })
+}
+
+/// An arguments array (parameter 2; `undefined` for none) leaving the guest under `opts`.
+pub fn export_list<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  list: v8::Local<'s, v8::Value>,
+  opts: TransferOptions,
+) -> Result<Vec<Value>, Thrown> {
+  let mut values = Vec::new();
+  if list.is_undefined() {
+    return Ok(values);
+  }
+  let arr = v8::Local::<v8::Array>::try_from(list)
+    .map_err(|_| Thrown::type_error("`undefined` requires parameter 2 to be an array"))?;
+  for i in 0..arr.length() {
+    let x = arr
+      .get_index(scope, i)
+      .ok_or_else(|| Thrown::error("Failed to read argument"))?;
+    values.push(export_arg(scope, x, opts)?);
+  }
+  Ok(values)
 }

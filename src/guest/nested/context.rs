@@ -3,7 +3,7 @@
 use super::{init, private, template, this, Nested, KIND_CONTEXT};
 use crate::error::Thrown;
 use crate::guest::options as o;
-use crate::guest::reference_args::export_arg;
+use crate::guest::reference_args::export_list;
 use crate::guest::remote;
 use crate::guest::{dispatch, getter, method, Mode};
 use crate::isolate::ops::script;
@@ -133,18 +133,7 @@ fn eval_closure_in<'s>(
   let origin = o::origin(scope, obj)?;
   let arg_opts = o::transfer_nested(scope, obj, "arguments")?;
   let result = o::transfer_nested(scope, obj, "result")?;
-  let mut values = Vec::new();
-  let list = args.get(1);
-  if !list.is_undefined() {
-    let arr = v8::Local::<v8::Array>::try_from(list)
-      .map_err(|_| Thrown::type_error("`undefined` requires parameter 2 to be an array"))?;
-    for i in 0..arr.length() {
-      let x = arr
-        .get_index(scope, i)
-        .ok_or_else(|| Thrown::error("Failed to read argument"))?;
-      values.push(export_arg(scope, x, arg_opts)?);
-    }
-  }
+  let values = export_list(scope, args.get(1), arg_opts)?;
   let id = c.handle.id;
   let work = Box::new(move |rt: &mut Runtime| {
     let out = script::eval_closure(rt, id, code, values, origin, timeout, result)?;
@@ -153,24 +142,14 @@ fn eval_closure_in<'s>(
   remote::run(scope, &c.handle.host, work, mode)
 }
 
-macro_rules! context_method {
-  ($name:ident, $body:ident, $mode:expr) => {
-    fn $name<'s>(
-      scope: &mut v8::PinScope<'s, '_>,
-      args: v8::FunctionCallbackArguments<'s>,
-      rv: v8::ReturnValue<'s, v8::Value>,
-    ) {
-      dispatch(scope, args, rv, |scope, args| $body(scope, args, $mode));
-    }
-  };
+crate::guest::methods! {
+  eval_sync => eval_in(Mode::Sync);
+  eval => eval_in(Mode::Async);
+  eval_ignored => eval_in(Mode::Ignored);
+  eval_closure_sync => eval_closure_in(Mode::Sync);
+  eval_closure => eval_closure_in(Mode::Async);
+  eval_closure_ignored => eval_closure_in(Mode::Ignored);
 }
-
-context_method!(eval_sync, eval_in, Mode::Sync);
-context_method!(eval, eval_in, Mode::Async);
-context_method!(eval_ignored, eval_in, Mode::Ignored);
-context_method!(eval_closure_sync, eval_closure_in, Mode::Sync);
-context_method!(eval_closure, eval_closure_in, Mode::Async);
-context_method!(eval_closure_ignored, eval_closure_in, Mode::Ignored);
 
 fn release<'s>(
   scope: &mut v8::PinScope<'s, '_>,

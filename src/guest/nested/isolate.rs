@@ -136,22 +136,12 @@ fn compile_script_in<'s>(
   remote::run(scope, &host, work, mode)
 }
 
-macro_rules! isolate_method {
-  ($name:ident, $body:ident, $mode:expr) => {
-    fn $name<'s>(
-      scope: &mut v8::PinScope<'s, '_>,
-      args: v8::FunctionCallbackArguments<'s>,
-      rv: v8::ReturnValue<'s, v8::Value>,
-    ) {
-      dispatch(scope, args, rv, |scope, args| $body(scope, args, $mode));
-    }
-  };
+crate::guest::methods! {
+  create_context_sync => create_context_in(Mode::Sync);
+  create_context => create_context_in(Mode::Async);
+  compile_script_sync => compile_script_in(Mode::Sync);
+  compile_script => compile_script_in(Mode::Async);
 }
-
-isolate_method!(create_context_sync, create_context_in, Mode::Sync);
-isolate_method!(create_context, create_context_in, Mode::Async);
-isolate_method!(compile_script_sync, compile_script_in, Mode::Sync);
-isolate_method!(compile_script, compile_script_in, Mode::Async);
 
 fn dispose<'s>(
   scope: &mut v8::PinScope<'s, '_>,
@@ -206,18 +196,7 @@ fn time<'s>(
   Ok(Some(v8::BigInt::new_from_u64(scope, ns).into()))
 }
 
-fn cpu_time<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  args: v8::FunctionCallbackArguments<'s>,
-  rv: v8::ReturnValue<'s, v8::Value>,
-) {
-  dispatch(scope, args, rv, |scope, args| time(scope, args, false));
-}
-
-fn wall_time<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  args: v8::FunctionCallbackArguments<'s>,
-  rv: v8::ReturnValue<'s, v8::Value>,
-) {
-  dispatch(scope, args, rv, |scope, args| time(scope, args, true));
+crate::guest::methods! {
+  cpu_time => time(false);
+  wall_time => time(true);
 }

@@ -81,21 +81,11 @@ fn run_in<'s>(
   remote::run(scope, &host, work, mode)
 }
 
-macro_rules! script_method {
-  ($name:ident, $mode:expr) => {
-    fn $name<'s>(
-      scope: &mut v8::PinScope<'s, '_>,
-      args: v8::FunctionCallbackArguments<'s>,
-      rv: v8::ReturnValue<'s, v8::Value>,
-    ) {
-      dispatch(scope, args, rv, |scope, args| run_in(scope, args, $mode));
-    }
-  };
+crate::guest::methods! {
+  run_sync => run_in(Mode::Sync);
+  run => run_in(Mode::Async);
+  run_ignored => run_in(Mode::Ignored);
 }
-
-script_method!(run_sync, Mode::Sync);
-script_method!(run, Mode::Async);
-script_method!(run_ignored, Mode::Ignored);
 
 fn release<'s>(
   scope: &mut v8::PinScope<'s, '_>,
