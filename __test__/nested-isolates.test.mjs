@@ -129,3 +129,31 @@ test('host handle objects are frozen; subclasses stay open for their constructor
   assert.equal(t.typeof, 'number');
   isolate.dispose();
 });
+
+test('hostile input to the guest classes gives JS errors, never a crash', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  context.global.setSync('ivm', ivm);
+  const out = context.evalSync(`
+  const results = [];
+  const tryIt = (f) => { try { const r = f(); results.push('ok:' + typeof r) } catch (e) { results.push(e.constructor.name + ':' + e.message) } };
+  const I = new ivm.Isolate(); const C = I.createContextSync(); const S = I.compileScriptSync('1');
+  const protos = [ivm.Isolate.prototype, ivm.Context.prototype, ivm.Script.prototype, ivm.Reference.prototype, ivm.ExternalCopy.prototype];
+  const bad = [undefined, null, 0, NaN, -1, 1e308, 'x', Symbol(), {}, [], () => 1, new Proxy({}, {}), I, C, S];
+  for (const p of protos) for (const name of Object.getOwnPropertyNames(p)) {
+    const d = Object.getOwnPropertyDescriptor(p, name);
+    if (name === 'constructor') continue;
+    for (const recv of [{}, I, C, S]) for (const a of bad) tryIt(() => d.get ? d.get.call(recv) : d.value.call(recv, a, a, a));
+  }
+  tryIt(() => new ivm.Isolate('x')); tryIt(() => new ivm.Isolate({ memoryLimit: 'x' })); tryIt(() => new ivm.Isolate({ memoryLimit: 1e300 }).dispose());
+  tryIt(() => I.compileScriptSync('(', { filename: 5 })); tryIt(() => I.compileScriptSync('('));
+  tryIt(() => C.evalSync('1', { timeout: NaN })); tryIt(() => C.evalClosureSync('return 1', 'x'));
+  tryIt(() => C.evalSync('1', { copy: true, reference: true }));
+  results.length + ' ' + [...new Set(results.map(r => r.split(':')[0]))].join(',');
+  `);
+  const [count, kinds] = out.split(' ');
+  assert.ok(Number(count) > 2000);
+  assert.deepEqual(kinds.split(',').sort(), ['Error', 'TypeError', 'ok']);
+  assert.equal(context.evalSync('1 + 1'), 2, 'the isolate is still usable');
+  isolate.dispose();
+});
