@@ -3,15 +3,13 @@
 //! their receiver, clone their arguments and result (SPEC §2.7). Also the guest's own
 //! `ivm.Callback` class, which marks a guest function for transfer with a call mode.
 
-use super::{dispatch, pending, state, throw, Mode, KIND_CALLBACK};
+use super::{dispatch, pending, state, Mode, KIND_CALLBACK};
 use crate::bridge::host_ref::{self, CallMode, CallbackHandle, HostOp};
 use crate::error::{msg, Thrown};
 use crate::isolate::remote::IsolateFunction;
-use crate::isolate::runtime::Waiters;
-use crate::isolate::thread::SharedState;
 use crate::transfer::options::TransferOptions;
+use crate::transfer::v8_out;
 use crate::transfer::value::{Handle, Value};
-use crate::transfer::{v8_in, v8_out};
 use std::sync::Arc;
 
 /// The function a guest callback function calls.
@@ -56,15 +54,9 @@ pub fn new_function<'s>(
 fn invoke<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: v8::FunctionCallbackArguments<'s>,
-  mut rv: v8::ReturnValue<'s, v8::Value>,
+  rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(scope, &args)));
-  match outcome {
-    Ok(Ok(Some(v))) => rv.set(v),
-    Ok(Ok(None)) => {}
-    Ok(Err(e)) => throw(scope, e),
-    Err(_) => throw(scope, Thrown::error("Internal error in isolated-vm-rs")),
-  }
+  dispatch(scope, args, rv, call);
 }
 
 fn call<'s>(
@@ -95,33 +87,15 @@ fn call<'s>(
     result: copy,
   };
   match cb.mode {
-    CallMode::Sync => {
-      let waiters = scope
-        .get_slot::<Waiters>()
-        .map(|w| w.borrow().clone())
-        .unwrap_or_default();
-      let shared = scope
-        .get_slot::<Arc<SharedState>>()
-        .cloned()
-        .ok_or_else(|| Thrown::error(msg::DISPOSED))?;
-      let out = {
-        let isolate: &mut v8::Isolate = scope;
-        host_ref::call(&cb.target, op, &waiters, &shared.waiting_on_host, |rx| {
-          crate::isolate::thread::serve_while_waiting(isolate, rx)
-        })?
-      };
-      v8_in::value(scope, &out).map(Some)
-    }
+    CallMode::Sync => super::host_call::perform(scope, &cb.target, op, Mode::Sync),
+    // Async callbacks await a promise the host function returns.
     CallMode::Async => {
       let (promise, settle) =
         pending::promise(scope).ok_or_else(|| Thrown::error("Failed to create a promise"))?;
       host_ref::call_async(&cb.target, op, true, settle);
       Ok(Some(promise.into()))
     }
-    CallMode::Ignored => {
-      host_ref::call_async(&cb.target, op, false, Box::new(|_| {}));
-      Ok(None)
-    }
+    CallMode::Ignored => super::host_call::perform(scope, &cb.target, op, Mode::Ignored),
   }
 }
 
@@ -174,9 +148,7 @@ fn construct<'s>(
   rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   dispatch(scope, args, rv, |scope, args| {
-    if args.new_target().is_undefined() {
-      return Err(Thrown::type_error("`Callback` must be called with `new`"));
-    }
+    crate::guest::require_new(args, "Callback")?;
     let f = v8::Local::<v8::Function>::try_from(args.get(0))
       .map_err(|_| Thrown::type_error("`Callback` requires parameter 1 to be a function"))?;
     let o = super::options::object(args.get(1), "Callback", 2)?;

@@ -70,11 +70,7 @@ fn construct<'s>(
   rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   dispatch(scope, args, rv, |scope, args| {
-    if args.new_target().is_undefined() {
-      return Err(Thrown::type_error(
-        "`ExternalCopy` must be called with `new`",
-      ));
-    }
+    crate::guest::require_new(args, "ExternalCopy")?;
     let v = args.get(0);
     if v.is_symbol() {
       return Err(Thrown::type_error("Unsupported type"));

@@ -215,6 +215,16 @@ pub fn dispatch<'s>(
   }
 }
 
+/// A constructor's check that it was called with `new`.
+pub fn require_new(args: &v8::FunctionCallbackArguments<'_>, class: &str) -> Result<(), Thrown> {
+  if args.new_target().is_undefined() {
+    return Err(Thrown::type_error(format!(
+      "`{class}` must be called with `new`"
+    )));
+  }
+  Ok(())
+}
+
 /// Throws `t` into the guest.
 pub fn throw(scope: &mut v8::PinScope<'_, '_>, t: Thrown) {
   let v = v8_in::thrown(scope, &t);

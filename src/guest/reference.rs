@@ -103,9 +103,7 @@ fn construct<'s>(
   rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   dispatch(scope, args, rv, |scope, args| {
-    if args.new_target().is_undefined() {
-      return Err(Thrown::type_error("`Reference` must be called with `new`"));
-    }
+    crate::guest::require_new(args, "Reference")?;
     let opts = super::options::object(args.get(1), "Reference", 2)?;
     let inherit = super::options::flag(scope, opts, "unsafeInherit")?;
     super::local_reference::init(scope, args.this(), args.get(0), inherit);

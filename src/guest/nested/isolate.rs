@@ -80,9 +80,7 @@ fn construct<'s>(
   rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   dispatch(scope, args, rv, |scope, args| {
-    if args.new_target().is_undefined() {
-      return Err(Thrown::type_error("`Isolate` must be called with `new`"));
-    }
+    crate::guest::require_new(args, "Isolate")?;
     let opts = options(scope, args.get(0))?;
     let host = IsolateHost::spawn(opts)?;
     init(scope, args.this(), Nested::Isolate(host));
