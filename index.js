@@ -17,6 +17,32 @@ function hostObject(obj) {
   }
 }
 
+// Node's own structured-clone serialiser, for `new ExternalCopy(object)` (see
+// src/api/convert/serialized.rs). Bun's and Deno's `node:v8` write other formats: there the
+// native clone does all the work.
+const CLONE_FAILED = Object.freeze({});
+let v8 = null;
+let Serializer = null;
+if (!process.versions.bun && typeof Deno === 'undefined') {
+  try {
+    v8 = require('node:v8');
+    Serializer = class extends v8.Serializer {
+      constructor() {
+        super();
+        this.sabs = [];
+      }
+      _getDataCloneError() {
+        return CLONE_FAILED;
+      }
+      _getSharedArrayBufferId(sab) {
+        return this.sabs.push(sab) - 1;
+      }
+    };
+  } catch {
+    Serializer = null;
+  }
+}
+
 // The export itself, once built (it can be transferred into isolates like any handle).
 let library = null;
 
@@ -49,6 +75,108 @@ binding.__setHelpers({
     else code = 0;
     if (code < 11) seen.set(v, seen.size);
     return code;
+  },
+  // [bytes, sharedArrayBuffers], or null when the value needs the native clone.
+  serialize(v) {
+    if (Serializer === null) return null;
+    const s = new Serializer();
+    s.writeHeader();
+    try {
+      s.writeValue(v);
+    } catch (e) {
+      if (e === CLONE_FAILED) return null;
+      throw e;
+    }
+    return [s.releaseBuffer(), s.sabs];
+  },
+  deserialize(bytes) {
+    const d = new v8.Deserializer(bytes);
+    d.readHeader();
+    return d.readValue();
+  },
+  // Builds host objects from the tape of src/transfer/wire/tape.rs (opcodes there).
+  decodeTape(ops, text) {
+    let p = 0;
+    let at = 0;
+    const keys = [];
+    const define = [];
+    const objects = [];
+    function props(o, n) {
+      for (let i = 0; i < n; i++) {
+        const op = ops[p];
+        let k;
+        let d = false;
+        if (op === 8) {
+          k = keys[ops[p + 1]];
+          d = define[ops[p + 1]];
+        } else if (op === 9) {
+          k = ops[p + 1];
+        } else {
+          k = text.slice(at, (at += ops[p + 1]));
+          // Names the prototypes have (`__proto__`, accessors) are defined, never assigned.
+          d = k in Array.prototype;
+          keys.push(k);
+          define.push(d);
+        }
+        p += 2;
+        const v = value();
+        if (d) Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+        else o[k] = v;
+      }
+    }
+    function value() {
+      switch (ops[p++]) {
+        case 0: return undefined;
+        case 1: return null;
+        case 2: return true;
+        case 3: return false;
+        case 4: return ops[p++];
+        case 5: return text.slice(at, (at += ops[p++]));
+        case 6: {
+          const o = {};
+          objects.push(o);
+          props(o, ops[p++]);
+          return o;
+        }
+        case 10: {
+          const length = ops[p];
+          const named = ops[p + 1];
+          p += 2;
+          const a = new Array(length);
+          objects.push(a);
+          for (let i = 0; i < length; i++) {
+            if (ops[p] === 11) p++;
+            else a[i] = value();
+          }
+          props(a, named);
+          return a;
+        }
+        case 12: {
+          const length = ops[p];
+          const count = ops[p + 1];
+          p += 2;
+          const a = [];
+          objects.push(a);
+          props(a, count);
+          a.length = length;
+          return a;
+        }
+        case 13: return objects[ops[p++]];
+        case 14: {
+          const d = new Date(ops[p++]);
+          objects.push(d);
+          return d;
+        }
+        default: throw new Error('Corrupt copy');
+      }
+    }
+    return value();
+  },
+  // [value] of an own data property, or null (accessor, missing or proxy).
+  ownData(obj, key) {
+    if (types.isProxy(obj)) return null;
+    const d = Object.getOwnPropertyDescriptor(obj, key);
+    return d !== undefined && 'value' in d ? [d.value] : null;
   },
   // How V8 names a value in "... could not be cloned."
   describe(v) {

@@ -39,6 +39,26 @@ fn copy_value(env: sys::napi_env, v: sys::napi_value) -> Result<Value, Failure> 
   convert::copy(env, v)
 }
 
+/// Objects other than ArrayBuffers and their views (copied byte-wise already) go through
+/// Node's serialiser first.
+fn fast_path(env: sys::napi_env, v: sys::napi_value) -> bool {
+  if js::type_of(env, v) != sys::ValueType::napi_object {
+    return false;
+  }
+  let checks: [unsafe extern "C" fn(sys::napi_env, sys::napi_value, *mut bool) -> sys::napi_status;
+    3] = [
+    sys::napi_is_arraybuffer,
+    sys::napi_is_typedarray,
+    sys::napi_is_dataview,
+  ];
+  checks.iter().all(|check| {
+    let mut yes = true;
+    // SAFETY: valid env and value; a failed check leaves `yes` set, taking the usual path.
+    unsafe { check(env, v, &mut yes) };
+    !yes
+  })
+}
+
 /// Detaches the ArrayBuffers in `transferList` (and the value itself with `transferOut`).
 fn detach_all(
   env: sys::napi_env,
@@ -121,6 +141,11 @@ impl ExternalCopy {
     let e = env.raw();
     let data = (|| -> Result<_, Failure> {
       let o = options::object_arg(e, raw(options), "ExternalCopy", 2)?;
+      if o.is_none() && fast_path(e, value.raw()) {
+        if let Some(data) = convert::external(e, value.raw())? {
+          return Ok(data);
+        }
+      }
       let copied = copy_value(e, value.raw())?;
       detach_all(e, value.raw(), o)?;
       Ok(ExternalData::new(copied))
@@ -136,12 +161,8 @@ impl ExternalCopy {
     let out = (|| -> Result<_, Failure> {
       let o = options::object_arg(e, raw(options), "undefined", 1)?;
       let data = self.data()?;
-      let value = if options::flag(e, o, "transferIn")? {
-        data.transfer_in()?
-      } else {
-        data.value()?
-      };
-      let v = convert::to_napi(e, value)?;
+      let transfer_in = options::flag(e, o, "transferIn")?;
+      let v = convert::materialize(e, &data, transfer_in)?;
       if options::flag(e, o, "release")? {
         self.data.lock().take();
       }

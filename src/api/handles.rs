@@ -97,7 +97,7 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
     }?)?);
   }
   if let Some(CopyInto(data)) = h.get::<CopyInto>() {
-    return crate::api::convert::to_napi(env, data.value()?);
+    return crate::api::convert::materialize(env, data, false);
   }
   if let Some(r) = h.get::<IsolateRef>() {
     let slot = Arc::new(crate::api::handle::Slot::from_arc(r.handle.clone()));

@@ -1,9 +1,12 @@
-//! The data behind an `ExternalCopy`: an owned value tree outside every V8 heap, shared by
-//! every handle to it and counted in `ExternalCopy.totalExternalSize`.
+//! The data behind an `ExternalCopy`: an owned value outside every V8 heap, shared by every
+//! handle to it and counted in `ExternalCopy.totalExternalSize`. Copies of host objects are
+//! kept as V8 wire bytes (written by Node's own serialiser) and become a tree only when an
+//! isolate needs one.
 
 use crate::transfer::value::Value;
+use crate::transfer::wire;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 static TOTAL: AtomicUsize = AtomicUsize::new(0);
 
@@ -12,26 +15,51 @@ pub fn total_external_size() -> usize {
   TOTAL.load(Ordering::Relaxed)
 }
 
+/// A value in V8's wire format, checked by [`wire::scan`].
+#[derive(Debug)]
+pub struct Wire {
+  /// The serialised bytes.
+  pub bytes: Vec<u8>,
+  /// The SharedArrayBuffers inside, by serialiser id (handles to shared memory).
+  pub shared: Vec<Value>,
+}
+
 /// An immutable copied value. Any thread.
 #[derive(Debug)]
 pub struct ExternalData {
-  /// The copy.
-  pub value: Value,
+  tree: OnceLock<Result<Value, String>>,
+  wire: Option<Wire>,
   size: usize,
   /// Set once an ArrayBuffer copy was moved out with `transferIn` (SPEC §1.2).
   transferred: std::sync::atomic::AtomicBool,
 }
 
 impl ExternalData {
-  /// Takes ownership of a copied value and counts it.
-  pub fn new(value: Value) -> Arc<ExternalData> {
-    let size = value.size();
+  fn make(tree: OnceLock<Result<Value, String>>, wire: Option<Wire>, size: usize) -> Arc<Self> {
     TOTAL.fetch_add(size, Ordering::Relaxed);
     Arc::new(ExternalData {
-      value,
+      tree,
+      wire,
       size,
       transferred: std::sync::atomic::AtomicBool::new(false),
     })
+  }
+
+  /// Takes ownership of a copied value and counts it.
+  pub fn new(value: Value) -> Arc<ExternalData> {
+    let size = value.size();
+    ExternalData::make(OnceLock::from(Ok(value)), None, size)
+  }
+
+  /// Takes ownership of serialised bytes that passed [`wire::scan`].
+  pub fn from_wire(wire: Wire) -> Arc<ExternalData> {
+    let size = wire.bytes.len() + std::mem::size_of::<Value>() * (wire.shared.len() + 1);
+    ExternalData::make(OnceLock::new(), Some(wire), size)
+  }
+
+  /// The wire form, for a receiver that reads it directly (Node's own deserialiser).
+  pub fn wire(&self) -> Option<&Wire> {
+    self.wire.as_ref()
   }
 
   /// The value, or "Array buffer is invalid" once it was transferred in somewhere.
@@ -39,7 +67,13 @@ impl ExternalData {
     if self.transferred.load(Ordering::SeqCst) {
       return Err(crate::error::Thrown::error("Array buffer is invalid"));
     }
-    Ok(&self.value)
+    let tree = self.tree.get_or_init(|| match &self.wire {
+      Some(w) => wire::parse(&w.bytes, &w.shared).map_err(|e| format!("Corrupt copy: {e}")),
+      None => Ok(Value::Undefined),
+    });
+    tree
+      .as_ref()
+      .map_err(|e| crate::error::Thrown::error(e.clone()))
   }
 
   /// `copy({ transferIn: true })`: takes the value for one last materialisation. Only

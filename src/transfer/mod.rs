@@ -9,3 +9,4 @@ pub mod shared;
 pub mod v8_in;
 pub mod v8_out;
 pub mod value;
+pub mod wire;

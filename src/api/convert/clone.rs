@@ -199,7 +199,7 @@ fn clone_array_buffer(env: sys::napi_env, v: sys::napi_value, id: u32) -> Result
 
 /// The shared memory of a host SharedArrayBuffer, kept alive by a host table entry.
 #[inline(never)]
-fn shared_memory(env: sys::napi_env, v: sys::napi_value) -> Result<Value, Failure> {
+pub(super) fn shared_memory(env: sys::napi_env, v: sys::napi_value) -> Result<Value, Failure> {
   let view = call_helper(env, "sabView", &[v])?;
   let mut t = 0;
   let mut len = 0usize;
@@ -320,7 +320,10 @@ pub fn read_error(env: sys::napi_env, v: sys::napi_value) -> Result<ErrorData, F
   })
 }
 
-fn array_items(env: sys::napi_env, arr: sys::napi_value) -> Result<Vec<sys::napi_value>, Failure> {
+pub(super) fn array_items(
+  env: sys::napi_env,
+  arr: sys::napi_value,
+) -> Result<Vec<sys::napi_value>, Failure> {
   let mut len = 0u32;
   // SAFETY: arr is an array created by the helper.
   check(unsafe { sys::napi_get_array_length(env, arr, &mut len) })?;

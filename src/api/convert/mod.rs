@@ -2,9 +2,11 @@
 //! values in `to_napi`, structured clone of host values (`copy: true`) in `clone`.
 
 mod clone;
+mod serialized;
 mod to_napi;
 
 pub use clone::{copy, read_error};
+pub use serialized::{external, materialize};
 pub use to_napi::to_napi;
 
 use crate::api::env::EnvData;

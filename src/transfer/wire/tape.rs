@@ -1,0 +1,285 @@
+//! Wire bytes → a flat "tape" that `index.js` (`decodeTape`) turns into host objects faster
+//! than Node's own deserialiser: numbers and opcodes in one `Float64Array`, every string in
+//! one text, property names sent once. It covers the plain-data subset (primitives, strings,
+//! objects, arrays, dates, back references); anything else answers an error and the caller
+//! uses Node's deserialiser.
+
+use super::{Reader, Slot, WireError};
+use crate::transfer::value::MAX_DEPTH;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Opcodes shared with `decodeTape` in index.js.
+mod op {
+  pub const UNDEFINED: f64 = 0.0;
+  pub const NULL: f64 = 1.0;
+  pub const TRUE: f64 = 2.0;
+  pub const FALSE: f64 = 3.0;
+  pub const NUMBER: f64 = 4.0;
+  pub const STRING: f64 = 5.0;
+  pub const OBJECT: f64 = 6.0;
+  pub const NEW_KEY: f64 = 7.0;
+  pub const KEY: f64 = 8.0;
+  pub const INDEX: f64 = 9.0;
+  pub const DENSE: f64 = 10.0;
+  pub const HOLE: f64 = 11.0;
+  pub const SPARSE: f64 = 12.0;
+  pub const BACKREF: f64 = 13.0;
+  pub const DATE: f64 = 14.0;
+}
+
+/// Every string of a tape, in order.
+pub enum Text {
+  /// All one-byte.
+  Latin1(Vec<u8>),
+  /// Widened at the first two-byte string.
+  Utf16(Vec<u16>),
+}
+
+/// The flat form of a value.
+pub struct Tape {
+  /// Opcodes and their operands.
+  pub ops: Vec<f64>,
+  /// The strings, sliced off in order by length.
+  pub text: Text,
+}
+
+/// FNV-1a: property names are short, and the default hasher costs more than the lookup saves.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+  fn finish(&self) -> u64 {
+    self.0
+  }
+  fn write(&mut self, bytes: &[u8]) {
+    let mut h = if self.0 == 0 {
+      0xcbf2_9ce4_8422_2325
+    } else {
+      self.0
+    };
+    for &b in bytes {
+      h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+    }
+    self.0 = h;
+  }
+}
+
+/// Transcodes wire bytes that hold only the plain-data subset.
+pub fn tape(bytes: &[u8]) -> Result<Tape, WireError> {
+  let mut w = Writer {
+    r: Reader::new(bytes, &[])?,
+    ops: Vec::with_capacity(bytes.len() / 2),
+    text: Text::Latin1(Vec::with_capacity(bytes.len() / 2)),
+    keys: HashMap::default(),
+  };
+  w.value(0)?;
+  if w.r.buf[w.r.pos..].iter().any(|&b| b != 0) {
+    return Err("trailing bytes");
+  }
+  Ok(Tape {
+    ops: w.ops,
+    text: w.text,
+  })
+}
+
+struct Writer<'a> {
+  r: Reader<'a>,
+  ops: Vec<f64>,
+  text: Text,
+  keys: HashMap<(u8, &'a [u8]), u32, BuildHasherDefault<Fnv>>,
+}
+
+impl<'a> Writer<'a> {
+  fn value(&mut self, depth: u32) -> Result<(), WireError> {
+    if depth >= MAX_DEPTH {
+      return Err("too deep");
+    }
+    let depth = depth + 1;
+    match self.r.tag()? {
+      b'_' => self.ops.push(op::UNDEFINED),
+      b'0' => self.ops.push(op::NULL),
+      b'T' => self.ops.push(op::TRUE),
+      b'F' => self.ops.push(op::FALSE),
+      b'I' => {
+        let n = self.r.int32()?;
+        self.ops.extend([op::NUMBER, n]);
+      }
+      b'U' => {
+        let n = self.r.u32()?;
+        self.ops.extend([op::NUMBER, f64::from(n)]);
+      }
+      b'N' => {
+        let n = self.r.double()?;
+        self.ops.extend([op::NUMBER, n]);
+      }
+      t @ (b'"' | b'c') => {
+        let (_, units) = self.string(t)?;
+        self.ops.extend([op::STRING, units]);
+      }
+      b'^' => {
+        let id = self.r.u32()?;
+        match self.r.slots.get(id as usize) {
+          Some(Slot::Other) => self.ops.extend([op::BACKREF, f64::from(id)]),
+          _ => return Err("unsupported back reference"),
+        }
+      }
+      b'o' => {
+        self.r.new_id(Slot::Other);
+        let at = self.ops.len();
+        self.ops.extend([op::OBJECT, 0.0]);
+        self.ops[at + 1] = self.props(b'{', depth)?;
+        self.r.varint()?;
+      }
+      b'A' => {
+        self.r.new_id(Slot::Other);
+        let length = self.r.u32()?;
+        let at = self.ops.len();
+        self.ops.extend([op::DENSE, f64::from(length), 0.0]);
+        for _ in 0..length {
+          if self.r.consume_if(b'-') {
+            self.ops.push(op::HOLE);
+          } else {
+            self.value(depth)?;
+          }
+        }
+        self.ops[at + 2] = self.props(b'$', depth)?;
+        self.r.varint()?;
+        self.r.varint()?;
+      }
+      b'a' => {
+        self.r.new_id(Slot::Other);
+        let length = self.r.u32()?;
+        let at = self.ops.len();
+        self.ops.extend([op::SPARSE, f64::from(length), 0.0]);
+        self.ops[at + 2] = self.props(b'@', depth)?;
+        self.r.varint()?;
+        self.r.varint()?;
+      }
+      b'D' => {
+        self.r.new_id(Slot::Other);
+        let t = self.r.double()?;
+        self.ops.extend([op::DATE, t]);
+      }
+      _ => return Err("not plain data"),
+    }
+    Ok(())
+  }
+
+  /// Appends a string body to the text: its raw bytes and its length in UTF-16 units.
+  fn string(&mut self, t: u8) -> Result<(&'a [u8], f64), WireError> {
+    let n = self.r.len()?;
+    let bytes = self.r.raw(n)?;
+    if t == b'"' {
+      match &mut self.text {
+        Text::Latin1(v) => v.extend_from_slice(bytes),
+        Text::Utf16(v) => v.extend(bytes.iter().map(|&b| u16::from(b))),
+      }
+      return Ok((bytes, n as f64));
+    }
+    if n % 2 != 0 {
+      return Err("odd two-byte string");
+    }
+    if let Text::Latin1(v) = &self.text {
+      self.text = Text::Utf16(v.iter().map(|&b| u16::from(b)).collect());
+    }
+    if let Text::Utf16(v) = &mut self.text {
+      v.extend(
+        bytes
+          .chunks_exact(2)
+          .map(|c| u16::from_le_bytes([c[0], c[1]])),
+      );
+    }
+    Ok((bytes, (n / 2) as f64))
+  }
+
+  /// Key/value pairs up to `end`; answers their count.
+  fn props(&mut self, end: u8, depth: u32) -> Result<f64, WireError> {
+    let mut count = 0u32;
+    while !self.r.consume_if(end) {
+      match self.r.tag()? {
+        t @ (b'"' | b'c') => {
+          let before = self.text_len();
+          let (bytes, units) = self.string(t)?;
+          let next = self.keys.len() as u32;
+          match self.keys.get(&(t, bytes)) {
+            Some(&k) => {
+              self.truncate_text(before);
+              self.ops.extend([op::KEY, f64::from(k)]);
+            }
+            None => {
+              self.keys.insert((t, bytes), next);
+              self.ops.extend([op::NEW_KEY, units]);
+            }
+          }
+        }
+        b'I' => {
+          let n = self.r.int32()?;
+          self.index(n)?;
+        }
+        b'U' => {
+          let n = f64::from(self.r.u32()?);
+          self.index(n)?;
+        }
+        b'N' => {
+          let n = self.r.double()?;
+          self.index(n)?;
+        }
+        _ => return Err("bad property key"),
+      }
+      self.value(depth)?;
+      count += 1;
+    }
+    Ok(f64::from(count))
+  }
+
+  fn index(&mut self, n: f64) -> Result<(), WireError> {
+    let i = super::index_key(n)?;
+    self.ops.extend([op::INDEX, f64::from(i)]);
+    Ok(())
+  }
+
+  fn text_len(&self) -> usize {
+    match &self.text {
+      Text::Latin1(v) => v.len(),
+      Text::Utf16(v) => v.len(),
+    }
+  }
+
+  fn truncate_text(&mut self, len: usize) {
+    match &mut self.text {
+      Text::Latin1(v) => v.truncate(len),
+      Text::Utf16(v) => v.truncate(len),
+    }
+  }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn names_are_sent_once() {
+    // [{ a: 1 }, { a: 'x' }]
+    let bytes = [
+      0xff, 0x0f, 0x41, 0x02, 0x6f, 0x22, 0x01, 0x61, 0x49, 0x02, 0x7b, 0x01, 0x6f, 0x22, 0x01,
+      0x61, 0x22, 0x01, 0x78, 0x7b, 0x01, 0x24, 0x00, 0x02,
+    ];
+    let t = tape(&bytes).unwrap();
+    assert_eq!(
+      t.ops,
+      vec![10.0, 2.0, 0.0, 6.0, 1.0, 7.0, 1.0, 4.0, 1.0, 6.0, 1.0, 8.0, 0.0, 5.0, 1.0]
+    );
+    let Text::Latin1(text) = t.text else {
+      panic!("two-byte text")
+    };
+    assert_eq!(text, b"ax");
+  }
+
+  #[test]
+  fn other_kinds_are_left_to_node() {
+    // new Map()
+    assert!(tape(&[0xff, 0x0f, 0x3b, 0x3a, 0x00]).is_err());
+  }
+}
