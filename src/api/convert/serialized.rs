@@ -26,7 +26,9 @@ pub fn external(
   if js::type_of(env, out) != sys::ValueType::napi_object {
     return Ok(None);
   }
-  let bytes = buffer_bytes(env, element(env, out, 0)?)?;
+  let buf = element(env, out, 0)?;
+  let bytes = buffer_bytes(env, buf)?;
+  free_now(env, buf);
   let sabs = element(env, out, 1)?;
   let mut shared = Vec::new();
   for sab in clone::array_items(env, sabs)? {
@@ -144,6 +146,24 @@ fn buffer_bytes(env: sys::napi_env, buf: sys::napi_value) -> Result<Vec<u8>, Fai
   }
   // SAFETY: data points at len bytes of the live Buffer.
   Ok(unsafe { std::slice::from_raw_parts(data as *const u8, len) }.to_vec())
+}
+
+/// Detaches the serialiser's Buffer so its memory goes back at once instead of after a
+/// collection (it would count as external memory and bring collections forward).
+fn free_now(env: sys::napi_env, buf: sys::napi_value) {
+  let mut t = sys::TypedarrayType::uint8_array;
+  let mut len = 0usize;
+  let mut data = null_mut();
+  let mut ab = null_mut();
+  let mut off = 0usize;
+  // SAFETY: `buf` is the Buffer the helper returned; a failure leaves it to the collector.
+  let ok = unsafe {
+    sys::napi_get_typedarray_info(env, buf, &mut t, &mut len, &mut data, &mut ab, &mut off)
+  };
+  if ok == sys::Status::napi_ok && !ab.is_null() {
+    // SAFETY: `ab` is that Buffer's own ArrayBuffer; nothing else uses it.
+    unsafe { sys::napi_detach_arraybuffer(env, ab) };
+  }
 }
 
 /// A node that may stand for an ivm handle.
