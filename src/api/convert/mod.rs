@@ -51,17 +51,27 @@ pub fn read_string(env: sys::napi_env, v: sys::napi_value) -> napi::Result<JsStr
 
 /// Creates a JS string.
 pub fn js_string(env: sys::napi_env, s: &JsString) -> napi::Result<sys::napi_value> {
+  match s {
+    JsString::Latin1(b) => latin1_string(env, b),
+    JsString::Utf16(u) => utf16_string(env, u),
+  }
+}
+
+/// Creates a JS string from ISO-8859-1 bytes.
+pub fn latin1_string(env: sys::napi_env, b: &[u8]) -> napi::Result<sys::napi_value> {
   let mut v = null_mut();
-  // SAFETY: pointers and lengths describe valid buffers.
-  let status = match s {
-    JsString::Latin1(b) => unsafe {
-      sys::napi_create_string_latin1(env, b.as_ptr() as *const _, b.len() as isize, &mut v)
-    },
-    JsString::Utf16(u) => unsafe {
-      sys::napi_create_string_utf16(env, u.as_ptr(), u.len() as isize, &mut v)
-    },
-  };
-  check(status)?;
+  // SAFETY: pointer and length describe a valid buffer.
+  check(unsafe {
+    sys::napi_create_string_latin1(env, b.as_ptr() as *const _, b.len() as isize, &mut v)
+  })?;
+  Ok(v)
+}
+
+/// Creates a JS string from UTF-16 code units.
+pub fn utf16_string(env: sys::napi_env, u: &[u16]) -> napi::Result<sys::napi_value> {
+  let mut v = null_mut();
+  // SAFETY: pointer and length describe a valid buffer.
+  check(unsafe { sys::napi_create_string_utf16(env, u.as_ptr(), u.len() as isize, &mut v) })?;
   Ok(v)
 }
 

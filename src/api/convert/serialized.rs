@@ -115,16 +115,10 @@ fn decode_tape(env: sys::napi_env, t: &wire::Tape) -> Result<sys::napi_value, Fa
       &mut ops,
     )
   })?;
+  // Built straight from the tape's text (no intermediate copy).
   let text = match &t.text {
-    wire::Text::Latin1(b) => {
-      super::js_string(env, &crate::transfer::value::JsString::Latin1(b.clone()))?
-    }
-    wire::Text::Utf16(u) => {
-      let mut s = null_mut();
-      // SAFETY: valid env; `u` holds u.len() code units.
-      check(unsafe { sys::napi_create_string_utf16(env, u.as_ptr(), u.len() as isize, &mut s) })?;
-      s
-    }
+    wire::Text::Latin1(b) => super::latin1_string(env, b)?,
+    wire::Text::Utf16(u) => super::utf16_string(env, u)?,
   };
   call_helper(env, "decodeTape", &[ops, text])
 }
