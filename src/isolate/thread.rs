@@ -1,5 +1,6 @@
 //! The isolate thread, its job queue and the thread-safe [`IsolateHost`] handle.
 
+use super::clock::{JobClock, Running};
 use super::limits::MemoryState;
 use super::runtime::{Core, Runtime};
 use crate::error::{msg, Thrown};
@@ -203,19 +204,6 @@ impl Drop for IsolateHost {
   }
 }
 
-fn thread_cpu_ns() -> u64 {
-  let mut ts = libc::timespec {
-    tv_sec: 0,
-    tv_nsec: 0,
-  };
-  // SAFETY: clock_gettime writes into the valid timespec we pass.
-  let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-  if rc != 0 {
-    return 0;
-  }
-  (ts.tv_sec as u64).saturating_mul(1_000_000_000) + ts.tv_nsec as u64
-}
-
 /// How long an isolate thread keeps polling for the next job before it sleeps. Back-to-back
 /// calls (a loop of `evalSync`, or `await eval` chains) then skip the wake-up of a sleeping
 /// thread, which costs tens of microseconds; an idle isolate sleeps after this.
@@ -234,16 +222,16 @@ pub fn spin_from_env(name: &str, default_us: u64) -> std::time::Duration {
   std::time::Duration::from_micros(us)
 }
 
-/// Receives from `rx`, polling for up to `spin` before blocking.
+/// Receives from `rx`, polling for up to `spin` before blocking; also tells whether it slept.
 pub fn recv_spinning<T>(
   rx: &crossbeam_channel::Receiver<T>,
   spin: std::time::Duration,
-) -> Result<T, crossbeam_channel::RecvError> {
+) -> Result<(T, bool), crossbeam_channel::RecvError> {
   let start = Instant::now();
   let mut rounds = 0u32;
   loop {
     match rx.try_recv() {
-      Ok(m) => return Ok(m),
+      Ok(m) => return Ok((m, false)),
       Err(crossbeam_channel::TryRecvError::Disconnected) => {
         return Err(crossbeam_channel::RecvError)
       }
@@ -251,7 +239,7 @@ pub fn recv_spinning<T>(
     }
     rounds += 1;
     if rounds.is_multiple_of(64) && start.elapsed() >= spin {
-      return rx.recv();
+      return rx.recv().map(|m| (m, true));
     }
     std::hint::spin_loop();
   }
@@ -262,19 +250,19 @@ struct JobQueue(crossbeam_channel::Receiver<Msg>);
 
 /// Runs one job; returns whether the isolate failed. Top-level jobs are timed (nested ones run
 /// inside a timed job already).
-fn run_job(isolate: &mut v8::Isolate, core: &Rc<Core>, job: Job, timed: bool) -> bool {
+fn run_job(
+  isolate: &mut v8::Isolate,
+  core: &Rc<Core>,
+  job: Job,
+  mut timing: Option<(&mut JobClock, Running)>,
+) -> bool {
   let state = core.state.clone();
-  let cpu0 = thread_cpu_ns();
-  let wall0 = Instant::now();
   let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
     let mut rt = Runtime::new(isolate, core.clone());
     job(&mut rt)
   }));
-  if timed {
-    let cpu = thread_cpu_ns().saturating_sub(cpu0);
-    state.cpu_ns.fetch_add(cpu, Ordering::Relaxed);
-    let wall = wall0.elapsed().as_nanos() as u64;
-    state.wall_ns.fetch_add(wall, Ordering::Relaxed);
+  if let Some((clock, running)) = timing.as_mut() {
+    clock.before_delivery(running, &state);
   }
   let failed = outcome.is_err() || state.memory.exceeded.load(Ordering::SeqCst);
   if failed {
@@ -283,15 +271,26 @@ fn run_job(isolate: &mut v8::Isolate, core: &Rc<Core>, job: Job, timed: bool) ->
   if let Ok(deliver) = outcome {
     let _ = std::panic::catch_unwind(AssertUnwindSafe(deliver));
   }
+  if let Some((clock, running)) = timing {
+    clock.after_delivery(running, &state);
+  }
   failed
 }
 
 fn serve(isolate: &mut v8::Isolate, core: &Rc<Core>, rx: &crossbeam_channel::Receiver<Msg>) {
-  while let Ok(Msg::Job(job)) = recv_spinning(rx, job_spin()) {
+  let mut clock = JobClock::new();
+  loop {
+    let polling = Instant::now();
+    let Ok((Msg::Job(job), slept)) = recv_spinning(rx, job_spin()) else {
+      break;
+    };
     if core.state.disposed.load(Ordering::SeqCst) {
       break;
     }
-    if run_job(isolate, core, job, true) || core.state.disposed.load(Ordering::SeqCst) {
+    let running = clock.start(polling.elapsed(), slept);
+    if run_job(isolate, core, job, Some((&mut clock, running)))
+      || core.state.disposed.load(Ordering::SeqCst)
+    {
       break;
     }
   }
@@ -352,7 +351,7 @@ fn wait_serving_jobs<T>(
           if core.state.disposed.load(Ordering::SeqCst) {
             drop(job);
           } else {
-            run_job(isolate, core, job, false);
+            run_job(isolate, core, job, None);
           }
         }
         // Disposal: the outer job is being terminated; just wait for the answer.
