@@ -149,6 +149,37 @@ if (timeCases.length) {
     suite.results.push(agg);
   }
 }
+// 2b. Cases marked `separate: true` are measured once more with each library in its own
+// process (processes alternate between the libraries, `--repeat` times). Sharing a process lets
+// one library's allocations change the other's costs (page faults, caches): the copy cases
+// shift a large part of isolated-vm's cost onto us when they alternate (see bench/README.md).
+const separateResults = [];
+for (const c of timeCases.filter((c) => c.separate)) {
+  const perLib = Object.fromEntries(wantedLibs.map((l) => [l, []]));
+  for (let i = 0; i < repeat; i++) {
+    for (const lib of i % 2 ? [...wantedLibs].reverse() : wantedLibs) {
+      log(`bench: ${c.name}, ${lib} in its own process (${i + 1}/${repeat})`);
+      try {
+        const r = runChild('suite.mjs', suiteArgs([lib], [c.name]));
+        const v = r.results[0]?.libs[lib];
+        if (v && !v.error) perLib[lib].push(v);
+      } catch (e) {
+        log(`bench: ${e.message}`);
+      }
+    }
+  }
+  const agg = { name: `${c.name}:separate`, title: `${c.title} — each library in its own process ²`, kind: c.kind, unit: 'µs/op', batch: c.batch ?? 100, processRuns: repeat, separate: true, libs: {} };
+  for (const lib of wantedLibs) {
+    const ok = perLib[lib];
+    if (ok.length) agg.libs[lib] = { ...stats(ok.flatMap((v) => v.samples)), ops: ok.reduce((a, v) => a + v.ops, 0), runMedians: ok.map((v) => v.median) };
+    else agg.libs[lib] = { error: 'no successful run' };
+  }
+  const o = agg.libs.ours?.runMedians ?? [];
+  const t = agg.libs.theirs?.runMedians ?? [];
+  agg.runRatios = o.map((x, i) => (t[i] ? x / t[i] : null));
+  separateResults.push(agg);
+}
+suite.results.push(...separateResults);
 const libStatus = { ...suite.libs };
 
 // 3. Memory cases: a fresh child per library and run, alternating libraries.
@@ -255,7 +286,7 @@ function markdownTable() {
 // e.g. "100 ops; 10 for create, dispose; 2 for copyObjects"
 function batchSizesText() {
   const by = new Map();
-  for (const r of suite.results) by.set(r.batch, [...(by.get(r.batch) ?? []), r.name]);
+  for (const r of suite.results.filter((x) => !x.separate)) by.set(r.batch, [...(by.get(r.batch) ?? []), r.name]);
   const sizes = [...by.keys()].sort((a, b) => by.get(b).length - by.get(a).length);
   if (!sizes.length) return 'no timing cases';
   return [`${sizes[0]} ops`, ...sizes.slice(1).map((n) => `${n} for ${by.get(n).join(', ')}`)].join('; ');
@@ -286,6 +317,13 @@ function markdownReport() {
     'batches alternate between them; "ratio per process run" is ours/theirs of the medians within each run.',
     'Ratio < 1 means isolated-vm-rs is faster / smaller.',
     ...memResults.map((r) => `¹ ${r.title}: RSS growth per item after gc, each library in its own process; median and max ("p95" column) over ${r.runs} process run(s).`),
+    ...(separateResults.length
+      ? [
+          `² The same case again with each library alone in its own process (${repeat} process run(s) per library, alternating);`,
+          '"ratio per process run" pairs the i-th process of each library. In a shared process the two libraries\' allocations',
+          'interact (see bench/README.md), so both rows are reported.',
+        ]
+      : []),
     ...notes.map((n) => `\n${n}`),
   ].join('\n');
 }

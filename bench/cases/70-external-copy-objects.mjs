@@ -6,6 +6,7 @@ export default {
   name: 'copyObjects',
   title: 'new ExternalCopy(10k objects).copy()',
   kind: 'time',
+  separate: true,
   batch: 2,
   setup(ivm) {
     const data = makeUsers();

@@ -5,6 +5,7 @@ export default {
   name: 'copyObjectsNew',
   title: 'new ExternalCopy(10k objects) (only)',
   kind: 'time',
+  separate: true,
   batch: 2,
   setup(ivm) {
     const data = makeUsers();

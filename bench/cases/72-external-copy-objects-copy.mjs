@@ -6,6 +6,7 @@ export default {
   name: 'copyObjectsCopy',
   title: 'externalCopy.copy() (only, 10k objects)',
   kind: 'time',
+  separate: true,
   batch: 2,
   setup(ivm) {
     const copy = new ivm.ExternalCopy(makeUsers());

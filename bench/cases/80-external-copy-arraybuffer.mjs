@@ -6,6 +6,7 @@ export default {
   name: 'copyBuffer',
   title: 'new ExternalCopy(16 MiB ArrayBuffer).copy()',
   kind: 'time',
+  separate: true,
   batch: 5,
   setup(ivm) {
     const buf = new ArrayBuffer(SIZE);
