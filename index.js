@@ -96,12 +96,30 @@ binding.__setHelpers({
   },
   // Builds host objects from the tape of src/transfer/wire/tape.rs (opcodes there).
   decodeTape(ops, text) {
+    // An object literal for a repeated key sequence: `{ "a": (skip(), value()), ... }` makes
+    // the object with its final layout at once (and defines, never assigns, like the
+    // deserialiser). null when a key must not appear in a literal.
+    function shapeBuilder(keyNames) {
+      if (keyNames.length === 0 || keyNames.length > 64 || keyNames.includes(null)) return null;
+      const body = keyNames.map((k) => `${k === '__proto__' ? '["__proto__"]' : JSON.stringify(k)}: (k(), v())`);
+      try {
+        return new Function('k', 'v', `return { ${body.join(', ')} };`);
+      } catch {
+        return null;
+      }
+    }
     let p = 0;
     let at = 0;
     const keys = [];
     const define = [];
     const objects = [];
-    function props(o, n) {
+    // Per shape id: how often seen, its key names (from the first one), and a builder that
+    // makes the whole object with one literal once the shape has repeated.
+    const seen = [];
+    const names = [];
+    const builders = [];
+    const skip = () => { p += 2; };
+    function props(o, n, record) {
       for (let i = 0; i < n; i++) {
         const op = ops[p];
         let k;
@@ -118,6 +136,7 @@ binding.__setHelpers({
           keys.push(k);
           define.push(d);
         }
+        if (record !== undefined) record.push(d || op === 9 ? null : k);
         p += 2;
         const v = value();
         if (d) Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
@@ -133,9 +152,32 @@ binding.__setHelpers({
         case 4: return ops[p++];
         case 5: return text.slice(at, (at += ops[p++]));
         case 6: {
+          const n = ops[p];
+          const s = ops[p + 1];
+          p += 2;
+          if (s >= 0) {
+            const b = builders[s];
+            if (b) {
+              const slot = objects.length;
+              objects.push(null);
+              const o = b(skip, value);
+              objects[slot] = o;
+              return o;
+            }
+            const count = (seen[s] = (seen[s] ?? 0) + 1);
+            if (count === 1) {
+              const o = {};
+              objects.push(o);
+              const record = [];
+              props(o, n, record);
+              names[s] = record;
+              return o;
+            }
+            if (count === 3 && b === undefined) builders[s] = shapeBuilder(names[s]);
+          }
           const o = {};
           objects.push(o);
-          props(o, ops[p++]);
+          props(o, n);
           return o;
         }
         case 10: {

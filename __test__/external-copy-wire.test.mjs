@@ -162,3 +162,43 @@ test('errors inside copies follow V8\'s serialiser: the kind their name names, m
   assert.equal(b.message, 'was plain');
   assert.equal(typeof b.stack, 'string');
 });
+
+test('objects of a repeated shape (built from one literal per shape) copy exactly', () => {
+  const many = (n, make) => Array.from({ length: n }, (_, i) => make(i));
+  const shared = { s: 1 };
+  const cases = {
+    plain: many(20, (i) => ({ id: i, name: 'u' + i, tags: ['a'], score: i / 2, nested: { z: i } })),
+    oddKeys: many(6, (i) => ({ 'with "quotes"': i, 'back\\slash': i, '\u2028line': i, '\ud800lone': i, '': i, 'é': i })),
+    protoKey: many(5, (i) => JSON.parse(`{"__proto__": ${i}, "q": ${i}}`)),
+    prototypeNames: many(5, (i) => ({ constructor: i, toString: i, hasOwnProperty: i })),
+    indexKeys: many(5, (i) => ({ 0: i, a: i, 7: 'x' })),
+    wide: many(4, (i) => Object.fromEntries(many(70, (k) => ['k' + k, i * k]))),
+    selfCycles: many(6, (i) => { const o = { a: i }; o.self = o; return o; }),
+    parentCycles: many(6, (i) => { const o = { a: i, child: { b: i } }; o.child.parent = o; return o; }),
+    sharedInside: many(6, (i) => ({ x: shared, i })),
+    repeatedRefs: (() => { const items = many(5, (i) => ({ v: i })); return [...items, ...items, { items }]; })(),
+    mixedOrder: many(8, (i) => (i % 2 ? { a: i, b: i } : { b: i, a: i })),
+    growing: many(8, (i) => Object.fromEntries(many(i, (k) => ['p' + k, k]))),
+  };
+  for (const [name, value] of Object.entries(cases)) {
+    const fast = new ivm.ExternalCopy(value).copy();
+    const slow = new ivm.ExternalCopy(value, { transferList: [] }).copy();
+    assert.equal(describe(fast), describe(slow), name);
+    assert.equal(describe(fast), describe(value), `${name} matches the source`);
+  }
+  const protos = new ivm.ExternalCopy(cases.protoKey).copy();
+  assert.equal(Object.getPrototypeOf(protos[4]), Object.prototype, '__proto__ stays an own property');
+  assert.deepEqual(Object.getOwnPropertyDescriptor(protos[4], '__proto__'), { value: 4, writable: true, enumerable: true, configurable: true });
+  const cycles = new ivm.ExternalCopy(cases.parentCycles).copy();
+  assert.ok(cycles.every((o) => o.child.parent === o));
+  // Names are defined, not assigned: a setter on Object.prototype sees none of them.
+  let setterCalls = 0;
+  Object.defineProperty(Object.prototype, 'trap', { set() { setterCalls++; }, configurable: true });
+  try {
+    const copied = new ivm.ExternalCopy(many(6, (i) => ({ trap: i, other: i }))).copy();
+    assert.equal(setterCalls, 0);
+    assert.deepEqual(copied.map((o) => Object.getOwnPropertyDescriptor(o, 'trap').value), [0, 1, 2, 3, 4, 5]);
+  } finally {
+    delete Object.prototype.trap;
+  }
+});

@@ -1,6 +1,7 @@
 //! Wire bytes → a flat "tape" that `index.js` (`decodeTape`) turns into host objects faster
 //! than Node's own deserialiser: numbers and opcodes in one `Float64Array`, every string in
-//! one text, property names sent once. It covers the plain-data subset (primitives, strings,
+//! one text, property names sent once. Objects carry a shape id (their key sequence) so the
+//! decoder can build repeated shapes with one object literal. It covers the plain-data subset (primitives, strings,
 //! objects, arrays, dates, back references); anything else answers an error and the caller
 //! uses Node's deserialiser.
 
@@ -72,6 +73,10 @@ pub fn tape(bytes: &[u8]) -> Result<Tape, WireError> {
     ops: Vec::with_capacity(bytes.len() / 2),
     text: Text::Latin1(Vec::with_capacity(bytes.len() / 2)),
     keys: HashMap::default(),
+    key_bytes: Vec::new(),
+    shapes: HashMap::default(),
+    last: vec![(u32::MAX, 0)],
+    open: Vec::new(),
   };
   w.value(0)?;
   if w.r.buf[w.r.pos..].iter().any(|&b| b != 0) {
@@ -88,6 +93,22 @@ struct Writer<'a> {
   ops: Vec<f64>,
   text: Text,
   keys: HashMap<(u8, &'a [u8]), u32, BuildHasherDefault<Fnv>>,
+  /// The names by key id.
+  key_bytes: Vec<(u8, &'a [u8])>,
+  /// Shape ids: (shape so far, next key) → shape; shape 0 is the empty object.
+  shapes: HashMap<(u32, u32), u32, BuildHasherDefault<Fnv>>,
+  /// The last transition taken from each shape (key, next): most shapes have one.
+  last: Vec<(u32, u32)>,
+  /// Objects and arrays being written (their ids), innermost last, and whether a back
+  /// reference inside points at them (then the decoder must create them before their values).
+  open: Vec<(u32, bool)>,
+}
+
+/// What the decoder needs to know about an object's keys.
+struct Props {
+  count: f64,
+  /// The shape id, or -1 when the keys include an index.
+  shape: f64,
 }
 
 impl<'a> Writer<'a> {
@@ -123,16 +144,31 @@ impl<'a> Writer<'a> {
           Some(Slot::Other) => self.ops.extend([op::BACKREF, f64::from(id)]),
           _ => return Err("unsupported back reference"),
         }
+        // A reference to an object still being written: it and everything open inside it
+        // must exist before their values are decoded.
+        for entry in self.open.iter_mut().rev() {
+          if entry.0 < id {
+            break;
+          }
+          entry.1 = true;
+        }
       }
       b'o' => {
-        self.r.new_id(Slot::Other);
+        let id = self.r.new_id(Slot::Other);
         let at = self.ops.len();
-        self.ops.extend([op::OBJECT, 0.0]);
-        self.ops[at + 1] = self.props(b'{', depth)?;
+        self.ops.extend([op::OBJECT, 0.0, -1.0]);
+        self.open.push((id, false));
+        let props = self.props(b'{', depth)?;
+        let (_, cyclic) = self.open.pop().unwrap_or((id, true));
+        self.ops[at + 1] = props.count;
+        if !cyclic {
+          self.ops[at + 2] = props.shape;
+        }
         self.r.varint()?;
       }
       b'A' => {
-        self.r.new_id(Slot::Other);
+        let id = self.r.new_id(Slot::Other);
+        self.open.push((id, false));
         let length = self.r.u32()?;
         let at = self.ops.len();
         self.ops.extend([op::DENSE, f64::from(length), 0.0]);
@@ -143,16 +179,19 @@ impl<'a> Writer<'a> {
             self.value(depth)?;
           }
         }
-        self.ops[at + 2] = self.props(b'$', depth)?;
+        self.ops[at + 2] = self.props(b'$', depth)?.count;
+        self.open.pop();
         self.r.varint()?;
         self.r.varint()?;
       }
       b'a' => {
-        self.r.new_id(Slot::Other);
+        let id = self.r.new_id(Slot::Other);
+        self.open.push((id, false));
         let length = self.r.u32()?;
         let at = self.ops.len();
         self.ops.extend([op::SPARSE, f64::from(length), 0.0]);
-        self.ops[at + 2] = self.props(b'@', depth)?;
+        self.ops[at + 2] = self.props(b'@', depth)?.count;
+        self.open.pop();
         self.r.varint()?;
         self.r.varint()?;
       }
@@ -170,14 +209,22 @@ impl<'a> Writer<'a> {
   fn string(&mut self, t: u8) -> Result<(&'a [u8], f64), WireError> {
     let n = self.r.len()?;
     let bytes = self.r.raw(n)?;
+    let units = self.push_text(t, bytes)?;
+    Ok((bytes, units))
+  }
+
+  /// Appends the bytes of a one-byte (`"`) or two-byte (`c`) string; answers its length in
+  /// UTF-16 units.
+  fn push_text(&mut self, t: u8, bytes: &'a [u8]) -> Result<f64, WireError> {
+    let n = bytes.len();
     if t == b'"' {
       match &mut self.text {
         Text::Latin1(v) => v.extend_from_slice(bytes),
         Text::Utf16(v) => v.extend(bytes.iter().map(|&b| u16::from(b))),
       }
-      return Ok((bytes, n as f64));
+      return Ok(n as f64);
     }
-    if n % 2 != 0 {
+    if !n.is_multiple_of(2) {
       return Err("odd two-byte string");
     }
     if let Text::Latin1(v) = &self.text {
@@ -190,67 +237,96 @@ impl<'a> Writer<'a> {
           .map(|c| u16::from_le_bytes([c[0], c[1]])),
       );
     }
-    Ok((bytes, (n / 2) as f64))
+    Ok((n / 2) as f64)
   }
 
-  /// Key/value pairs up to `end`; answers their count.
-  fn props(&mut self, end: u8, depth: u32) -> Result<f64, WireError> {
+  /// The key that followed `shape` last time, if these are its bytes (most objects repeat the
+  /// previous key order, and a comparison costs less than hashing), with the shape it leads to.
+  fn predicted(&self, shape: u32, t: u8, bytes: &[u8]) -> Option<(u32, u32)> {
+    let (key, next) = self.last[shape as usize];
+    let known = self.key_bytes.get(key as usize)?;
+    (known.0 == t && known.1 == bytes).then_some((key, next))
+  }
+
+  /// Writes a property name: a reference to a name sent before, or the name itself.
+  fn key(&mut self, t: u8, bytes: &'a [u8]) -> Result<u32, WireError> {
+    if let Some(&k) = self.keys.get(&(t, bytes)) {
+      self.ops.extend([op::KEY, f64::from(k)]);
+      return Ok(k);
+    }
+    let units = self.push_text(t, bytes)?;
+    let k = self.key_bytes.len() as u32;
+    self.keys.insert((t, bytes), k);
+    self.key_bytes.push((t, bytes));
+    self.ops.extend([op::NEW_KEY, units]);
+    Ok(k)
+  }
+
+  /// Key/value pairs up to `end`; answers their count and shape.
+  fn props(&mut self, end: u8, depth: u32) -> Result<Props, WireError> {
     let mut count = 0u32;
+    let mut shape = Some(0u32);
     while !self.r.consume_if(end) {
       match self.r.tag()? {
         t @ (b'"' | b'c') => {
-          let before = self.text_len();
-          let (bytes, units) = self.string(t)?;
-          let next = self.keys.len() as u32;
-          match self.keys.get(&(t, bytes)) {
-            Some(&k) => {
-              self.truncate_text(before);
-              self.ops.extend([op::KEY, f64::from(k)]);
+          let n = self.r.len()?;
+          let bytes = self.r.raw(n)?;
+          shape = match shape.and_then(|s| self.predicted(s, t, bytes)) {
+            Some((key, next)) => {
+              self.ops.extend([op::KEY, f64::from(key)]);
+              Some(next)
             }
             None => {
-              self.keys.insert((t, bytes), next);
-              self.ops.extend([op::NEW_KEY, units]);
+              let key = self.key(t, bytes)?;
+              shape.map(|s| self.next_shape(s, key))
             }
-          }
+          };
         }
         b'I' => {
           let n = self.r.int32()?;
           self.index(n)?;
+          shape = None;
         }
         b'U' => {
           let n = f64::from(self.r.u32()?);
           self.index(n)?;
+          shape = None;
         }
         b'N' => {
           let n = self.r.double()?;
           self.index(n)?;
+          shape = None;
         }
         _ => return Err("bad property key"),
       }
       self.value(depth)?;
       count += 1;
     }
-    Ok(f64::from(count))
+    Ok(Props {
+      count: f64::from(count),
+      shape: shape.map_or(-1.0, f64::from),
+    })
+  }
+
+  /// The shape reached from `shape` by adding `key`.
+  fn next_shape(&mut self, shape: u32, key: u32) -> u32 {
+    let (k, next) = self.last[shape as usize];
+    if k == key {
+      return next;
+    }
+    let fresh = self.last.len() as u32;
+    let next = *self.shapes.entry((shape, key)).or_insert(fresh);
+    if next == fresh {
+      self.last.push((u32::MAX, 0));
+    }
+    self.last[shape as usize] = (key, next);
+    next
   }
 
   fn index(&mut self, n: f64) -> Result<(), WireError> {
     let i = super::index_key(n)?;
     self.ops.extend([op::INDEX, f64::from(i)]);
     Ok(())
-  }
-
-  fn text_len(&self) -> usize {
-    match &self.text {
-      Text::Latin1(v) => v.len(),
-      Text::Utf16(v) => v.len(),
-    }
-  }
-
-  fn truncate_text(&mut self, len: usize) {
-    match &mut self.text {
-      Text::Latin1(v) => v.truncate(len),
-      Text::Utf16(v) => v.truncate(len),
-    }
   }
 }
 
@@ -269,7 +345,7 @@ mod tests {
     let t = tape(&bytes).unwrap();
     assert_eq!(
       t.ops,
-      vec![10.0, 2.0, 0.0, 6.0, 1.0, 7.0, 1.0, 4.0, 1.0, 6.0, 1.0, 8.0, 0.0, 5.0, 1.0]
+      vec![10.0, 2.0, 0.0, 6.0, 1.0, 1.0, 7.0, 1.0, 4.0, 1.0, 6.0, 1.0, 1.0, 8.0, 0.0, 5.0, 1.0]
     );
     let Text::Latin1(text) = t.text else {
       panic!("two-byte text")
