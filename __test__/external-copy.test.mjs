@@ -124,3 +124,31 @@ test('copy({ transferIn: true }) spends an ArrayBuffer copy: later use is "Array
   assert.deepEqual(plain.copy(), { a: 1 }, 'only ArrayBuffer copies are spent');
   isolate.dispose();
 });
+
+test('big ArrayBuffers copy out as plain, independent, detachable ArrayBuffers', () => {
+  for (const size of [64 * 1024 - 1, 64 * 1024, 3 * 1024 * 1024 + 5]) {
+    const src = new ArrayBuffer(size);
+    const bytes = new Uint8Array(src);
+    for (let i = 0; i < size; i += 997) bytes[i] = (i % 250) + 1;
+    bytes[size - 1] = 7;
+    const copy = new ivm.ExternalCopy(src);
+    const a = copy.copy();
+    const b = copy.copy();
+    for (const out of [a, b]) {
+      assert.equal(Object.getPrototypeOf(out), ArrayBuffer.prototype, `${size}: a plain ArrayBuffer`);
+      assert.equal(out.byteLength, size);
+      assert.deepEqual(new Uint8Array(out), bytes, `${size}: same bytes`);
+    }
+    new Uint8Array(a)[0] = 99;
+    assert.notEqual(new Uint8Array(b)[0], 99, 'copies do not share memory');
+    assert.notEqual(bytes[0], 99, 'the source is untouched');
+    const moved = structuredClone(a, { transfer: [a] });
+    assert.equal(a.byteLength, 0, 'detached by a transfer');
+    assert.equal(moved.byteLength, size);
+    const view = new ivm.ExternalCopy(new Uint16Array(src, 2, 10)).copy();
+    assert.ok(view instanceof Uint16Array);
+    assert.equal(view.buffer.byteLength, size);
+    assert.deepEqual([...view], [...new Uint16Array(src, 2, 10)]);
+    copy.release();
+  }
+});

@@ -2,6 +2,7 @@
 //!
 //! See ARCHITECTURE.md for the threads, the three-phase task and the bridge.
 
+pub mod alloc;
 pub mod api;
 pub mod bridge;
 pub mod error;
@@ -10,9 +11,7 @@ pub mod isolate;
 pub mod platform;
 pub mod transfer;
 
-/// Rust allocations use mimalloc: values and jobs are allocated on one thread and freed on
-/// another all the time, and glibc's malloc then contends for arena locks (a futex sleep and
-/// wake-up per call); mimalloc frees across threads without a lock. V8's and Node's own
-/// allocations, and ArrayBuffer memory, are not affected.
+/// Rust allocations: mimalloc for small blocks, the C library's malloc for big ones
+/// (see [`alloc`]). V8's and Node's own allocations, and ArrayBuffer memory, are not affected.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: alloc::Hybrid = alloc::Hybrid;

@@ -110,12 +110,7 @@ fn build(
       register(objects, *id, out);
     }
     Value::ArrayBuffer { id, bytes } => {
-      let mut data = null_mut();
-      check(unsafe { sys::napi_create_arraybuffer(env, bytes.len(), &mut data, &mut out) })?;
-      if !bytes.is_empty() && !data.is_null() {
-        // SAFETY: the new buffer has exactly bytes.len() bytes.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), data as *mut u8, bytes.len()) };
-      }
+      out = array_buffer_from(env, bytes)?;
       register(objects, *id, out);
     }
     Value::View {
@@ -236,4 +231,53 @@ fn set_props(
     }
   }
   Ok(())
+}
+
+/// A new ArrayBuffer holding a copy of `bytes`. Big ones come from an uninitialised Node
+/// Buffer's memory (`napi_create_arraybuffer` zero-fills first, a second pass over memory that
+/// is about to be overwritten), when the runtime gives that Buffer an ArrayBuffer of its own.
+pub fn array_buffer_from(env: sys::napi_env, bytes: &[u8]) -> Result<sys::napi_value, Failure> {
+  const UNZEROED_FROM: usize = 64 << 10;
+  let mut data = null_mut();
+  let mut out = null_mut();
+  if bytes.len() >= UNZEROED_FROM {
+    let mut buf = null_mut();
+    // SAFETY: valid env; the Buffer's memory is written in full below before any JS sees it.
+    check(unsafe { sys::napi_create_buffer(env, bytes.len(), &mut data, &mut buf) })?;
+    let (mut kind, mut len, mut view_data, mut ab, mut offset) = (
+      sys::TypedarrayType::uint8_array,
+      0usize,
+      null_mut(),
+      null_mut(),
+      0usize,
+    );
+    // SAFETY: a Buffer is a Uint8Array.
+    check(unsafe {
+      sys::napi_get_typedarray_info(
+        env,
+        buf,
+        &mut kind,
+        &mut len,
+        &mut view_data,
+        &mut ab,
+        &mut offset,
+      )
+    })?;
+    let mut ab_len = 0usize;
+    let mut ab_data = null_mut();
+    // SAFETY: `ab` is the Buffer's ArrayBuffer.
+    check(unsafe { sys::napi_get_arraybuffer_info(env, ab, &mut ab_data, &mut ab_len) })?;
+    if offset == 0 && ab_len == bytes.len() && !data.is_null() {
+      // SAFETY: the Buffer's memory is exactly bytes.len() bytes.
+      unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), data as *mut u8, bytes.len()) };
+      return Ok(ab);
+    }
+  }
+  // SAFETY: valid env.
+  check(unsafe { sys::napi_create_arraybuffer(env, bytes.len(), &mut data, &mut out) })?;
+  if !bytes.is_empty() && !data.is_null() {
+    // SAFETY: the new buffer has exactly bytes.len() bytes.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), data as *mut u8, bytes.len()) };
+  }
+  Ok(out)
 }
