@@ -3,6 +3,7 @@
 // options object selects), on the host and inside an isolate.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import ivm from 'isolated-vm-rs';
 
 // A canonical description: types, own keys, values, and which objects are the same object.
@@ -201,4 +202,15 @@ test('objects of a repeated shape (built from one literal per shape) copy exactl
   } finally {
     delete Object.prototype.trap;
   }
+});
+
+test('repeated shapes still copy when code generation from strings is disallowed', () => {
+  const script = `
+    const ivm = require(${JSON.stringify(new URL('..', import.meta.url).pathname)});
+    const data = Array.from({ length: 10 }, (_, i) => ({ a: i, b: 'x' + i }));
+    const out = new ivm.ExternalCopy(data).copy();
+    process.stdout.write(JSON.stringify(out) === JSON.stringify(data) ? 'same' : 'different');`;
+  const r = spawnSync(process.execPath, ['--disallow-code-generation-from-strings', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'same');
 });
