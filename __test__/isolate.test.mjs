@@ -112,3 +112,23 @@ test('getHeapStatistics has every field, sync and async', async () => {
   assert.ok(isolate.getHeapStatisticsSync().externally_allocated_size >= 4 * 1024 * 1024);
   isolate.dispose();
 });
+
+test('cpuTime never goes down across many short calls and grows with them', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const fn = context.evalClosureSync('return (a) => a + 1', [], { result: { reference: true } });
+  const start = isolate.cpuTime;
+  const wallStart = isolate.wallTime;
+  let last = start;
+  for (let i = 0; i < 3000; i++) {
+    fn.applySync(undefined, [i]);
+    const now = isolate.cpuTime;
+    assert.ok(now >= last, `call ${i}: ${now} < ${last}`);
+    last = now;
+  }
+  assert.ok(last > start, 'short calls add CPU time');
+  const wall = isolate.wallTime - wallStart;
+  // The CPU time of a job excludes handing its result over (as its wall time does).
+  assert.ok(last - start <= wall * 2n, `cpu ${last - start} ns for ${wall} ns of wall time`);
+  isolate.dispose();
+});

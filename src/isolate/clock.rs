@@ -48,6 +48,8 @@ pub struct Running {
   cpu0: u64,
   wall0: Instant,
   counted: u64,
+  /// When its result started going out (delivery is not the job's CPU time).
+  delivering: Instant,
 }
 
 impl JobClock {
@@ -66,10 +68,12 @@ impl JobClock {
     } else {
       self.mark + polled.as_nanos() as u64
     };
+    let now = Instant::now();
     Running {
       cpu0,
-      wall0: Instant::now(),
+      wall0: now,
       counted: 0,
+      delivering: now,
     }
   }
 
@@ -89,12 +93,15 @@ impl JobClock {
     };
     job.counted = count;
     state.cpu_ns.fetch_add(count, Ordering::Relaxed);
+    job.delivering = Instant::now();
   }
 
-  /// The result went out: reads the clock and settles the estimate.
+  /// The result went out: reads the clock and settles the estimate. The time since the
+  /// delivery began (handing over the result, this very reading) is taken off.
   pub fn after_delivery(&mut self, job: Running, state: &SharedState) {
     self.mark = thread_cpu_ns();
-    let exact = self.mark.saturating_sub(job.cpu0);
+    let since = job.delivering.elapsed().as_nanos() as u64;
+    let exact = self.mark.saturating_sub(job.cpu0).saturating_sub(since);
     if exact > job.counted {
       let more = exact - job.counted;
       let paid = more.min(self.debt);

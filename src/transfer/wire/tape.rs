@@ -1,9 +1,11 @@
 //! Wire bytes → a flat "tape" that `index.js` (`decodeTape`) turns into host objects faster
 //! than Node's own deserialiser: numbers and opcodes in one `Float64Array`, every string in
-//! one text, property names sent once. Objects carry a shape id (their key sequence) so the
-//! decoder can build repeated shapes with one object literal. It covers the plain-data subset (primitives, strings,
-//! objects, arrays, dates, back references); anything else answers an error and the caller
-//! uses Node's deserialiser.
+//! one text, property names sent once. An object is `[OBJECT, count, shape]`: the shape id
+//! names its key sequence so the decoder can build repeated shapes with one object literal
+//! (-1: the keys include an index, or a back reference inside points at the object, which must
+//! then exist before its values). It covers the plain-data subset (primitives, strings, objects,
+//! arrays, dates, back references); anything else answers an error and the caller uses Node's
+//! deserialiser.
 
 use super::{Reader, Slot, WireError};
 use crate::transfer::value::MAX_DEPTH;
@@ -351,6 +353,23 @@ mod tests {
       panic!("two-byte text")
     };
     assert_eq!(text, b"ax");
+  }
+
+  #[test]
+  fn objects_referenced_from_inside_have_no_shape() {
+    // const o = {}; o.a = o; [o, { a: 1 }, { 1: 2 }]
+    let bytes = [
+      0xff, 0x0f, 0x41, 0x03, 0x6f, 0x22, 0x01, 0x61, 0x5e, 0x01, 0x7b, 0x01, 0x6f, 0x22, 0x01,
+      0x61, 0x49, 0x02, 0x7b, 0x01, 0x6f, 0x49, 0x02, 0x49, 0x04, 0x7b, 0x01, 0x24, 0x00, 0x03,
+    ];
+    let t = tape(&bytes).unwrap();
+    assert_eq!(
+      t.ops,
+      vec![
+        10.0, 3.0, 0.0, 6.0, 1.0, -1.0, 7.0, 1.0, 13.0, 1.0, 6.0, 1.0, 1.0, 8.0, 0.0, 4.0, 1.0,
+        6.0, 1.0, -1.0, 9.0, 1.0, 4.0, 2.0
+      ]
+    );
   }
 
   #[test]
