@@ -10,7 +10,8 @@
 //! * a job that ran at least [`EXACT_AFTER`] reads the clock before its result goes out, so
 //!   `cpuTime` is exact the moment the caller sees the result;
 //! * a shorter job is counted as its wall time before delivery (so `cpuTime` grows with every
-//!   call a caller can observe), and the exact figure read after delivery settles the difference:
+//!   call a caller can observe), and the exact figure read after delivery (less the time since
+//!   the delivery began, which is not the job's) settles the difference:
 //!   more is added, an over-count is held back from the following estimates, so `cpuTime` never
 //!   goes down.
 
