@@ -157,3 +157,27 @@ test('hostile input to the guest classes gives JS errors, never a crash', () => 
   assert.equal(context.evalSync('1 + 1'), 2, 'the isolate is still usable');
   isolate.dispose();
 });
+
+test('a nested isolate reports its heap statistics, sync and async', async () => {
+  const { isolate, context } = guest();
+  const fields = ['total_heap_size', 'total_heap_size_executable', 'total_physical_size', 'total_available_size',
+    'used_heap_size', 'heap_size_limit', 'malloced_memory', 'peak_malloced_memory', 'does_zap_garbage',
+    'externally_allocated_size'];
+  const out = context.evalSync(`
+    globalThis.inner = new ivm.Isolate({ memoryLimit: 16 });
+    const ctx = inner.createContextSync();
+    ctx.evalSync('globalThis.keep = new ArrayBuffer(2 * 1024 * 1024)');
+    const s = inner.getHeapStatisticsSync();
+    JSON.stringify({ keys: Object.keys(s), s });
+  `);
+  const { keys, s } = JSON.parse(out);
+  assert.deepEqual(keys, fields);
+  for (const f of fields) assert.equal(typeof s[f], 'number', f);
+  assert.ok(s.heap_size_limit <= 16 * 1024 * 1024 && s.heap_size_limit > 8 * 1024 * 1024, `limit ${s.heap_size_limit}`);
+  assert.ok(s.used_heap_size > 0 && s.used_heap_size <= s.total_heap_size);
+  assert.ok(s.externally_allocated_size >= 2 * 1024 * 1024, 'the inner ArrayBuffer counts');
+  const asyncOut = await context.eval('inner.getHeapStatistics().then((s) => s.heap_size_limit)', { promise: true });
+  assert.equal(asyncOut, s.heap_size_limit);
+  assert.equal(context.evalSync('inner.dispose(); try { inner.getHeapStatisticsSync() } catch (e) { e.message }'), 'Isolate is disposed');
+  isolate.dispose();
+});

@@ -126,35 +126,7 @@ impl Isolate {
       &env,
       &self.host,
       flavor,
-      Box::new(|rt| {
-        let s = rt.isolate.get_heap_statistics();
-        let headroom = rt.memory().headroom.load(Ordering::Relaxed);
-        let external = rt.memory().external.load(Ordering::Relaxed);
-        Ok([
-          ("total_heap_size", s.total_heap_size() as f64),
-          (
-            "total_heap_size_executable",
-            s.total_heap_size_executable() as f64,
-          ),
-          ("total_physical_size", s.total_physical_size() as f64),
-          (
-            "total_available_size",
-            s.total_available_size().saturating_sub(headroom) as f64,
-          ),
-          ("used_heap_size", s.used_heap_size() as f64),
-          (
-            "heap_size_limit",
-            s.heap_size_limit().saturating_sub(headroom) as f64,
-          ),
-          ("malloced_memory", s.malloced_memory() as f64),
-          ("peak_malloced_memory", s.peak_malloced_memory() as f64),
-          (
-            "does_zap_garbage",
-            if s.does_zap_garbage() { 1.0 } else { 0.0 },
-          ),
-          ("externally_allocated_size", external as f64),
-        ])
-      }),
+      Box::new(|rt| Ok(crate::isolate::ops::heap::statistics(rt))),
       |env, fields| {
         let mut obj = std::ptr::null_mut();
         // SAFETY: Node's thread, valid env.

@@ -8,7 +8,7 @@ use crate::guest::{dispatch, getter, method, Mode};
 use crate::isolate::remote::Answer;
 use crate::isolate::remote::{IsolateContext, IsolateScript, RemoteHandle};
 use crate::isolate::{IsolateHost, IsolateOptions, Runtime};
-use crate::transfer::value::{Handle, Value};
+use crate::transfer::value::{Handle, Key, Value};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -22,6 +22,8 @@ fn class_template<'s>(
     method(scope, proto, "createContext", create_context)?;
     method(scope, proto, "compileScriptSync", compile_script_sync)?;
     method(scope, proto, "compileScript", compile_script)?;
+    method(scope, proto, "getHeapStatisticsSync", heap_statistics_sync)?;
+    method(scope, proto, "getHeapStatistics", heap_statistics)?;
     method(scope, proto, "dispose", dispose)?;
     getter(scope, proto, "isDisposed", is_disposed)?;
     getter(scope, proto, "referenceCount", reference_count)?;
@@ -134,7 +136,25 @@ fn compile_script_in<'s>(
   remote::run(scope, &host, work, mode)
 }
 
+fn heap_statistics_in<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+  mode: Mode,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let host = live(scope, args.this())?;
+  let work = Box::new(|rt: &mut Runtime| {
+    let props = crate::isolate::ops::heap::statistics(rt)
+      .into_iter()
+      .map(|(k, v)| (Key::Name(k.into()), Value::Number(v)))
+      .collect();
+    Ok(Answer::Value(Value::Object { id: 0, props }))
+  });
+  remote::run(scope, &host, work, mode)
+}
+
 crate::guest::methods! {
+  heap_statistics_sync => heap_statistics_in(Mode::Sync);
+  heap_statistics => heap_statistics_in(Mode::Async);
   create_context_sync => create_context_in(Mode::Sync);
   create_context => create_context_in(Mode::Async);
   compile_script_sync => compile_script_in(Mode::Sync);

@@ -2,5 +2,6 @@
 
 pub mod context;
 pub mod export;
+pub mod heap;
 pub mod reference;
 pub mod script;
