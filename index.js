@@ -95,7 +95,7 @@ binding.__setHelpers({
     return d.readValue();
   },
   // Builds host objects from the tape of src/transfer/wire/tape.rs (opcodes there).
-  decodeTape(ops, text) {
+  decodeTape(ops, nums, text) {
     // An object literal for a repeated key sequence: `{ "a": (skip(), value()), ... }` makes
     // the object with its final layout at once (and defines, never assigns, like the
     // deserialiser). null when a key must not appear in a literal.
@@ -109,6 +109,7 @@ binding.__setHelpers({
       }
     }
     let p = 0;
+    let q = 0;
     let at = 0;
     const keys = [];
     const define = [];
@@ -149,13 +150,13 @@ binding.__setHelpers({
         case 1: return null;
         case 2: return true;
         case 3: return false;
-        case 4: return ops[p++];
+        case 4: return nums[q++];
         case 5: return text.slice(at, (at += ops[p++]));
         case 6: {
           const n = ops[p];
           const s = ops[p + 1];
           p += 2;
-          if (s >= 0) {
+          if (s !== 0xffffffff) {
             const b = builders[s];
             if (b) {
               const slot = objects.length;
@@ -205,7 +206,7 @@ binding.__setHelpers({
         }
         case 13: return objects[ops[p++]];
         case 14: {
-          const d = new Date(ops[p++]);
+          const d = new Date(nums[q++]);
           objects.push(d);
           return d;
         }

@@ -91,36 +91,46 @@ pub fn materialize(
   }
 }
 
-/// Hands a tape to `decodeTape` in index.js: the opcodes as a Float64Array, the text as one
-/// string.
+/// Hands a tape to `decodeTape` in index.js: the opcodes as a Uint32Array, the numbers as a
+/// Float64Array, the text as one string.
 fn decode_tape(env: sys::napi_env, t: &wire::Tape) -> Result<sys::napi_value, Failure> {
-  let mut data = null_mut();
-  let mut ab = null_mut();
-  let bytes = t.ops.len() * 8;
-  // SAFETY: valid env; the new buffer has room for every opcode.
-  check(unsafe { sys::napi_create_arraybuffer(env, bytes, &mut data, &mut ab) })?;
-  if bytes > 0 && !data.is_null() {
-    // SAFETY: `data` holds `bytes` bytes; f64 has no invalid bit patterns.
-    unsafe { std::ptr::copy_nonoverlapping(t.ops.as_ptr() as *const u8, data as *mut u8, bytes) };
-  }
-  let mut ops = null_mut();
-  // SAFETY: `ab` is the buffer just made, exactly `len` doubles long.
-  check(unsafe {
-    sys::napi_create_typedarray(
-      env,
-      sys::TypedarrayType::float64_array,
-      t.ops.len(),
-      ab,
-      0,
-      &mut ops,
-    )
-  })?;
+  // SAFETY (both casts): u32 and f64 have no padding, so their memory is plain bytes.
+  let ops_bytes =
+    unsafe { std::slice::from_raw_parts(t.ops.as_ptr() as *const u8, t.ops.len() * 4) };
+  let nums_bytes =
+    unsafe { std::slice::from_raw_parts(t.nums.as_ptr() as *const u8, t.nums.len() * 8) };
+  let ops = typed_array(
+    env,
+    sys::TypedarrayType::uint32_array,
+    ops_bytes,
+    t.ops.len(),
+  )?;
+  let nums = typed_array(
+    env,
+    sys::TypedarrayType::float64_array,
+    nums_bytes,
+    t.nums.len(),
+  )?;
   // Built straight from the tape's text (no intermediate copy).
   let text = match &t.text {
     wire::Text::Latin1(b) => super::latin1_string(env, b)?,
     wire::Text::Utf16(u) => super::utf16_string(env, u)?,
   };
-  call_helper(env, "decodeTape", &[ops, text])
+  call_helper(env, "decodeTape", &[ops, nums, text])
+}
+
+/// A typed array of `len` elements over a new ArrayBuffer holding a copy of `bytes`.
+fn typed_array(
+  env: sys::napi_env,
+  kind: sys::napi_typedarray_type,
+  bytes: &[u8],
+  len: usize,
+) -> Result<sys::napi_value, Failure> {
+  let ab = super::to_napi::array_buffer_from(env, bytes)?;
+  let mut out = null_mut();
+  // SAFETY: `ab` is exactly `len` elements of `kind` long.
+  check(unsafe { sys::napi_create_typedarray(env, kind, len, ab, 0, &mut out) })?;
+  Ok(out)
 }
 
 fn element(env: sys::napi_env, arr: sys::napi_value, i: u32) -> Result<sys::napi_value, Failure> {

@@ -236,7 +236,7 @@ fn set_props(
 /// A new ArrayBuffer holding a copy of `bytes`. Big ones come from an uninitialised Node
 /// Buffer's memory (`napi_create_arraybuffer` zero-fills first, a second pass over memory that
 /// is about to be overwritten), when the runtime gives that Buffer an ArrayBuffer of its own.
-fn array_buffer_from(env: sys::napi_env, bytes: &[u8]) -> Result<sys::napi_value, Failure> {
+pub fn array_buffer_from(env: sys::napi_env, bytes: &[u8]) -> Result<sys::napi_value, Failure> {
   const UNZEROED_FROM: usize = 64 << 10;
   let mut data = null_mut();
   let mut out = null_mut();

@@ -1,9 +1,9 @@
 //! Wire bytes → a flat "tape" that `index.js` (`decodeTape`) turns into host objects faster
-//! than Node's own deserialiser: numbers and opcodes in one `Float64Array`, every string in
-//! one text, property names sent once. An object is `[OBJECT, count, shape]`: the shape id
-//! names its key sequence so the decoder can build repeated shapes with one object literal
-//! (-1: the keys include an index, or a back reference inside points at the object, which must
-//! then exist before its values). It covers the plain-data subset (primitives, strings, objects,
+//! than Node's own deserialiser: opcodes and their operands in one `Uint32Array`, numbers
+//! (and dates) in one `Float64Array`, every string in one text, property names sent once. An
+//! object is `[OBJECT, count, shape]`: the shape id names its key sequence so the decoder can
+//! build repeated shapes with one object literal ([`NO_SHAPE`]: the keys include an index, or
+//! a back reference inside points at the object, which must then exist before its values). It covers the plain-data subset (primitives, strings, objects,
 //! arrays, dates, back references); anything else answers an error and the caller uses Node's
 //! deserialiser.
 
@@ -14,22 +14,25 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 /// Opcodes shared with `decodeTape` in index.js.
 mod op {
-  pub const UNDEFINED: f64 = 0.0;
-  pub const NULL: f64 = 1.0;
-  pub const TRUE: f64 = 2.0;
-  pub const FALSE: f64 = 3.0;
-  pub const NUMBER: f64 = 4.0;
-  pub const STRING: f64 = 5.0;
-  pub const OBJECT: f64 = 6.0;
-  pub const NEW_KEY: f64 = 7.0;
-  pub const KEY: f64 = 8.0;
-  pub const INDEX: f64 = 9.0;
-  pub const DENSE: f64 = 10.0;
-  pub const HOLE: f64 = 11.0;
-  pub const SPARSE: f64 = 12.0;
-  pub const BACKREF: f64 = 13.0;
-  pub const DATE: f64 = 14.0;
+  pub const UNDEFINED: u32 = 0;
+  pub const NULL: u32 = 1;
+  pub const TRUE: u32 = 2;
+  pub const FALSE: u32 = 3;
+  pub const NUMBER: u32 = 4;
+  pub const STRING: u32 = 5;
+  pub const OBJECT: u32 = 6;
+  pub const NEW_KEY: u32 = 7;
+  pub const KEY: u32 = 8;
+  pub const INDEX: u32 = 9;
+  pub const DENSE: u32 = 10;
+  pub const HOLE: u32 = 11;
+  pub const SPARSE: u32 = 12;
+  pub const BACKREF: u32 = 13;
+  pub const DATE: u32 = 14;
 }
+
+/// The shape of an object that the decoder must build step by step.
+pub const NO_SHAPE: u32 = u32::MAX;
 
 /// Every string of a tape, in order.
 pub enum Text {
@@ -42,7 +45,9 @@ pub enum Text {
 /// The flat form of a value.
 pub struct Tape {
   /// Opcodes and their operands.
-  pub ops: Vec<f64>,
+  pub ops: Vec<u32>,
+  /// The numbers, in order (NUMBER and DATE take the next one).
+  pub nums: Vec<f64>,
   /// The strings, sliced off in order by length.
   pub text: Text,
 }
@@ -73,6 +78,7 @@ pub fn tape(bytes: &[u8]) -> Result<Tape, WireError> {
   let mut w = Writer {
     r: Reader::new(bytes, &[])?,
     ops: Vec::with_capacity(bytes.len() / 2),
+    nums: Vec::new(),
     text: Text::Latin1(Vec::with_capacity(bytes.len() / 2)),
     keys: HashMap::default(),
     key_bytes: Vec::new(),
@@ -86,13 +92,15 @@ pub fn tape(bytes: &[u8]) -> Result<Tape, WireError> {
   }
   Ok(Tape {
     ops: w.ops,
+    nums: w.nums,
     text: w.text,
   })
 }
 
 struct Writer<'a> {
   r: Reader<'a>,
-  ops: Vec<f64>,
+  ops: Vec<u32>,
+  nums: Vec<f64>,
   text: Text,
   keys: HashMap<(u8, &'a [u8]), u32, BuildHasherDefault<Fnv>>,
   /// The names by key id.
@@ -108,9 +116,9 @@ struct Writer<'a> {
 
 /// What the decoder needs to know about an object's keys.
 struct Props {
-  count: f64,
-  /// The shape id, or -1 when the keys include an index.
-  shape: f64,
+  count: u32,
+  /// The shape id, or [`NO_SHAPE`] when the keys include an index.
+  shape: u32,
 }
 
 impl<'a> Writer<'a> {
@@ -126,15 +134,15 @@ impl<'a> Writer<'a> {
       b'F' => self.ops.push(op::FALSE),
       b'I' => {
         let n = self.r.int32()?;
-        self.ops.extend([op::NUMBER, n]);
+        self.number(n);
       }
       b'U' => {
         let n = self.r.u32()?;
-        self.ops.extend([op::NUMBER, f64::from(n)]);
+        self.number(f64::from(n));
       }
       b'N' => {
         let n = self.r.double()?;
-        self.ops.extend([op::NUMBER, n]);
+        self.number(n);
       }
       t @ (b'"' | b'c') => {
         let (_, units) = self.string(t)?;
@@ -143,7 +151,7 @@ impl<'a> Writer<'a> {
       b'^' => {
         let id = self.r.u32()?;
         match self.r.slots.get(id as usize) {
-          Some(Slot::Other) => self.ops.extend([op::BACKREF, f64::from(id)]),
+          Some(Slot::Other) => self.ops.extend([op::BACKREF, id]),
           _ => return Err("unsupported back reference"),
         }
         // A reference to an object still being written: it and everything open inside it
@@ -158,7 +166,7 @@ impl<'a> Writer<'a> {
       b'o' => {
         let id = self.r.new_id(Slot::Other);
         let at = self.ops.len();
-        self.ops.extend([op::OBJECT, 0.0, -1.0]);
+        self.ops.extend([op::OBJECT, 0, NO_SHAPE]);
         self.open.push((id, false));
         let props = self.props(b'{', depth)?;
         let (_, cyclic) = self.open.pop().unwrap_or((id, true));
@@ -173,7 +181,7 @@ impl<'a> Writer<'a> {
         self.open.push((id, false));
         let length = self.r.u32()?;
         let at = self.ops.len();
-        self.ops.extend([op::DENSE, f64::from(length), 0.0]);
+        self.ops.extend([op::DENSE, length, 0]);
         for _ in 0..length {
           if self.r.consume_if(b'-') {
             self.ops.push(op::HOLE);
@@ -191,7 +199,7 @@ impl<'a> Writer<'a> {
         self.open.push((id, false));
         let length = self.r.u32()?;
         let at = self.ops.len();
-        self.ops.extend([op::SPARSE, f64::from(length), 0.0]);
+        self.ops.extend([op::SPARSE, length, 0]);
         self.ops[at + 2] = self.props(b'@', depth)?.count;
         self.open.pop();
         self.r.varint()?;
@@ -200,7 +208,8 @@ impl<'a> Writer<'a> {
       b'D' => {
         self.r.new_id(Slot::Other);
         let t = self.r.double()?;
-        self.ops.extend([op::DATE, t]);
+        self.ops.push(op::DATE);
+        self.nums.push(t);
       }
       _ => return Err("not plain data"),
     }
@@ -208,7 +217,7 @@ impl<'a> Writer<'a> {
   }
 
   /// Appends a string body to the text: its raw bytes and its length in UTF-16 units.
-  fn string(&mut self, t: u8) -> Result<(&'a [u8], f64), WireError> {
+  fn string(&mut self, t: u8) -> Result<(&'a [u8], u32), WireError> {
     let n = self.r.len()?;
     let bytes = self.r.raw(n)?;
     let units = self.push_text(t, bytes)?;
@@ -217,14 +226,15 @@ impl<'a> Writer<'a> {
 
   /// Appends the bytes of a one-byte (`"`) or two-byte (`c`) string; answers its length in
   /// UTF-16 units.
-  fn push_text(&mut self, t: u8, bytes: &'a [u8]) -> Result<f64, WireError> {
+  fn push_text(&mut self, t: u8, bytes: &'a [u8]) -> Result<u32, WireError> {
     let n = bytes.len();
+    let units = u32::try_from(if t == b'"' { n } else { n / 2 }).map_err(|_| "string too long")?;
     if t == b'"' {
       match &mut self.text {
         Text::Latin1(v) => v.extend_from_slice(bytes),
         Text::Utf16(v) => v.extend(bytes.iter().map(|&b| u16::from(b))),
       }
-      return Ok(n as f64);
+      return Ok(units);
     }
     if !n.is_multiple_of(2) {
       return Err("odd two-byte string");
@@ -239,7 +249,7 @@ impl<'a> Writer<'a> {
           .map(|c| u16::from_le_bytes([c[0], c[1]])),
       );
     }
-    Ok((n / 2) as f64)
+    Ok(units)
   }
 
   /// The key that followed `shape` last time, if these are its bytes (most objects repeat the
@@ -253,7 +263,7 @@ impl<'a> Writer<'a> {
   /// Writes a property name: a reference to a name sent before, or the name itself.
   fn key(&mut self, t: u8, bytes: &'a [u8]) -> Result<u32, WireError> {
     if let Some(&k) = self.keys.get(&(t, bytes)) {
-      self.ops.extend([op::KEY, f64::from(k)]);
+      self.ops.extend([op::KEY, k]);
       return Ok(k);
     }
     let units = self.push_text(t, bytes)?;
@@ -275,7 +285,7 @@ impl<'a> Writer<'a> {
           let bytes = self.r.raw(n)?;
           shape = match shape.and_then(|s| self.predicted(s, t, bytes)) {
             Some((key, next)) => {
-              self.ops.extend([op::KEY, f64::from(key)]);
+              self.ops.extend([op::KEY, key]);
               Some(next)
             }
             None => {
@@ -305,8 +315,8 @@ impl<'a> Writer<'a> {
       count += 1;
     }
     Ok(Props {
-      count: f64::from(count),
-      shape: shape.map_or(-1.0, f64::from),
+      count,
+      shape: shape.unwrap_or(NO_SHAPE),
     })
   }
 
@@ -325,9 +335,14 @@ impl<'a> Writer<'a> {
     next
   }
 
+  fn number(&mut self, n: f64) {
+    self.ops.push(op::NUMBER);
+    self.nums.push(n);
+  }
+
   fn index(&mut self, n: f64) -> Result<(), WireError> {
     let i = super::index_key(n)?;
-    self.ops.extend([op::INDEX, f64::from(i)]);
+    self.ops.extend([op::INDEX, i]);
     Ok(())
   }
 }
@@ -345,10 +360,8 @@ mod tests {
       0x61, 0x22, 0x01, 0x78, 0x7b, 0x01, 0x24, 0x00, 0x02,
     ];
     let t = tape(&bytes).unwrap();
-    assert_eq!(
-      t.ops,
-      vec![10.0, 2.0, 0.0, 6.0, 1.0, 1.0, 7.0, 1.0, 4.0, 1.0, 6.0, 1.0, 1.0, 8.0, 0.0, 5.0, 1.0]
-    );
+    assert_eq!(t.ops, vec![10, 2, 0, 6, 1, 1, 7, 1, 4, 6, 1, 1, 8, 0, 5, 1]);
+    assert_eq!(t.nums, vec![1.0]);
     let Text::Latin1(text) = t.text else {
       panic!("two-byte text")
     };
@@ -365,11 +378,9 @@ mod tests {
     let t = tape(&bytes).unwrap();
     assert_eq!(
       t.ops,
-      vec![
-        10.0, 3.0, 0.0, 6.0, 1.0, -1.0, 7.0, 1.0, 13.0, 1.0, 6.0, 1.0, 1.0, 8.0, 0.0, 4.0, 1.0,
-        6.0, 1.0, -1.0, 9.0, 1.0, 4.0, 2.0
-      ]
+      vec![10, 3, 0, 6, 1, NO_SHAPE, 7, 1, 13, 1, 6, 1, 1, 8, 0, 4, 6, 1, NO_SHAPE, 9, 1, 4]
     );
+    assert_eq!(t.nums, vec![1.0, 2.0]);
   }
 
   #[test]
