@@ -152,3 +152,30 @@ test('big ArrayBuffers copy out as plain, independent, detachable ArrayBuffers',
     copy.release();
   }
 });
+
+test('huge buffers (own memory mappings, reused after release) never show earlier contents', () => {
+  const isolate = new ivm.Isolate({ memoryLimit: 128 });
+  const context = isolate.createContextSync();
+  for (const size of [4 * 2 ** 20 - 1, 4 * 2 ** 20, 9 * 2 ** 20 + 7, 5 * 2 ** 20]) {
+    for (let round = 0; round < 3; round++) {
+      const filled = new Uint8Array(size).fill(0xab);
+      const full = new ivm.ExternalCopy(filled.buffer);
+      assert.equal(new Uint8Array(full.copy())[size - 1], 0xab);
+      full.release();
+      const zeros = new ivm.ExternalCopy(new ArrayBuffer(size));
+      const out = new Uint8Array(zeros.copy());
+      assert.equal(out.length, size);
+      assert.equal(out.indexOf(0xab), -1, `${size}: a fresh copy holds only its own (zero) bytes`);
+      context.global.setSync('z', zeros.copyInto());
+      assert.equal(context.evalSync('new Uint8Array(z).indexOf(0xab)'), -1, 'the same inside a guest');
+      zeros.release();
+      const back = new Uint8Array(
+        context.evalSync(`new Uint8Array(${size}).fill(${round + 1}).buffer`, { copy: true }),
+      );
+      assert.equal(back.length, size);
+      assert.ok(back[0] === round + 1 && back[size - 1] === round + 1, 'a guest result arrives whole');
+      assert.equal(back.indexOf(0xab), -1);
+    }
+  }
+  isolate.dispose();
+});
