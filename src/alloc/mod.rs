@@ -15,6 +15,8 @@ use std::alloc::{GlobalAlloc, Layout};
 
 mod huge;
 
+pub use huge::advise_huge_pages;
+
 /// Blocks of at least this many bytes go to the C library.
 const BIG: usize = 1 << 20;
 

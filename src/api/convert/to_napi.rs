@@ -236,6 +236,8 @@ fn set_props(
 /// A new ArrayBuffer holding a copy of `bytes`. Big ones come from an uninitialised Node
 /// Buffer's memory (`napi_create_arraybuffer` zero-fills first, a second pass over memory that
 /// is about to be overwritten), when the runtime gives that Buffer an ArrayBuffer of its own.
+/// Huge ones ask for transparent huge pages on that memory first (see
+/// [`crate::alloc::advise_huge_pages`]).
 pub fn array_buffer_from(env: sys::napi_env, bytes: &[u8]) -> Result<sys::napi_value, Failure> {
   const UNZEROED_FROM: usize = 64 << 10;
   let mut data = null_mut();
@@ -268,6 +270,7 @@ pub fn array_buffer_from(env: sys::napi_env, bytes: &[u8]) -> Result<sys::napi_v
     // SAFETY: `ab` is the Buffer's ArrayBuffer.
     check(unsafe { sys::napi_get_arraybuffer_info(env, ab, &mut ab_data, &mut ab_len) })?;
     if offset == 0 && ab_len == bytes.len() && !data.is_null() {
+      crate::alloc::advise_huge_pages(data as *mut u8, bytes.len());
       // SAFETY: the Buffer's memory is exactly bytes.len() bytes.
       unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), data as *mut u8, bytes.len()) };
       return Ok(ab);
