@@ -11,7 +11,8 @@ pub mod isolate;
 pub mod platform;
 pub mod transfer;
 
-/// Rust allocations: mimalloc for small blocks, the C library's malloc for big ones
-/// (see [`alloc`]). V8's and Node's own allocations, and ArrayBuffer memory, are not affected.
+/// Rust allocations: mimalloc for small blocks, the C library's malloc for big ones, a
+/// huge-page mapping each for huge ones (see [`alloc`]). V8's and Node's own allocations, and
+/// V8 ArrayBuffer memory, are not made here.
 #[global_allocator]
 static GLOBAL: alloc::Hybrid = alloc::Hybrid;
