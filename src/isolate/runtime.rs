@@ -78,6 +78,11 @@ impl Core {
     }
   }
 
+  /// Forgets the unhandled rejections collected outside any call (by V8's own tasks).
+  pub fn forget_rejections(&self) {
+    self.rejections.borrow_mut().clear();
+  }
+
   /// Drops every V8 handle it holds (before the isolate goes away).
   pub fn clear(&self) {
     *self.tables.borrow_mut() = Tables::default();

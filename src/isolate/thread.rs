@@ -5,6 +5,7 @@ use super::limits::MemoryState;
 use super::runtime::{Core, Runtime};
 use crate::error::{msg, Thrown};
 use parking_lot::Mutex;
+use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -22,6 +23,8 @@ pub type Deliver = Box<dyn FnOnce()>;
 
 enum Msg {
   Job(Job),
+  /// A foreground task V8 posted for this isolate (see [`crate::platform::tasks`]).
+  Task(crate::platform::tasks::Task),
   Stop,
 }
 
@@ -67,7 +70,7 @@ impl SharedState {
     match guard.as_ref() {
       Some(tx) => tx.send(Msg::Job(job)).map_err(|e| match e.0 {
         Msg::Job(j) => j,
-        Msg::Stop => Box::new(|_: &mut Runtime| -> Deliver { Box::new(|| {}) }),
+        Msg::Stop | Msg::Task(_) => Box::new(|_: &mut Runtime| -> Deliver { Box::new(|| {}) }),
       }),
       None => Err(job),
     }
@@ -118,10 +121,15 @@ impl IsolateHost {
       .spawn(move || {
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
           let (mut isolate, core) = super::runtime::create(thread_state.clone(), options);
-          isolate.set_slot(JobQueue(rx.clone()));
+          isolate.set_slot(JobQueue {
+            rx: rx.clone(),
+            deferred: RefCell::new(Vec::new()),
+          });
+          crate::platform::tasks::register(&isolate, task_sink(&thread_state));
           let _ = ready_tx.send(isolate.thread_safe_handle());
           drop(ready_tx);
           serve(&mut isolate, &core, &rx);
+          crate::platform::tasks::unregister(&isolate);
           // Every V8 handle goes before the isolate does.
           core.clear();
           drop(core);
@@ -245,8 +253,65 @@ pub fn recv_spinning<T>(
   }
 }
 
-/// The isolate's job queue, reachable from callbacks (for jobs served while the thread waits).
-struct JobQueue(crossbeam_channel::Receiver<Msg>);
+/// The isolate's job queue, reachable from callbacks (for jobs served while the thread waits),
+/// and the non-nestable tasks that arrived during such a wait (run once it is over).
+struct JobQueue {
+  rx: crossbeam_channel::Receiver<Msg>,
+  deferred: RefCell<Vec<crate::platform::tasks::Task>>,
+}
+
+/// Where V8's foreground tasks for this isolate go: its own queue, behind the jobs already
+/// queued. Dropped unrun once the isolate is disposed.
+fn task_sink(state: &Arc<SharedState>) -> crate::platform::tasks::Sink {
+  let state = Arc::downgrade(state);
+  Arc::new(move |task| {
+    let Some(state) = state.upgrade() else { return };
+    let guard = state.sender.lock();
+    if state.disposed.load(Ordering::SeqCst) {
+      return;
+    }
+    if let Some(tx) = guard.as_ref() {
+      let _ = tx.send(Msg::Task(task));
+    }
+  })
+}
+
+/// Runs one of V8's foreground tasks, then the microtasks it queued (a WebAssembly compilation
+/// settling its promise, say, whose handlers deliver a `promise: true` result). Rejections left
+/// unhandled by such work belong to no call and are forgotten.
+fn run_task(isolate: &mut v8::Isolate, core: &Rc<Core>, task: crate::platform::tasks::Task) {
+  let state = core.state.clone();
+  let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+    task.task.run();
+    if !isolate.is_execution_terminating() {
+      isolate.perform_microtask_checkpoint();
+    }
+  }));
+  core.forget_rejections();
+  if outcome.is_err() || state.memory.exceeded.load(Ordering::SeqCst) {
+    state.disposed.store(true, Ordering::SeqCst);
+  }
+}
+
+/// Runs the non-nestable tasks that arrived while the thread waited in a nested loop.
+fn run_deferred_tasks(isolate: &mut v8::Isolate, core: &Rc<Core>) {
+  loop {
+    let next = {
+      let Some(q) = isolate.get_slot::<JobQueue>() else {
+        return;
+      };
+      let mut d = q.deferred.borrow_mut();
+      if d.is_empty() {
+        return;
+      }
+      d.remove(0)
+    };
+    if core.state.disposed.load(Ordering::SeqCst) {
+      return;
+    }
+    run_task(isolate, core, next);
+  }
+}
 
 /// Runs one job; returns whether the isolate failed. Top-level jobs are timed (nested ones run
 /// inside a timed job already).
@@ -281,8 +346,17 @@ fn serve(isolate: &mut v8::Isolate, core: &Rc<Core>, rx: &crossbeam_channel::Rec
   let mut clock = JobClock::new();
   loop {
     let polling = Instant::now();
-    let Ok((Msg::Job(job), slept)) = recv_spinning(rx, job_spin()) else {
-      break;
+    let (job, slept) = match recv_spinning(rx, job_spin()) {
+      Ok((Msg::Job(job), slept)) => (job, slept),
+      Ok((Msg::Task(task), _)) => {
+        if core.state.disposed.load(Ordering::SeqCst) {
+          break;
+        }
+        run_task(isolate, core, task);
+        run_deferred_tasks(isolate, core);
+        continue;
+      }
+      Ok((Msg::Stop, _)) | Err(_) => break,
     };
     if core.state.disposed.load(Ordering::SeqCst) {
       break;
@@ -293,6 +367,7 @@ fn serve(isolate: &mut v8::Isolate, core: &Rc<Core>, rx: &crossbeam_channel::Rec
     {
       break;
     }
+    run_deferred_tasks(isolate, core);
   }
 }
 
@@ -304,7 +379,7 @@ pub fn serve_while_waiting<T>(
   isolate: &mut v8::Isolate,
   reply: &crossbeam_channel::Receiver<T>,
 ) -> Result<T, crossbeam_channel::RecvError> {
-  let queue = isolate.get_slot::<JobQueue>().map(|q| q.0.clone());
+  let queue = isolate.get_slot::<JobQueue>().map(|q| q.rx.clone());
   let core = isolate.get_slot::<Rc<Core>>().cloned();
   let (Some(queue), Some(core)) = (queue, core) else {
     return reply.recv();
@@ -352,6 +427,15 @@ fn wait_serving_jobs<T>(
             drop(job);
           } else {
             run_job(isolate, core, job, None);
+          }
+        }
+        Ok(Msg::Task(task)) => {
+          if core.state.disposed.load(Ordering::SeqCst) {
+            drop(task);
+          } else if task.nestable {
+            run_task(isolate, core, task);
+          } else if let Some(q) = isolate.get_slot::<JobQueue>() {
+            q.deferred.borrow_mut().push(task);
           }
         }
         // Disposal: the outer job is being terminated; just wait for the answer.

@@ -56,23 +56,30 @@ struct Watchdog {
 
 static WATCHDOG: OnceLock<Arc<Watchdog>> = OnceLock::new();
 
-/// Starts the watchdog thread, running `init` on it first (V8 initialisation).
-pub fn start(init: impl FnOnce() + Send + 'static) {
-  let dog = Arc::new(Watchdog {
-    heap: Mutex::new((BinaryHeap::new(), 0)),
-    wake: Condvar::new(),
-  });
-  let _ = WATCHDOG.set(dog.clone());
-  let spawned = std::thread::Builder::new()
-    .name("ivm-watchdog".into())
-    .spawn(move || {
-      init();
-      run(&dog);
-    });
-  if spawned.is_err() {
-    // Without the thread V8 is never initialised; the caller's recv() then fails and isolate
-    // creation reports the error instead of crashing.
+/// The watchdog, its thread started on first use.
+fn dog() -> Option<&'static Arc<Watchdog>> {
+  if let Some(d) = WATCHDOG.get() {
+    return Some(d);
   }
+  let mut started = false;
+  let d = WATCHDOG.get_or_init(|| {
+    started = true;
+    Arc::new(Watchdog {
+      heap: Mutex::new((BinaryHeap::new(), 0)),
+      wake: Condvar::new(),
+    })
+  });
+  if started {
+    let thread_dog = d.clone();
+    let spawned = std::thread::Builder::new()
+      .name("ivm-watchdog".into())
+      .spawn(move || run(&thread_dog));
+    if spawned.is_err() {
+      // Timeouts then never fire; nothing else depends on the thread.
+      return None;
+    }
+  }
+  Some(d)
 }
 
 fn run(dog: &Watchdog) {
@@ -104,7 +111,7 @@ pub struct Timer {
 }
 
 fn schedule(timer: &Arc<TimerInner>, deadline: Instant, epoch: u64) {
-  if let Some(dog) = WATCHDOG.get() {
+  if let Some(dog) = dog() {
     let mut guard = dog.heap.lock();
     guard.1 += 1;
     let seq = guard.1;

@@ -1,0 +1,48 @@
+//! One-time V8 initialisation for the whole process, and V8's foreground tasks.
+//!
+//! V8 is initialised on the platform's own thread, which lives as long as the process, never on
+//! whichever (possibly short-lived worker) thread first loads the addon. That thread then serves
+//! V8's delayed foreground tasks (see [`tasks`]).
+
+pub mod tasks;
+
+use std::sync::Once;
+
+static INIT: Once = Once::new();
+
+/// Initialises V8 once per process; cheap after the first call. Any thread may call it.
+pub fn ensure_initialized() {
+  INIT.call_once(|| {
+    let (tx, rx) = crossbeam_channel::bounded::<()>(1);
+    let spawned = std::thread::Builder::new()
+      .name("ivm-platform".into())
+      .spawn(move || {
+        init_v8();
+        let _ = tx.send(());
+        tasks::serve_delayed();
+      });
+    // Without the thread V8 is never initialised; recv() then fails and isolate creation
+    // reports the error instead of crashing.
+    if spawned.is_ok() {
+      let _ = rx.recv();
+    }
+  });
+}
+
+fn init_v8() {
+  // Node's own --max-old-space-size / --max-semi-space-size never reach this V8 (SPEC §2.10):
+  // it has its own flag set, which starts from V8's defaults.
+  v8::V8::set_flags_from_string("--no-freeze-flags-after-init");
+  // Unprotected: with memory protection keys, threads that do not descend from the thread that
+  // initialised V8 (Node's main thread never does) would crash on their first V8 access.
+  // Custom: every foreground task V8 posts (WebAssembly compilation results, Atomics.waitAsync,
+  // FinalizationRegistry cleanup…) is handed to the isolate's own queue, which wakes its thread.
+  let platform = v8::new_custom_platform(0, false, true, tasks::Router).make_shared();
+  v8::V8::initialize_platform(platform);
+  v8::V8::initialize();
+}
+
+/// The embedded V8's version string.
+pub fn v8_version() -> &'static str {
+  v8::V8::get_version()
+}
