@@ -47,6 +47,8 @@ pub fn collect_garbage(env: Env, isolate: &crate::api::isolate::Isolate) -> napi
     crate::bridge::Flavor::Sync,
     Box::new(|rt| {
       rt.isolate.low_memory_notification();
+      // The guest's FinalizationRegistry callbacks come as tasks: run them now.
+      crate::isolate::thread::run_tasks(rt.isolate, &rt.core, false);
       Ok(crate::guest::live_entries(rt.isolate) as f64)
     }),
     |env, n| {

@@ -46,8 +46,8 @@ pub fn new_function<'s>(
   if let Some(name) = v8::String::new(scope, name) {
     f.set_name(name);
   }
-  let weak = v8::Weak::with_finalizer(scope, f, super::release_on_gc(id));
-  st.borrow_mut().callbacks.insert(id, (callee, weak));
+  crate::isolate::collect::watch(scope, f.into(), id);
+  st.borrow_mut().callbacks.insert(id, callee);
   Some(f.into())
 }
 
@@ -64,7 +64,7 @@ fn call<'s>(
   args: &v8::FunctionCallbackArguments<'s>,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let id = args.data().uint32_value(scope).unwrap_or(0);
-  let callee = match state(scope).borrow().callbacks.get(&id).map(|e| &e.0) {
+  let callee = match state(scope).borrow().callbacks.get(&id) {
     Some(Callee::Host(cb)) => Ok(cb.clone()),
     Some(Callee::Isolate(f)) => Err(f.clone()),
     None => return Err(Thrown::error(msg::REFERENCE_RELEASED)),
@@ -162,9 +162,9 @@ fn construct<'s>(
     let this = args.this();
     let st = state(scope);
     let id = st.borrow_mut().next_id();
-    let weak = v8::Weak::with_finalizer(scope, this, super::release_on_gc(id));
+    crate::isolate::collect::watch(scope, this, id);
     let g = v8::Global::new(scope, f);
-    st.borrow_mut().own_callbacks.insert(id, (g, mode, weak));
+    st.borrow_mut().own_callbacks.insert(id, (g, mode));
     super::mark(scope, this, id, KIND_CALLBACK);
     Ok(None)
   });

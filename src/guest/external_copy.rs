@@ -42,8 +42,8 @@ pub fn new_instance<'s>(
 fn init(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>, data: Arc<ExternalData>) {
   let st = state(scope);
   let id = st.borrow_mut().next_id();
-  let weak = v8::Weak::with_finalizer(scope, obj, super::release_on_gc(id));
-  st.borrow_mut().copies.insert(id, (data, weak));
+  crate::isolate::collect::watch(scope, obj, id);
+  st.borrow_mut().copies.insert(id, data);
   super::mark(scope, obj, id, KIND_EXTERNAL_COPY);
 }
 
@@ -54,7 +54,7 @@ pub fn data_of(
 ) -> Result<Arc<ExternalData>, Thrown> {
   let id = super::object_id(scope, obj, KIND_EXTERNAL_COPY)
     .ok_or_else(|| Thrown::type_error("Illegal invocation"))?;
-  let found = state(scope).borrow().copies.get(&id).map(|e| e.0.clone());
+  let found = state(scope).borrow().copies.get(&id).cloned();
   found.ok_or_else(|| Thrown::error("Copy has been released"))
 }
 

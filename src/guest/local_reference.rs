@@ -24,7 +24,7 @@ pub fn init(
 ) {
   let st = state(scope);
   let id = st.borrow_mut().next_id();
-  let weak = v8::Weak::with_finalizer(scope, this, super::release_on_gc(id));
+  crate::isolate::collect::watch(scope, this, id);
   let global = v8::Global::new(scope, value);
   st.borrow_mut().locals.insert(
     id,
@@ -34,7 +34,6 @@ pub fn init(
         type_of: v8_out::type_of(value),
         inherit,
       },
-      weak,
     ),
   );
   super::mark(scope, this, id, KIND_LOCAL_REFERENCE);

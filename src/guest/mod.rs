@@ -24,55 +24,35 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
-/// Per-isolate tables of the guest-side objects (kept in an isolate slot).
+/// Per-isolate tables of the guest-side objects (kept in an isolate slot). Entries of handle
+/// objects are dropped by `release()` or once the guest collects the object
+/// (`crate::isolate::collect`).
 #[derive(Default)]
 pub struct GuestState {
   /// The Reference class.
   pub reference_template: Option<v8::Global<v8::FunctionTemplate>>,
-  /// Targets of guest Reference objects, by the id in their internal field; the weak handle
-  /// removes the entry when the object is garbage-collected.
-  pub targets: HashMap<u32, (Arc<HostRef>, v8::Weak<v8::Object>)>,
-  /// Values of this isolate behind `new ivm.Reference(value)` objects: value, `typeof`, weak
-  /// handle to the object.
-  pub locals: HashMap<
-    u32,
-    (
-      v8::Global<v8::Value>,
-      local_reference::Info,
-      v8::Weak<v8::Object>,
-    ),
-  >,
+  /// Targets of guest Reference objects, by the id in their internal field.
+  pub targets: HashMap<u32, Arc<HostRef>>,
+  /// Values of this isolate behind `new ivm.Reference(value)` objects: value and `typeof`.
+  pub locals: HashMap<u32, (v8::Global<v8::Value>, local_reference::Info)>,
   /// The ExternalCopy class.
   pub copy_template: Option<v8::Global<v8::FunctionTemplate>>,
-  /// Data behind guest ExternalCopy objects, by id (weak like `targets`).
-  pub copies: HashMap<
-    u32,
-    (
-      Arc<crate::transfer::external::ExternalData>,
-      v8::Weak<v8::Object>,
-    ),
-  >,
-  /// Targets of guest Reference objects to values of other isolates (weak like `targets`).
-  pub remotes: HashMap<u32, (IsolateRef, v8::Weak<v8::Object>)>,
-  /// Functions of other threads behind guest callback functions, by id (weak like `targets`).
-  pub callbacks: HashMap<u32, (callback::Callee, v8::Weak<v8::Function>)>,
-  /// `new ivm.Callback(fn, opts)` objects of this isolate: function, mode, weak handle.
-  pub own_callbacks: HashMap<
-    u32,
-    (
-      v8::Global<v8::Function>,
-      crate::bridge::host_ref::CallMode,
-      v8::Weak<v8::Object>,
-    ),
-  >,
+  /// Data behind guest ExternalCopy objects, by id.
+  pub copies: HashMap<u32, Arc<crate::transfer::external::ExternalData>>,
+  /// Targets of guest Reference objects to values of other isolates.
+  pub remotes: HashMap<u32, IsolateRef>,
+  /// Functions of other threads behind guest callback functions, by id.
+  pub callbacks: HashMap<u32, callback::Callee>,
+  /// `new ivm.Callback(fn, opts)` objects of this isolate: function and mode.
+  pub own_callbacks: HashMap<u32, (v8::Global<v8::Function>, crate::bridge::host_ref::CallMode)>,
   /// Single-use tokens (`derefInto()`) and the handle they stand for until used.
-  pub tokens: HashMap<u32, (Option<Handle>, v8::Weak<v8::Object>)>,
+  pub tokens: HashMap<u32, Option<Handle>>,
   /// The token class.
   pub token_template: Option<v8::Global<v8::FunctionTemplate>>,
   /// The Callback class.
   pub callback_template: Option<v8::Global<v8::FunctionTemplate>>,
-  /// Isolates, contexts and scripts held by guest objects (weak like `targets`).
-  pub nested: HashMap<u32, (nested::Nested, v8::Weak<v8::Object>)>,
+  /// Isolates, contexts and scripts held by guest objects.
+  pub nested: HashMap<u32, nested::Nested>,
   /// Other classes by name (Isolate, Context, Script).
   pub templates: HashMap<&'static str, v8::Global<v8::FunctionTemplate>>,
   /// Guest promises exported with `promise: true`, waiting to settle their slot.
@@ -89,26 +69,15 @@ pub struct GuestState {
   next: u32,
 }
 
-/// A removed table entry (dropped outside the state's borrow: weak handles and handles drop).
+/// A removed table entry (dropped outside the state's borrow: handles drop).
 pub type Removed = (
-  Option<(Arc<HostRef>, v8::Weak<v8::Object>)>,
-  Option<(
-    Arc<crate::transfer::external::ExternalData>,
-    v8::Weak<v8::Object>,
-  )>,
-  Option<(
-    v8::Global<v8::Value>,
-    local_reference::Info,
-    v8::Weak<v8::Object>,
-  )>,
-  Option<(IsolateRef, v8::Weak<v8::Object>)>,
-  Option<(
-    v8::Global<v8::Function>,
-    crate::bridge::host_ref::CallMode,
-    v8::Weak<v8::Object>,
-  )>,
-  Option<(Option<Handle>, v8::Weak<v8::Object>)>,
-  Option<(nested::Nested, v8::Weak<v8::Object>)>,
+  Option<Arc<HostRef>>,
+  Option<Arc<crate::transfer::external::ExternalData>>,
+  Option<(v8::Global<v8::Value>, local_reference::Info)>,
+  Option<IsolateRef>,
+  Option<(v8::Global<v8::Function>, crate::bridge::host_ref::CallMode)>,
+  Option<Option<Handle>>,
+  Option<nested::Nested>,
 );
 
 impl GuestState {
@@ -135,30 +104,30 @@ impl GuestState {
 /// Shared handle to the isolate's guest state.
 pub type State = Rc<RefCell<GuestState>>;
 
-/// The isolate's guest state (created on first use).
+/// The isolate's guest state (created on first use, with the hook that drops the entry of a
+/// handle object the guest collected).
 pub fn state(isolate: &mut v8::Isolate) -> State {
   if let Some(s) = isolate.get_slot::<State>() {
     return s.clone();
   }
   let s: State = Rc::new(RefCell::new(GuestState::default()));
   isolate.set_slot(s.clone());
+  isolate.set_slot(crate::isolate::collect::OnCollect(release_collected));
   s
 }
 
-/// A finalizer that drops table entry `id` when its guest object is collected. (If the state
-/// happens to be borrowed during that GC the entry stays until the isolate is disposed.)
-pub fn release_on_gc(id: u32) -> Box<dyn FnOnce(&mut v8::Isolate)> {
-  Box::new(move |isolate: &mut v8::Isolate| {
-    let Some(st) = isolate.get_slot::<State>().cloned() else {
-      return;
-    };
-    let removed = match st.try_borrow_mut() {
-      Ok(mut s) => Some((s.remove(id), s.callbacks.remove(&id))),
-      Err(_) => None,
-    };
-    // The weak handles drop here, outside the borrow.
-    drop(removed);
-  })
+/// Drops table entry `id` once its guest object was collected. (If the state happens to be
+/// borrowed then, the entry stays until the isolate is disposed.)
+fn release_collected(isolate: &mut v8::Isolate, id: u32) {
+  let Some(st) = isolate.get_slot::<State>().cloned() else {
+    return;
+  };
+  let removed = match st.try_borrow_mut() {
+    Ok(mut s) => Some((s.remove(id), s.callbacks.remove(&id))),
+    Err(_) => None,
+  };
+  // Handles drop here, outside the borrow.
+  drop(removed);
 }
 
 /// Live entries of the guest tables (tests use this to check for leaks).
@@ -569,11 +538,11 @@ pub fn handle_of(
   let released = || Thrown::error(msg::REFERENCE_RELEASED);
   Some(match kind {
     KIND_REFERENCE => {
-      let t = st.borrow().targets.get(&id).map(|e| e.0.clone());
+      let t = st.borrow().targets.get(&id).cloned();
       t.map(Handle::new).ok_or_else(released)
     }
     KIND_REMOTE_REFERENCE => {
-      let r = st.borrow().remotes.get(&id).map(|e| e.0.clone());
+      let r = st.borrow().remotes.get(&id).cloned();
       r.map(IsolateRef::into_handle).ok_or_else(released)
     }
     KIND_LOCAL_REFERENCE => {
@@ -586,7 +555,7 @@ pub fn handle_of(
       register(scope, v, t).map(IsolateRef::into_handle)
     }
     KIND_EXTERNAL_COPY => {
-      let d = st.borrow().copies.get(&id).map(|e| e.0.clone());
+      let d = st.borrow().copies.get(&id).cloned();
       d.map(Handle::new)
         .ok_or_else(|| Thrown::error("Copy has been released"))
     }

@@ -56,8 +56,8 @@ pub fn new_instance<'s>(
   let obj = blank_instance(scope)?;
   let st = state(scope);
   let id = st.borrow_mut().next_id();
-  let weak = v8::Weak::with_finalizer(scope, obj, super::release_on_gc(id));
-  st.borrow_mut().targets.insert(id, (target, weak));
+  crate::isolate::collect::watch(scope, obj, id);
+  st.borrow_mut().targets.insert(id, target);
   super::mark(scope, obj, id, super::KIND_REFERENCE);
   Some(obj.into())
 }
@@ -85,7 +85,7 @@ fn target<'s>(
   }
   let id = super::object_id(scope, this, super::KIND_REFERENCE)
     .ok_or_else(|| Thrown::type_error("Illegal invocation"))?;
-  let found = state(scope).borrow().targets.get(&id).map(|e| e.0.clone());
+  let found = state(scope).borrow().targets.get(&id).cloned();
   found
     .map(Target::Host)
     .ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))

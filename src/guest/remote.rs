@@ -31,8 +31,8 @@ pub fn new_instance<'s>(
   let obj = super::reference::blank_instance(scope)?;
   let st = state(scope);
   let id = st.borrow_mut().next_id();
-  let weak = v8::Weak::with_finalizer(scope, obj, super::release_on_gc(id));
-  st.borrow_mut().remotes.insert(id, (target, weak));
+  crate::isolate::collect::watch(scope, obj, id);
+  st.borrow_mut().remotes.insert(id, target);
   super::mark(scope, obj, id, KIND_REMOTE_REFERENCE);
   Some(obj.into())
 }
@@ -43,7 +43,7 @@ pub fn target(
   this: v8::Local<v8::Object>,
 ) -> Option<Result<IsolateRef, Thrown>> {
   let id = super::object_id(scope, this, KIND_REMOTE_REFERENCE)?;
-  let found = state(scope).borrow().remotes.get(&id).map(|e| e.0.clone());
+  let found = state(scope).borrow().remotes.get(&id).cloned();
   Some(found.ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED)))
 }
 

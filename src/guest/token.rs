@@ -39,8 +39,8 @@ pub fn new_instance<'s>(
   let obj = t.instance_template(scope).new_instance(scope)?;
   let st = state(scope);
   let id = st.borrow_mut().next_id();
-  let weak = v8::Weak::with_finalizer(scope, obj, super::release_on_gc(id));
-  st.borrow_mut().tokens.insert(id, (Some(handle), weak));
+  crate::isolate::collect::watch(scope, obj, id);
+  st.borrow_mut().tokens.insert(id, Some(handle));
   super::mark(scope, obj, id, KIND_TOKEN);
   Some(obj.into())
 }
@@ -48,6 +48,6 @@ pub fn new_instance<'s>(
 /// Takes the handle of token `id` (its one use).
 pub fn take(scope: &mut v8::PinScope<'_, '_>, id: u32) -> Result<Handle, Thrown> {
   let st = state(scope);
-  let taken = st.borrow_mut().tokens.get_mut(&id).and_then(|e| e.0.take());
+  let taken = st.borrow_mut().tokens.get_mut(&id).and_then(|e| e.take());
   taken.ok_or_else(|| Thrown::error("The return value of `derefInto()` should only be used once"))
 }

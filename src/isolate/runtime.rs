@@ -195,6 +195,10 @@ impl<'a> Runtime<'a> {
     let isolate = &mut *self.isolate;
     v8::scope!(let scope, isolate);
     let ctx = v8::Context::new(scope, Default::default());
+    {
+      let cs = &mut v8::ContextScope::new(scope, ctx);
+      super::collect::install(cs);
+    }
     let g = v8::Global::new(scope, ctx);
     *self.core.default_context.borrow_mut() = Some(g.clone());
     g

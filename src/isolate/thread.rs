@@ -4,8 +4,8 @@ use super::clock::{JobClock, Running};
 use super::limits::MemoryState;
 use super::runtime::{Core, Runtime};
 use crate::error::{msg, Thrown};
+use crate::platform::tasks::Task;
 use parking_lot::Mutex;
-use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -23,8 +23,9 @@ pub type Deliver = Box<dyn FnOnce()>;
 
 enum Msg {
   Job(Job),
-  /// A foreground task V8 posted for this isolate (see [`crate::platform::tasks`]).
-  Task(crate::platform::tasks::Task),
+  /// V8 posted foreground tasks for this isolate (in [`SharedState::tasks`]; see
+  /// [`crate::platform::tasks`]).
+  Tasks,
   Stop,
 }
 
@@ -56,6 +57,8 @@ pub struct SharedState {
   pub waiting_on_host: AtomicUsize,
   /// The isolate's own handle, for References it hands out to other threads.
   pub host: std::sync::OnceLock<std::sync::Weak<IsolateHost>>,
+  /// Foreground tasks V8 posted for this isolate, oldest first.
+  tasks: Mutex<std::collections::VecDeque<Task>>,
   sender: Mutex<Option<crossbeam_channel::Sender<Msg>>>,
 }
 
@@ -70,7 +73,7 @@ impl SharedState {
     match guard.as_ref() {
       Some(tx) => tx.send(Msg::Job(job)).map_err(|e| match e.0 {
         Msg::Job(j) => j,
-        Msg::Stop | Msg::Task(_) => Box::new(|_: &mut Runtime| -> Deliver { Box::new(|| {}) }),
+        Msg::Stop | Msg::Tasks => Box::new(|_: &mut Runtime| -> Deliver { Box::new(|| {}) }),
       }),
       None => Err(job),
     }
@@ -108,6 +111,7 @@ impl IsolateHost {
       next_id: AtomicU32::new(1),
       waiting_on_host: AtomicUsize::new(0),
       host: std::sync::OnceLock::new(),
+      tasks: Mutex::new(std::collections::VecDeque::new()),
       sender: Mutex::new(None),
     });
     let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
@@ -121,15 +125,19 @@ impl IsolateHost {
       .spawn(move || {
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
           let (mut isolate, core) = super::runtime::create(thread_state.clone(), options);
-          isolate.set_slot(JobQueue {
-            rx: rx.clone(),
-            deferred: RefCell::new(Vec::new()),
-          });
+          isolate.set_slot(JobQueue(rx.clone()));
           crate::platform::tasks::register(&isolate, task_sink(&thread_state));
           let _ = ready_tx.send(isolate.thread_safe_handle());
           drop(ready_tx);
           serve(&mut isolate, &core, &rx);
+          // No task can be added after this (the sink checks the flag under the same lock);
+          // queued ones are dropped while their isolate still exists.
+          {
+            let _sender = thread_state.sender.lock();
+            thread_state.disposed.store(true, Ordering::SeqCst);
+          }
           crate::platform::tasks::unregister(&isolate);
+          thread_state.tasks.lock().clear();
           // Every V8 handle goes before the isolate does.
           core.clear();
           drop(core);
@@ -253,15 +261,11 @@ pub fn recv_spinning<T>(
   }
 }
 
-/// The isolate's job queue, reachable from callbacks (for jobs served while the thread waits),
-/// and the non-nestable tasks that arrived during such a wait (run once it is over).
-struct JobQueue {
-  rx: crossbeam_channel::Receiver<Msg>,
-  deferred: RefCell<Vec<crate::platform::tasks::Task>>,
-}
+/// The isolate's job queue, reachable from callbacks (for jobs served while the thread waits).
+struct JobQueue(crossbeam_channel::Receiver<Msg>);
 
-/// Where V8's foreground tasks for this isolate go: its own queue, behind the jobs already
-/// queued. Dropped unrun once the isolate is disposed.
+/// Where V8's foreground tasks for this isolate go: its task list, with a wake-up for its thread
+/// behind the jobs already queued. Dropped unrun once the isolate is disposed.
 fn task_sink(state: &Arc<SharedState>) -> crate::platform::tasks::Sink {
   let state = Arc::downgrade(state);
   Arc::new(move |task| {
@@ -270,46 +274,55 @@ fn task_sink(state: &Arc<SharedState>) -> crate::platform::tasks::Sink {
     if state.disposed.load(Ordering::SeqCst) {
       return;
     }
-    if let Some(tx) = guard.as_ref() {
-      let _ = tx.send(Msg::Task(task));
+    let first = {
+      let mut tasks = state.tasks.lock();
+      tasks.push_back(task);
+      tasks.len() == 1
+    };
+    if first {
+      if let Some(tx) = guard.as_ref() {
+        let _ = tx.send(Msg::Tasks);
+      }
     }
   })
 }
 
-/// Runs one of V8's foreground tasks, then the microtasks it queued (a WebAssembly compilation
-/// settling its promise, say, whose handlers deliver a `promise: true` result). Rejections left
-/// unhandled by such work belong to no call and are forgotten.
-fn run_task(isolate: &mut v8::Isolate, core: &Rc<Core>, task: crate::platform::tasks::Task) {
+/// Runs the foreground tasks V8 posted for this isolate, each followed by the microtasks it
+/// queued (a WebAssembly compilation settling its promise, say, whose handlers deliver a
+/// `promise: true` result). With `nested`, inside a job or a wait, non-nestable tasks stay for
+/// later. Rejections left unhandled by such work belong to no call and are forgotten.
+pub fn run_tasks(isolate: &mut v8::Isolate, core: &Rc<Core>, nested: bool) {
   let state = core.state.clone();
-  let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-    task.task.run();
-    if !isolate.is_execution_terminating() {
-      isolate.perform_microtask_checkpoint();
-    }
-  }));
-  core.forget_rejections();
-  if outcome.is_err() || state.memory.exceeded.load(Ordering::SeqCst) {
-    state.disposed.store(true, Ordering::SeqCst);
-  }
-}
-
-/// Runs the non-nestable tasks that arrived while the thread waited in a nested loop.
-fn run_deferred_tasks(isolate: &mut v8::Isolate, core: &Rc<Core>) {
+  let mut skipped = std::collections::VecDeque::new();
   loop {
-    let next = {
-      let Some(q) = isolate.get_slot::<JobQueue>() else {
-        return;
-      };
-      let mut d = q.deferred.borrow_mut();
-      if d.is_empty() {
-        return;
-      }
-      d.remove(0)
-    };
-    if core.state.disposed.load(Ordering::SeqCst) {
-      return;
+    if state.disposed.load(Ordering::SeqCst) {
+      break;
     }
-    run_task(isolate, core, next);
+    let Some(task) = state.tasks.lock().pop_front() else {
+      break;
+    };
+    if nested && !task.nestable {
+      skipped.push_back(task);
+      continue;
+    }
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+      task.task.run();
+      if !isolate.is_execution_terminating() {
+        isolate.perform_microtask_checkpoint();
+      }
+    }));
+    if !nested {
+      core.forget_rejections();
+    }
+    if outcome.is_err() || state.memory.exceeded.load(Ordering::SeqCst) {
+      state.disposed.store(true, Ordering::SeqCst);
+    }
+  }
+  if !skipped.is_empty() {
+    let mut tasks = state.tasks.lock();
+    while let Some(t) = skipped.pop_back() {
+      tasks.push_front(t);
+    }
   }
 }
 
@@ -348,12 +361,11 @@ fn serve(isolate: &mut v8::Isolate, core: &Rc<Core>, rx: &crossbeam_channel::Rec
     let polling = Instant::now();
     let (job, slept) = match recv_spinning(rx, job_spin()) {
       Ok((Msg::Job(job), slept)) => (job, slept),
-      Ok((Msg::Task(task), _)) => {
+      Ok((Msg::Tasks, _)) => {
         if core.state.disposed.load(Ordering::SeqCst) {
           break;
         }
-        run_task(isolate, core, task);
-        run_deferred_tasks(isolate, core);
+        run_tasks(isolate, core, false);
         continue;
       }
       Ok((Msg::Stop, _)) | Err(_) => break,
@@ -367,7 +379,10 @@ fn serve(isolate: &mut v8::Isolate, core: &Rc<Core>, rx: &crossbeam_channel::Rec
     {
       break;
     }
-    run_deferred_tasks(isolate, core);
+    // Non-nestable tasks that arrived while the job waited in a nested loop.
+    if !core.state.tasks.lock().is_empty() {
+      run_tasks(isolate, core, false);
+    }
   }
 }
 
@@ -379,7 +394,7 @@ pub fn serve_while_waiting<T>(
   isolate: &mut v8::Isolate,
   reply: &crossbeam_channel::Receiver<T>,
 ) -> Result<T, crossbeam_channel::RecvError> {
-  let queue = isolate.get_slot::<JobQueue>().map(|q| q.rx.clone());
+  let queue = isolate.get_slot::<JobQueue>().map(|q| q.0.clone());
   let core = isolate.get_slot::<Rc<Core>>().cloned();
   let (Some(queue), Some(core)) = (queue, core) else {
     return reply.recv();
@@ -429,15 +444,7 @@ fn wait_serving_jobs<T>(
             run_job(isolate, core, job, None);
           }
         }
-        Ok(Msg::Task(task)) => {
-          if core.state.disposed.load(Ordering::SeqCst) {
-            drop(task);
-          } else if task.nestable {
-            run_task(isolate, core, task);
-          } else if let Some(q) = isolate.get_slot::<JobQueue>() {
-            q.deferred.borrow_mut().push(task);
-          }
-        }
+        Ok(Msg::Tasks) => run_tasks(isolate, core, true),
         // Disposal: the outer job is being terminated; just wait for the answer.
         Ok(Msg::Stop) | Err(_) => return reply.recv(),
       },

@@ -61,8 +61,8 @@ pub fn init(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>, item: 
   };
   let st = state(scope);
   let id = st.borrow_mut().next_id();
-  let weak = v8::Weak::with_finalizer(scope, obj, super::release_on_gc(id));
-  st.borrow_mut().nested.insert(id, (item, weak));
+  crate::isolate::collect::watch(scope, obj, id);
+  st.borrow_mut().nested.insert(id, item);
   super::mark(scope, obj, id, kind);
 }
 
@@ -74,7 +74,7 @@ pub fn get(
   kind: i32,
 ) -> Option<Result<Nested, Thrown>> {
   let id = super::object_id(scope, obj, kind)?;
-  let found = state(scope).borrow().nested.get(&id).map(|e| e.0.clone());
+  let found = state(scope).borrow().nested.get(&id).cloned();
   Some(found.ok_or_else(|| {
     Thrown::error(match kind {
       KIND_CONTEXT => msg::CONTEXT_RELEASED,
@@ -95,7 +95,7 @@ pub fn this(
 
 /// The transfer handle of guest object `id` (an Isolate, Context or Script leaving).
 pub fn handle(scope: &mut v8::PinScope<'_, '_>, id: u32) -> Result<Handle, Thrown> {
-  let found = state(scope).borrow().nested.get(&id).map(|e| e.0.clone());
+  let found = state(scope).borrow().nested.get(&id).cloned();
   match found {
     Some(Nested::Isolate(h)) => Ok(Handle::new(h)),
     Some(Nested::Context(c)) => Ok(Handle::new(c)),

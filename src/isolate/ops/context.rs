@@ -12,6 +12,8 @@ pub fn create(rt: &mut Runtime) -> (u32, u32) {
   v8::scope!(let hs, isolate);
   let ctx = v8::Context::new(hs, Default::default());
   let cs = &mut v8::ContextScope::new(hs, ctx);
+  // Before any guest code runs in it.
+  crate::isolate::collect::install(cs);
   let id = state.new_id();
   let global = v8::Global::new(cs, ctx);
   core.tables.borrow_mut().contexts.insert(id, global);
