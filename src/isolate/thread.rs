@@ -93,6 +93,8 @@ pub struct IsolateHost {
   /// V8's thread-safe isolate handle (terminate/interrupt).
   pub v8_handle: v8::IsolateHandle,
   thread: Mutex<Option<JoinHandle<()>>>,
+  /// The V8 isolate, lockable from any thread; dropped at disposal.
+  shared: Mutex<Option<Arc<v8::SharedIsolate>>>,
   exited: crossbeam_channel::Receiver<()>,
   thread_id: std::thread::ThreadId,
 }
@@ -116,7 +118,8 @@ impl IsolateHost {
     });
     let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
     *state.sender.lock() = Some(tx);
-    let (ready_tx, ready_rx) = crossbeam_channel::bounded::<v8::IsolateHandle>(1);
+    let (ready_tx, ready_rx) =
+      crossbeam_channel::bounded::<(v8::IsolateHandle, Arc<v8::SharedIsolate>)>(1);
     let (exit_tx, exited) = crossbeam_channel::bounded::<()>(1);
     let thread_state = state.clone();
     let thread = std::thread::Builder::new()
@@ -127,21 +130,34 @@ impl IsolateHost {
           let (mut isolate, core) = super::runtime::create(thread_state.clone(), options);
           isolate.set_slot(JobQueue(rx.clone()));
           crate::platform::tasks::register(&isolate, task_sink(&thread_state));
-          let _ = ready_tx.send(isolate.thread_safe_handle());
+          // Rc handles into the isolate's state are only touched under its lock from now on.
+          drop(core);
+          // SAFETY: the isolate was created on this thread and is entered here; it has no
+          // weak handles, finalizers, snapshot creator or C++ heap.
+          let shared = match unsafe { isolate.try_into_shared() } {
+            Ok(shared) => Arc::new(shared),
+            Err(_) => return,
+          };
+          let _ = ready_tx.send((shared.thread_safe_handle(), shared.clone()));
           drop(ready_tx);
-          serve(&mut isolate, &core, &rx);
+          serve(&shared, &rx);
           // No task can be added after this (the sink checks the flag under the same lock);
           // queued ones are dropped while their isolate still exists.
           {
             let _sender = thread_state.sender.lock();
             thread_state.disposed.store(true, Ordering::SeqCst);
           }
-          crate::platform::tasks::unregister(&isolate);
+          let locker = shared.lock();
+          crate::platform::tasks::unregister(&locker);
           thread_state.tasks.lock().clear();
           // Every V8 handle goes before the isolate does.
-          core.clear();
-          drop(core);
-          drop(isolate);
+          if let Some(core) = locker.get_slot::<Rc<Core>>().cloned() {
+            core.clear();
+          }
+          drop(locker);
+          // The isolate itself goes with the last Arc: this one, or the one the IsolateHost
+          // keeps until it is disposed, or one a caller on another thread holds for a moment.
+          drop(shared);
         }));
         let _ = result;
         // No job can be queued after this: posting checks the flag under the sender's lock.
@@ -154,7 +170,7 @@ impl IsolateHost {
         let _ = exit_tx.send(());
       })
       .map_err(|e| Thrown::error(format!("Failed to start isolate thread: {e}")))?;
-    let v8_handle = ready_rx
+    let (v8_handle, shared) = ready_rx
       .recv()
       .map_err(|_| Thrown::error("Failed to create isolate"))?;
     let _ = memory.handle.set(v8_handle.clone());
@@ -163,6 +179,7 @@ impl IsolateHost {
       state,
       v8_handle,
       thread: Mutex::new(Some(thread)),
+      shared: Mutex::new(Some(shared)),
       exited,
       thread_id,
     });
@@ -202,6 +219,8 @@ impl IsolateHost {
     if let Some(tx) = self.state.sender.lock().take() {
       let _ = tx.send(Msg::Stop);
     }
+    let shared = self.shared.lock().take();
+    drop(shared);
     // Wait for the thread to finish (so the isolate's memory is gone when dispose returns),
     // but never while it waits for a host (possibly this very thread), and never for long:
     // a disposal must not hang. Otherwise the thread finishes on its own.
@@ -355,33 +374,37 @@ fn run_job(
   failed
 }
 
-fn serve(isolate: &mut v8::Isolate, core: &Rc<Core>, rx: &crossbeam_channel::Receiver<Msg>) {
+fn serve(shared: &v8::SharedIsolate, rx: &crossbeam_channel::Receiver<Msg>) {
   let mut clock = JobClock::new();
   loop {
     let polling = Instant::now();
-    let (job, slept) = match recv_spinning(rx, job_spin()) {
-      Ok((Msg::Job(job), slept)) => (job, slept),
-      Ok((Msg::Tasks, _)) => {
-        if core.state.disposed.load(Ordering::SeqCst) {
-          break;
-        }
-        run_tasks(isolate, core, false);
-        continue;
-      }
+    let msg = recv_spinning(rx, job_spin());
+    let (msg, slept) = match msg {
       Ok((Msg::Stop, _)) | Err(_) => break,
+      Ok(m) => m,
+    };
+    let mut locker = shared.lock();
+    let Some(core) = locker.get_slot::<Rc<Core>>().cloned() else {
+      break;
     };
     if core.state.disposed.load(Ordering::SeqCst) {
       break;
     }
-    let running = clock.start(polling.elapsed(), slept);
-    if run_job(isolate, core, job, Some((&mut clock, running)))
-      || core.state.disposed.load(Ordering::SeqCst)
-    {
-      break;
-    }
-    // Non-nestable tasks that arrived while the job waited in a nested loop.
-    if !core.state.tasks.lock().is_empty() {
-      run_tasks(isolate, core, false);
+    match msg {
+      Msg::Job(job) => {
+        let running = clock.start(polling.elapsed(), slept);
+        if run_job(&mut locker, &core, job, Some((&mut clock, running)))
+          || core.state.disposed.load(Ordering::SeqCst)
+        {
+          break;
+        }
+        // Non-nestable tasks that arrived while the job waited in a nested loop.
+        if !core.state.tasks.lock().is_empty() {
+          run_tasks(&mut locker, &core, false);
+        }
+      }
+      Msg::Tasks => run_tasks(&mut locker, &core, false),
+      Msg::Stop => break,
     }
   }
 }
