@@ -25,6 +25,8 @@ pub struct EnvData {
     crossbeam_channel::Receiver<crate::bridge::Callback>,
     Arc<dyn std::any::Any + Send + Sync>,
   )>,
+  /// The waiter record of inline synchronous calls (see [`EnvData::inline_waiter`]).
+  pub inline_waiter: Option<Arc<dyn std::any::Any + Send + Sync>>,
   /// Isolates created in this environment.
   pub isolates: Vec<Weak<IsolateHost>>,
   /// Host values referenced from isolates (`HostRef` ids → napi references; `true` when the
@@ -63,6 +65,7 @@ impl EnvData {
         helper_fns: std::collections::HashMap::new(),
         library: None,
         sync_requests: None,
+        inline_waiter: None,
         isolates: Vec::new(),
         host_refs: std::collections::HashMap::new(),
         next_host_id: 1,
@@ -169,10 +172,30 @@ impl EnvData {
     }
     let (tx, rx) = crossbeam_channel::unbounded();
     let env_key = Arc::as_ptr(&self.bridge) as usize;
-    let w: Arc<dyn std::any::Any + Send + Sync> =
-      Arc::new(crate::bridge::SyncWaiter { env_key, tx });
+    let w: Arc<dyn std::any::Any + Send + Sync> = Arc::new(crate::bridge::SyncWaiter {
+      env_key,
+      tx,
+      inline: None,
+    });
     self.sync_requests = Some((rx.clone(), w.clone()));
     (rx, w)
+  }
+
+  /// The waiter record of synchronous calls that run inline on this thread (created once).
+  pub fn inline_waiter(&mut self, env: sys::napi_env) -> Arc<dyn std::any::Any + Send + Sync> {
+    if let Some(w) = &self.inline_waiter {
+      return w.clone();
+    }
+    let env_key = Arc::as_ptr(&self.bridge) as usize;
+    // Requests from other threads go through the event loop instead (see `host_ref::call`).
+    let (tx, _) = crossbeam_channel::unbounded();
+    let w: Arc<dyn std::any::Any + Send + Sync> = Arc::new(crate::bridge::SyncWaiter {
+      env_key,
+      tx,
+      inline: Some((crate::bridge::NodePtr(env), std::thread::current().id())),
+    });
+    self.inline_waiter = Some(w.clone());
+    w
   }
 
   /// The helper object registered by `index.js`.

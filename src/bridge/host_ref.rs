@@ -286,9 +286,7 @@ pub fn call(
   op: HostOp,
   waiters: &[Arc<dyn Any + Send + Sync>],
   waiting_on: &std::sync::atomic::AtomicUsize,
-  wait: impl FnOnce(
-    &crossbeam_channel::Receiver<Result<Value, Thrown>>,
-  ) -> Result<Result<Value, Thrown>, crossbeam_channel::RecvError>,
+  wait: impl FnOnce(Wait<'_>) -> Result<Result<Value, Thrown>, crossbeam_channel::RecvError>,
 ) -> Result<Value, Thrown> {
   let (tx, rx) = crossbeam_channel::bounded::<Result<Value, Thrown>>(1);
   let id = target.id;
@@ -300,17 +298,43 @@ pub fn call(
   // soon as it has the request, and must then see that this thread is blocked on it.
   let previous = waiting_on.swap(key, Ordering::SeqCst);
   let innermost = waiters.last().and_then(|w| w.downcast_ref::<SyncWaiter>());
-  match innermost {
-    Some(w) if w.env_key == key => {
-      if let Err(e) = w.tx.send(task) {
-        drop(e);
+  let answer = match innermost {
+    Some(w) if w.env_key == key => match &w.inline {
+      // The environment's thread is this one, running the guest inline: call the host now.
+      Some((env, thread)) if *thread == std::thread::current().id() => {
+        let env = env.get();
+        wait(Wait::Inline(Box::new(move || task(env)), &rx))
       }
+      Some(_) => {
+        target.bridge.post(task);
+        wait(Wait::Reply(&rx))
+      }
+      None => {
+        if let Err(e) = w.tx.send(task) {
+          drop(e);
+        }
+        wait(Wait::Reply(&rx))
+      }
+    },
+    _ => {
+      target.bridge.post(task);
+      wait(Wait::Reply(&rx))
     }
-    _ => target.bridge.post(task),
-  }
-  let answer = wait(&rx);
+  };
   waiting_on.store(previous, Ordering::SeqCst);
   answer.unwrap_or_else(|_| Err(Thrown::error(msg::DISPOSED)))
+}
+
+/// How the caller of [`call`] gets the host's answer.
+pub enum Wait<'a> {
+  /// Wait for it on this channel (serving the isolate's own queue meanwhile).
+  Reply(&'a crossbeam_channel::Receiver<Result<Value, Thrown>>),
+  /// Run this on the current thread (it is the host's, and the guest runs inline on it), with
+  /// the isolate unlocked; the answer is then on the channel.
+  Inline(
+    Box<dyn FnOnce() + 'a>,
+    &'a crossbeam_channel::Receiver<Result<Value, Thrown>>,
+  ),
 }
 
 /// How a function crossing into an isolate behaves when called there (SPEC §2.7).

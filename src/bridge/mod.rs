@@ -13,6 +13,7 @@
 use crate::api::env::EnvData;
 use crate::api::js;
 use crate::error::{msg, Thrown};
+use crate::isolate::inline::Refused;
 use crate::isolate::{thread::Deliver, IsolateHost, Job, Runtime};
 use napi::sys;
 use napi::{Env, Status};
@@ -34,7 +35,14 @@ pub struct SyncWaiter {
   pub env_key: usize,
   /// Requests for the waiting thread.
   pub tx: crossbeam_channel::Sender<Callback>,
+  /// For a call running inline on the caller's thread: that thread and its `napi_env`. A
+  /// request made on that very thread runs at once (with the isolate unlocked); from another
+  /// thread it goes through the environment's event loop.
+  pub inline: Option<(NodePtr<sys::napi_env>, std::thread::ThreadId)>,
 }
+
+// SAFETY: the env pointer is only used on the thread recorded beside it.
+unsafe impl Sync for SyncWaiter {}
 
 /// A raw napi pointer that may be moved between threads but is only dereferenced on Node's
 /// thread of the environment that created it.
@@ -298,6 +306,26 @@ where
         ));
       }
       let data = EnvData::get(raw_env)?;
+      // On this thread, under the isolate's lock, when it can take it (ARCHITECTURE.md).
+      let waiter = data.inline_waiter(raw_env);
+      let phase2 = match host.run_inline(
+        move |rt: &mut Runtime| {
+          rt.waiters.borrow_mut().push(waiter);
+          let r = phase2(rt);
+          rt.waiters.borrow_mut().pop();
+          r
+        },
+        false,
+      ) {
+        Ok(Ok(t)) => return phase3(raw_env, t).map_err(|f| f.throw(raw_env)),
+        Ok(Err(e)) => return Err(js::throw(raw_env, e)),
+        Err(Refused::Disposed) => {
+          return Err(js::throw(raw_env, Thrown::error(msg::DISPOSED_SYNC)))
+        }
+        Err(Refused::Elsewhere(work)) => work,
+      };
+      // This thread has another isolate entered, or async calls are queued before this one:
+      // hand the call to the isolate's thread.
       let (tx, rx) = crossbeam_channel::bounded::<Result<T, Thrown>>(1);
       let (run_rx, waiter) = data.sync_requests();
       let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {

@@ -33,9 +33,19 @@ fn call_host(
   let (waiters, shared) = waiters_and_state(scope);
   let shared = shared.ok_or_else(|| Thrown::error(msg::DISPOSED))?;
   let isolate: &mut v8::Isolate = scope;
-  host_ref::call(target, op, &waiters, &shared.waiting_on_host, |rx| {
-    crate::isolate::thread::serve_while_waiting(isolate, rx)
-  })
+  host_ref::call(
+    target,
+    op,
+    &waiters,
+    &shared.waiting_on_host,
+    |how| match how {
+      host_ref::Wait::Reply(rx) => crate::isolate::thread::serve_while_waiting(isolate, rx),
+      host_ref::Wait::Inline(run, rx) => {
+        crate::isolate::inline::run_unlocked(isolate, run);
+        rx.try_recv().map_err(|_| crossbeam_channel::RecvError)
+      }
+    },
+  )
 }
 
 /// Performs `op` on the host target in `mode`: the value, a promise of it, or nothing.

@@ -92,6 +92,32 @@ pub fn call_sync<T: Send + 'static>(
     .get_slot::<Arc<SharedState>>()
     .cloned()
     .ok_or_else(|| Thrown::error(msg::DISPOSED))?;
+  let own_thread = shared
+    .host
+    .get()
+    .and_then(|h| h.upgrade())
+    .map(|h| h.is_current_thread())
+    .unwrap_or(true);
+  if !own_thread && target.state.queued_jobs() == 0 {
+    // This guest runs inline on its caller's thread: the call into `target` does too, with
+    // this isolate unlocked meanwhile (so `target` may call back into it).
+    let isolate: &mut v8::Isolate = scope;
+    let out = crate::isolate::inline::run_unlocked(isolate, || {
+      target.run_inline(
+        move |rt: &mut Runtime| {
+          rt.waiters.borrow_mut().push(inherited);
+          let r = work(rt);
+          rt.waiters.borrow_mut().pop();
+          r
+        },
+        true,
+      )
+    });
+    return match out {
+      Ok(r) => r,
+      Err(_) => Err(Thrown::error(msg::DISPOSED)),
+    };
+  }
   let (tx, rx) = crossbeam_channel::bounded::<Result<T, Thrown>>(1);
   let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
     rt.waiters.borrow_mut().push(inherited);

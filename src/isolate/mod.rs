@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod collect;
+pub mod inline;
 pub mod limits;
 pub mod ops;
 pub mod remote;

@@ -57,6 +57,8 @@ pub struct SharedState {
   pub waiting_on_host: AtomicUsize,
   /// The isolate's own handle, for References it hands out to other threads.
   pub host: std::sync::OnceLock<std::sync::Weak<IsolateHost>>,
+  /// Jobs queued and not yet started.
+  queued: AtomicUsize,
   /// Foreground tasks V8 posted for this isolate, oldest first.
   tasks: Mutex<std::collections::VecDeque<Task>>,
   sender: Mutex<Option<crossbeam_channel::Sender<Msg>>>,
@@ -71,12 +73,24 @@ impl SharedState {
       return Err(job);
     }
     match guard.as_ref() {
-      Some(tx) => tx.send(Msg::Job(job)).map_err(|e| match e.0 {
-        Msg::Job(j) => j,
-        Msg::Stop | Msg::Tasks => Box::new(|_: &mut Runtime| -> Deliver { Box::new(|| {}) }),
-      }),
+      Some(tx) => {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        tx.send(Msg::Job(job)).map_err(|e| {
+          self.queued.fetch_sub(1, Ordering::SeqCst);
+          match e.0 {
+            Msg::Job(j) => j,
+            Msg::Stop | Msg::Tasks => Box::new(|_: &mut Runtime| -> Deliver { Box::new(|| {}) }),
+          }
+        })
+      }
       None => Err(job),
     }
+  }
+
+  /// Jobs queued and not yet started. A synchronous call runs inline only when there are none,
+  /// so it comes after the async calls its caller queued before it.
+  pub fn queued_jobs(&self) -> usize {
+    self.queued.load(Ordering::SeqCst)
   }
 
   /// A fresh table id.
@@ -113,6 +127,7 @@ impl IsolateHost {
       next_id: AtomicU32::new(1),
       waiting_on_host: AtomicUsize::new(0),
       host: std::sync::OnceLock::new(),
+      queued: AtomicUsize::new(0),
       tasks: Mutex::new(std::collections::VecDeque::new()),
       sender: Mutex::new(None),
     });
@@ -190,6 +205,11 @@ impl IsolateHost {
   /// Queues a job (FIFO). Returns the job back if the isolate is disposed.
   pub fn post(&self, job: Job) -> Result<(), Job> {
     self.state.post(job)
+  }
+
+  /// The lockable V8 isolate, until disposal.
+  pub fn shared(&self) -> Option<Arc<v8::SharedIsolate>> {
+    self.shared.lock().clone()
   }
 
   /// True once disposal started.
@@ -392,6 +412,7 @@ fn serve(shared: &v8::SharedIsolate, rx: &crossbeam_channel::Receiver<Msg>) {
     }
     match msg {
       Msg::Job(job) => {
+        core.state.queued.fetch_sub(1, Ordering::SeqCst);
         let running = clock.start(polling.elapsed(), slept);
         if run_job(&mut locker, &core, job, Some((&mut clock, running)))
           || core.state.disposed.load(Ordering::SeqCst)
@@ -456,11 +477,24 @@ fn wait_serving_jobs<T>(
     }
     std::hint::spin_loop();
   }
+  enum Woken<T> {
+    Reply(Result<T, crossbeam_channel::RecvError>),
+    Queue(Result<Msg, crossbeam_channel::RecvError>),
+  }
   loop {
-    crossbeam_channel::select! {
-      recv(reply) -> v => return v,
-      recv(queue) -> msg => match msg {
+    // Blocked with the isolate unlocked: a caller on another thread (Node's, running the host
+    // function this thread waits for) may take the lock and run a synchronous call inline.
+    let woken = super::inline::unlocked(isolate, || {
+      crossbeam_channel::select! {
+        recv(reply) -> v => Woken::Reply(v),
+        recv(queue) -> msg => Woken::Queue(msg),
+      }
+    });
+    match woken {
+      Woken::Reply(v) => return v,
+      Woken::Queue(msg) => match msg {
         Ok(Msg::Job(job)) => {
+          core.state.queued.fetch_sub(1, Ordering::SeqCst);
           if core.state.disposed.load(Ordering::SeqCst) {
             drop(job);
           } else {
@@ -469,7 +503,7 @@ fn wait_serving_jobs<T>(
         }
         Ok(Msg::Tasks) => run_tasks(isolate, core, true),
         // Disposal: the outer job is being terminated; just wait for the answer.
-        Ok(Msg::Stop) | Err(_) => return reply.recv(),
+        Ok(Msg::Stop) | Err(_) => return super::inline::unlocked(isolate, || reply.recv()),
       },
     }
   }

@@ -1,0 +1,164 @@
+//! Synchronous calls run on the caller's thread, under the isolate's `v8::Locker`.
+//!
+//! A `*Sync` call from a thread that has no isolate of ours entered (Node's thread, a worker's,
+//! or Node's thread inside a host function that a guest called) takes the isolate's lock and
+//! runs its phase 2 right there: no hand-off to the isolate's thread, so its cost does not depend
+//! on the OS scheduler. Async jobs take the same lock on the isolate's own thread, so the two
+//! never run at once. A guest → host call made during such a call runs inline too, with the
+//! isolate unlocked around it ([`run_unlocked`]), so the host may call into this isolate or any
+//! other one; the isolate's thread may run queued async work meanwhile, as it does while any job
+//! waits for the host (SPEC §2.1).
+
+use super::runtime::{Core, Runtime};
+use super::thread::IsolateHost;
+use crate::error::{msg, Thrown};
+use std::cell::Cell;
+use std::ffi::c_void;
+use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+unsafe extern "C" {
+  fn v8__Isolate__TryGetCurrent() -> *mut c_void;
+  fn v8__Isolate__Enter(isolate: *mut c_void);
+  fn v8__Isolate__Exit(isolate: *mut c_void);
+  fn v8__Unlocker__CONSTRUCT(buf: *mut [usize; 1], isolate: *mut c_void);
+  fn v8__Unlocker__DESTRUCT(buf: *mut [usize; 1]);
+}
+
+thread_local! {
+  /// Time this thread spent in host functions called from inline calls (ns), which is not the
+  /// guest's CPU time.
+  static HOST_NS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Why a call could not run inline.
+pub enum Refused<F> {
+  /// The isolate is disposed.
+  Disposed,
+  /// This thread has another isolate entered (a guest calling into a nested isolate): the
+  /// call must go to the isolate's thread. The work comes back unrun.
+  Elsewhere(F),
+}
+
+/// Whether this thread has no V8 isolate of ours entered, so it may take an isolate's lock.
+pub fn can_lock_here() -> bool {
+  // SAFETY: reads V8's per-thread current isolate; no other effect.
+  unsafe { v8__Isolate__TryGetCurrent().is_null() }
+}
+
+impl IsolateHost {
+  /// Runs `f` on this thread under the isolate's lock (phase 2 of a synchronous call), with
+  /// the same accounting as a job on the isolate's thread: wall time, CPU time (wall time less
+  /// the time spent in host functions), failure and memory-limit disposal. Refused while async
+  /// jobs wait in the queue (the call then queues behind them), unless `queue_checked`.
+  pub fn run_inline<T, F>(&self, f: F, queue_checked: bool) -> Result<Result<T, Thrown>, Refused<F>>
+  where
+    F: FnOnce(&mut Runtime) -> Result<T, Thrown>,
+  {
+    if !can_lock_here() || (!queue_checked && self.state.queued_jobs() != 0) {
+      return Err(Refused::Elsewhere(f));
+    }
+    let Some(shared) = self.shared() else {
+      return Err(Refused::Disposed);
+    };
+    let mut locker = shared.lock();
+    let Some(core) = locker.get_slot::<Rc<Core>>().cloned() else {
+      return Err(Refused::Disposed);
+    };
+    let state = core.state.clone();
+    if state.disposed.load(Ordering::SeqCst) {
+      drop(core);
+      return Err(Refused::Disposed);
+    }
+    let host0 = HOST_NS.with(Cell::get);
+    let start = Instant::now();
+    let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
+      let mut rt = Runtime::new(&mut locker, core.clone());
+      f(&mut rt)
+    }));
+    let wall = start.elapsed().as_nanos() as u64;
+    let host = HOST_NS.with(Cell::get).saturating_sub(host0);
+    state.wall_ns.fetch_add(wall, Ordering::Relaxed);
+    state
+      .cpu_ns
+      .fetch_add(wall.saturating_sub(host), Ordering::Relaxed);
+    let failed = out.is_err() || state.memory.exceeded.load(Ordering::SeqCst);
+    if failed {
+      state.disposed.store(true, Ordering::SeqCst);
+    }
+    drop(core);
+    drop(locker);
+    drop(shared);
+    if failed {
+      // The isolate's thread tears it down.
+      self.shutdown();
+    }
+    Ok(out.unwrap_or_else(|_| Err(Thrown::error(msg::DISPOSED))))
+  }
+}
+
+/// Runs `f` (a host function called by the guest during an inline call) with the isolate
+/// unlocked and exited, so `f` may lock this isolate again or any other; the call's timeouts
+/// are paused meanwhile and the time is not the guest's CPU time. `isolate` is the one this
+/// thread has locked and entered.
+pub fn run_unlocked<R>(isolate: &mut v8::Isolate, f: impl FnOnce() -> R) -> R {
+  let core = isolate.get_slot::<Rc<Core>>().cloned();
+  if let Some(c) = &core {
+    c.pause_timers();
+  }
+  let start = Instant::now();
+  let out = unlocked(isolate, f);
+  HOST_NS.with(|h| h.set(h.get() + start.elapsed().as_nanos() as u64));
+  if let Some(c) = &core {
+    c.resume_timers();
+  }
+  out
+}
+
+/// Runs `f` with `isolate` (locked and entered by this thread) unlocked and exited, then takes
+/// it back: for waits, so that other threads can use the isolate meanwhile. `f` must not touch
+/// the isolate through anything but a new lock.
+pub fn unlocked<R>(isolate: &mut v8::Isolate, f: impl FnOnce() -> R) -> R {
+  // SAFETY: only the address is taken; it is passed back to V8's own functions below.
+  let raw = unsafe { isolate.as_raw_isolate_ptr() };
+  // SAFETY: UnsafeRawIsolatePtr is a transparent wrapper of the isolate's address.
+  let ptr = unsafe { std::mem::transmute::<v8::UnsafeRawIsolatePtr, *mut c_void>(raw) };
+  let relock = Relock::new(ptr);
+  let out = f();
+  drop(relock);
+  out
+}
+
+/// An unlocked window: exits and unlocks the isolate on creation, locks and re-enters it when
+/// dropped (also while unwinding).
+struct Relock {
+  raw: Box<[usize; 1]>,
+  isolate: *mut c_void,
+}
+
+impl Relock {
+  fn new(isolate: *mut c_void) -> Relock {
+    let mut raw = Box::new([0usize; 1]);
+    // SAFETY: this thread holds the isolate's lock and has it entered (the caller's contract);
+    // V8 requires the isolate to be exited before an Unlocker is constructed. `raw` has the
+    // size of a v8::Unlocker (checked by the crate's own static_assert for its RawUnlocker).
+    unsafe {
+      v8__Isolate__Exit(isolate);
+      v8__Unlocker__CONSTRUCT(&mut *raw, isolate);
+    }
+    Relock { raw, isolate }
+  }
+}
+
+impl Drop for Relock {
+  fn drop(&mut self) {
+    // SAFETY: undoes `new` in reverse: the Unlocker's destructor takes the lock again, then
+    // the isolate is entered again, as the caller had it.
+    unsafe {
+      v8__Unlocker__DESTRUCT(&mut *self.raw);
+      v8__Isolate__Enter(self.isolate);
+    }
+  }
+}
