@@ -307,12 +307,19 @@ where
       }
       let data = EnvData::get(raw_env)?;
       // On this thread, under the isolate's lock, when it can take it (ARCHITECTURE.md).
-      let waiter = data.inline_waiter(raw_env);
+      let inline_waiter = data.inline_waiter(raw_env);
+      let here = std::thread::current().id();
       let phase2 = match host.run_inline(
+        // Handed to the isolate's thread instead (below), it runs under that call's waiter.
         move |rt: &mut Runtime| {
-          rt.waiters.borrow_mut().push(waiter);
+          let inline = std::thread::current().id() == here;
+          if inline {
+            rt.waiters.borrow_mut().push(inline_waiter);
+          }
           let r = phase2(rt);
-          rt.waiters.borrow_mut().pop();
+          if inline {
+            rt.waiters.borrow_mut().pop();
+          }
           r
         },
         false,
