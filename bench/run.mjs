@@ -2,9 +2,9 @@
 // Benchmark driver: isolated-vm-rs (this package) vs isolated-vm 5.0.4.
 //   node bench/run.mjs [--quick] [--json] [--out results.json] [--markdown RESULTS.md]
 //                      [--cases create,evalSync] [--libs ours,theirs] [--repeat 3] [--mem-runs 3]
-//                      [--require-ours] [--no-install]
+//                      [--require-ours] [--no-install] [--busy N]
 // See bench/README.md.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,7 @@ const { values: opts } = parseArgs({
     repeat: { type: 'string' },
     'require-ours': { type: 'boolean', default: false },
     'no-install': { type: 'boolean', default: false },
+    busy: { type: 'string', default: '0' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -67,6 +68,16 @@ function runChild(script, args) {
   if (r.status !== 0 || !line) throw new Error(`${script} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
   return JSON.parse(line);
 }
+
+// `--busy N`: N processes spinning on the CPU for the whole run (a loaded machine: every thread
+// hand-off then waits for the OS scheduler).
+const busyCount = Math.max(0, Number(opts.busy) || 0);
+const busy = [];
+for (let i = 0; i < busyCount; i++) {
+  busy.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+}
+process.on('exit', () => busy.forEach((b) => b.kill('SIGKILL')));
+if (busyCount) log(`bench: ${busyCount} busy-looping process(es) running`);
 
 const started = Date.now();
 const loadavgAtStart = os.loadavg().map((x) => +x.toFixed(2));
@@ -251,6 +262,7 @@ const env = {
       .join(', '),
   },
   quick: opts.quick,
+  busy: busyCount,
   durationS: Math.round((Date.now() - started) / 1000),
 };
 const results = [...suite.results, ...memResults];
@@ -268,17 +280,19 @@ function fmt(v, unit) {
 function markdownTable() {
   const [A, B] = ['theirs', 'ours'];
   const rows = [
-    `| Benchmark | ${libLabel(A)} median | ${libLabel(A)} p95 | ${libLabel(B)} median | ${libLabel(B)} p95 | ours/theirs (median) | ratio per process run |`,
-    '|---|--:|--:|--:|--:|--:|--:|',
+    `| Benchmark | ${libLabel(A)} median | ${libLabel(A)} mean | ${libLabel(A)} p95 | ${libLabel(B)} median | ${libLabel(B)} mean | ${libLabel(B)} p95 | ours/theirs (median) | ours/theirs (mean) | ratio per process run |`,
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of results) {
     const a = r.libs[A];
     const b = r.libs[B];
     const cell = (x, k) => (!x ? 'n/a' : x.error ? 'error' : fmt(x[k], r.unit));
-    const ratio = a && b && !a.error && !b.error ? `${(b.median / a.median).toFixed(2)}×` : 'n/a';
+    const both = a && b && !a.error && !b.error;
+    const ratio = both ? `${(b.median / a.median).toFixed(2)}×` : 'n/a';
+    const meanRatio = both && a.mean && b.mean ? `${(b.mean / a.mean).toFixed(2)}×` : 'n/a';
     const title = r.kind === 'memory' ? `${r.title} ¹` : r.title;
     const perRun = (r.runRatios ?? []).map((x) => (x == null ? 'n/a' : `${x.toFixed(2)}×`)).join(', ') || '–';
-    rows.push(`| ${title.replaceAll('|', '\\|')} | ${cell(a, 'median')} | ${cell(a, 'p95')} | ${cell(b, 'median')} | ${cell(b, 'p95')} | ${ratio} | ${perRun} |`);
+    rows.push(`| ${title.replaceAll('|', '\\|')} | ${cell(a, 'median')} | ${cell(a, 'mean')} | ${cell(a, 'p95')} | ${cell(b, 'median')} | ${cell(b, 'mean')} | ${cell(b, 'p95')} | ${ratio} | ${meanRatio} | ${perRun} |`);
   }
   return rows.join('\n');
 }
@@ -307,13 +321,14 @@ function markdownReport() {
     `- Date: ${env.date}`,
     `- Machine: ${env.nproc} CPUs (${env.cpu}), ${env.ramGiB} GiB RAM, ${env.os}; load average (1/5/15 min) at start ${env.loadavgAtStart.join(' / ')}, at end ${env.loadavgAtEnd.join(' / ')}`,
     `- Node ${env.node} (\`${env.nodeFlags}\`)`,
+    `- Load: ${env.busy ? `${env.busy} busy-looping process(es) on the ${env.nproc} CPUs for the whole run` : 'none added (a quiet machine)'}`,
     `- isolated-vm ${env.theirs.version ?? 'not installed'}; isolated-vm-rs ${env.ours.version}${env.ours.commit ? ` (HEAD ${env.ours.commit}` : ' ('}${env.ours.addonBuilt ? `; addon ${env.ours.addonBuilt}` : ''})`,
     `- Run: \`${['node bench/run.mjs', ...process.argv.slice(2)].join(' ')}\`, ${env.durationS} s`,
     '',
     markdownTable(),
     '',
     `Times are per operation: each sample is a batch of ops timed together (${batchSizesText()}),`,
-    `median and p95 are over the batches of ${repeat} process run(s), pooled. Both libraries run in the same process,`,
+    `median, mean and p95 are over the batches of ${repeat} process run(s), pooled (the mean is the mean cost per op). Both libraries run in the same process,`,
     'batches alternate between them; "ratio per process run" is ours/theirs of the medians within each run.',
     'Ratio < 1 means isolated-vm-rs is faster / smaller.',
     ...memResults.map((r) => `¹ ${r.title}: RSS growth per item after gc, each library in its own process; median and max ("p95" column) over ${r.runs} process run(s).`),
