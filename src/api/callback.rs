@@ -4,7 +4,7 @@ use crate::api::convert;
 use crate::api::js;
 use crate::api::options;
 use crate::bridge::host_ref::{new_host_ref, CallMode, CallbackHandle};
-use crate::error::Thrown;
+use crate::transfer::thrown::Thrown;
 use napi::bindgen_prelude::Unknown;
 use napi::{sys, Env, JsValue};
 use std::sync::Arc;

@@ -3,8 +3,9 @@
 use crate::api::convert;
 use crate::api::js::{self, Failure, Raw};
 use crate::api::options;
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::transfer::external::{self, CopyInto, ExternalData};
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue};

@@ -168,14 +168,20 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
       if let Some(v) = data.host_value(env, target.id) {
         return Ok(v);
       }
-      return Err(crate::error::Thrown::error(crate::error::msg::REFERENCE_RELEASED).into());
+      return Err(
+        crate::transfer::thrown::Thrown::error(crate::error::msg::REFERENCE_RELEASED).into(),
+      );
     }
-    return Err(crate::error::Thrown::type_error(crate::guest::CANNOT_DEREF_INTO).into());
+    return Err(
+      crate::transfer::thrown::Thrown::type_error(crate::guest::CANNOT_DEREF_INTO).into(),
+    );
   }
   if h.get::<crate::guest::DerefInto>().is_some() {
-    return Err(crate::error::Thrown::type_error(crate::guest::CANNOT_DEREF_INTO).into());
+    return Err(
+      crate::transfer::thrown::Thrown::type_error(crate::guest::CANNOT_DEREF_INTO).into(),
+    );
   }
-  Err(crate::error::Thrown::type_error(crate::error::msg::NON_TRANSFERABLE).into())
+  Err(crate::transfer::thrown::Thrown::type_error(crate::error::msg::NON_TRANSFERABLE).into())
 }
 
 /// A SharedArrayBuffer arriving in Node: Node's own buffer if it came from this environment.
@@ -196,5 +202,5 @@ fn shared_memory(
       }
     }
   }
-  Err(crate::error::Thrown::type_error(crate::error::msg::FOREIGN_SAB).into())
+  Err(crate::transfer::thrown::Thrown::type_error(crate::error::msg::FOREIGN_SAB).into())
 }

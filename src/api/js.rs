@@ -2,7 +2,7 @@
 //! [`Thrown`] into a real JS error with the boundary stack (SPEC §2.3).
 
 use crate::api::convert;
-use crate::error::Thrown;
+use crate::transfer::thrown::Thrown;
 use napi::sys;
 use napi::Status;
 use std::ptr::null_mut;

@@ -2,8 +2,9 @@
 
 use crate::api::convert;
 use crate::api::js::{self, Failure};
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::transfer::options::TransferOptions;
+use crate::transfer::thrown::Thrown;
 use napi::sys;
 
 /// True for `undefined` (absent options).

@@ -3,7 +3,7 @@
 
 use crate::api::convert;
 use crate::api::js;
-use crate::error::Thrown;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
 use napi::sys;
 use parking_lot::Mutex;

@@ -12,9 +12,10 @@
 
 use crate::api::env::EnvData;
 use crate::api::js;
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::isolate::inline::Refused;
 use crate::isolate::{thread::Deliver, IsolateHost, Job, Runtime};
+use crate::transfer::thrown::Thrown;
 use napi::sys;
 use napi::{Env, Status};
 use parking_lot::RwLock;

@@ -5,9 +5,10 @@
 
 use super::{dispatch, pending, state, Mode, KIND_CALLBACK};
 use crate::bridge::host_ref::{self, CallMode, CallbackHandle, HostOp};
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::isolate::remote::IsolateFunction;
 use crate::transfer::options::TransferOptions;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_out;
 use crate::transfer::value::{Handle, Value};
 use std::sync::Arc;

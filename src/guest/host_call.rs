@@ -4,9 +4,10 @@
 use super::reference_args::apply_op;
 use super::{pending, Mode};
 use crate::bridge::host_ref::{self, HostOp, HostRef};
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::isolate::runtime::Waiters;
 use crate::isolate::thread::SharedState;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_in;
 use crate::transfer::value::Value;
 use std::sync::Arc;

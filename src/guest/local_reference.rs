@@ -3,7 +3,8 @@
 
 use super::reference_args::Op;
 use super::{state, Mode, KIND_LOCAL_REFERENCE};
-use crate::error::{msg, Thrown};
+use crate::error::msg;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::{v8_in, v8_out};
 
 /// What a local Reference knows besides its value.

@@ -15,8 +15,9 @@ pub mod remote;
 pub mod token;
 
 use crate::bridge::host_ref::{CallbackHandle, HostRef};
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::isolate::remote::{IsolateFunction, IsolateRef, RemoteHandle};
+use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_in;
 use crate::transfer::value::Handle;
 use std::cell::RefCell;

@@ -3,9 +3,9 @@
 //! isolate abandons the promise.
 
 use super::{state, throw};
-use crate::error::Thrown;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::settle::{SettleGuard, SettleSlot};
+use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_out;
 use crate::transfer::value::Value;
 use std::sync::Arc;

@@ -2,8 +2,9 @@
 //! values leaving the guest).
 
 use crate::bridge::host_ref::HostOp;
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::transfer::options::TransferOptions;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_out;
 use crate::transfer::value::Value;
 

@@ -7,8 +7,9 @@ use super::ops::reference::{self as ops, PropKey};
 use super::thread::{Deliver, IsolateHost, SharedState};
 use super::Runtime;
 use crate::bridge::host_ref::HostOp;
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::transfer::settle::SettleSlot;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{Handle, Value};
 use std::sync::Arc;
 

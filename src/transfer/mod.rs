@@ -6,6 +6,7 @@ pub mod external;
 pub mod options;
 pub mod settle;
 pub mod shared;
+pub mod thrown;
 pub mod v8_in;
 pub mod v8_out;
 pub mod value;

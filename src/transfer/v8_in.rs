@@ -1,8 +1,8 @@
 //! Value tree → V8: materialising owned values and errors inside a guest. Isolate thread only.
 
-use crate::error::Thrown;
 use crate::isolate::limits::{self, MemoryState};
 use crate::transfer::external::CopyInto;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{
   BigInt, Boxed, ErrorData, JsString, Key, Value, ViewKind, MAX_DEPTH, TOO_DEEP,
 };

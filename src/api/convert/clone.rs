@@ -3,7 +3,8 @@
 
 use super::{call_helper, primitive, read_string, rust_string};
 use crate::api::js::{self, check, Failure};
-use crate::error::{msg, ErrorKind, Thrown};
+use crate::error::{msg, ErrorKind};
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{Boxed, ErrorData, JsString, Key, Value, ViewKind};
 use napi::sys;
 use std::ptr::null_mut;
@@ -212,7 +213,7 @@ pub(super) fn shared_memory(env: sys::napi_env, v: sys::napi_value) -> Result<Va
   })?;
   let mem = crate::transfer::shared::SharedMemory::for_memory(data as usize, len, || {
     let keeper = crate::bridge::host_ref::new_host_ref(env, v)
-      .map_err(|e| crate::error::Thrown::error(e.reason.clone()))?;
+      .map_err(|e| crate::transfer::thrown::Thrown::error(e.reason.clone()))?;
     Ok(Box::new(keeper))
   })?;
   Ok(Value::Handle(crate::transfer::value::Handle::new(mem)))

@@ -2,7 +2,7 @@
 
 use super::js_string;
 use crate::api::js::{self, check, Failure};
-use crate::error::Thrown;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{
   Boxed, ErrorData, JsString, Key, Value, ViewKind, MAX_DEPTH, TOO_DEEP,
 };

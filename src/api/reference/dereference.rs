@@ -2,7 +2,8 @@
 
 use super::{HostRef, RemoteHandle};
 use crate::api::js;
-use crate::error::{msg, Thrown};
+use crate::error::msg;
+use crate::transfer::thrown::Thrown;
 use napi::Env;
 use std::sync::Arc;
 

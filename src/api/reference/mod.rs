@@ -10,9 +10,10 @@ mod host;
 mod transfer;
 
 use crate::bridge::{self, Flavor};
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::isolate::ops::reference as ops;
 use crate::isolate::IsolateHost;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
 pub use dereference::{DerefTarget, Dereference};
 use napi::bindgen_prelude::{ToNapiValue, Unknown};

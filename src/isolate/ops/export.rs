@@ -1,9 +1,10 @@
 //! Turning a guest value into what the caller receives, per call site (SPEC §2.2).
 
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::isolate::runtime::{RefEntry, Tables};
 use crate::isolate::thread::SharedState;
 use crate::transfer::options::{Fallback, TransferOptions};
+use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_out;
 use crate::transfer::value::Value;
 use std::cell::RefCell;
