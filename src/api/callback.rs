@@ -3,7 +3,8 @@
 use crate::api::convert;
 use crate::api::js;
 use crate::api::options;
-use crate::bridge::host_ref::{new_host_ref, CallMode, CallbackHandle};
+use crate::bridge::host_ref::{new_host_ref, CallbackHandle};
+use crate::isolate::call_mode::CallMode;
 use crate::transfer::thrown::Thrown;
 use napi::bindgen_prelude::Unknown;
 use napi::{sys, Env, JsValue};

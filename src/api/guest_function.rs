@@ -4,8 +4,8 @@
 
 use crate::api::handle::RemoteHandle;
 use crate::api::js::{self, Failure};
-use crate::bridge::host_ref::CallMode;
 use crate::bridge::{self, Flavor};
+use crate::isolate::call_mode::CallMode;
 use crate::isolate::ops::reference as ops;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::value::Value;

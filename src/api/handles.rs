@@ -41,7 +41,7 @@ pub fn from_object(
     return Ok(Some(Value::Handle(Handle::new(cb.handle.clone()))));
   }
   if functions && crate::api::js::type_of(env, v) == sys::ValueType::napi_function {
-    let h = crate::api::callback::handle_for(env, v, crate::bridge::host_ref::CallMode::Sync)?;
+    let h = crate::api::callback::handle_for(env, v, crate::isolate::call_mode::CallMode::Sync)?;
     return Ok(Some(Value::Handle(Handle::new(h))));
   }
   if let Some(i) = instance::<crate::api::isolate::Isolate>(env, v) {

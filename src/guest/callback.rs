@@ -4,8 +4,10 @@
 //! `ivm.Callback` class, which marks a guest function for transfer with a call mode.
 
 use super::{dispatch, pending, state, Mode, KIND_CALLBACK};
-use crate::bridge::host_ref::{self, CallMode, CallbackHandle, HostOp};
+use crate::bridge::host_ref::{self, CallbackHandle};
 use crate::error::msg;
+use crate::isolate::call_mode::CallMode;
+use crate::isolate::host_op::HostOp;
 use crate::isolate::remote::IsolateFunction;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::thrown::Thrown;

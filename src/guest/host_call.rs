@@ -3,8 +3,9 @@
 
 use super::reference_args::apply_op;
 use super::{pending, Mode};
-use crate::bridge::host_ref::{self, HostOp, HostRef};
+use crate::bridge::host_ref::{self, HostRef};
 use crate::error::msg;
+use crate::isolate::host_op::HostOp;
 use crate::isolate::runtime::Waiters;
 use crate::isolate::thread::SharedState;
 use crate::transfer::thrown::Thrown;

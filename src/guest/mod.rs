@@ -45,7 +45,13 @@ pub struct GuestState {
   /// Functions of other threads behind guest callback functions, by id.
   pub callbacks: HashMap<u32, callback::Callee>,
   /// `new ivm.Callback(fn, opts)` objects of this isolate: function and mode.
-  pub own_callbacks: HashMap<u32, (v8::Global<v8::Function>, crate::bridge::host_ref::CallMode)>,
+  pub own_callbacks: HashMap<
+    u32,
+    (
+      v8::Global<v8::Function>,
+      crate::isolate::call_mode::CallMode,
+    ),
+  >,
   /// Single-use tokens (`derefInto()`) and the handle they stand for until used.
   pub tokens: HashMap<u32, Option<Handle>>,
   /// The token class.
@@ -76,7 +82,10 @@ pub type Removed = (
   Option<Arc<crate::transfer::external::ExternalData>>,
   Option<(v8::Global<v8::Value>, local_reference::Info)>,
   Option<IsolateRef>,
-  Option<(v8::Global<v8::Function>, crate::bridge::host_ref::CallMode)>,
+  Option<(
+    v8::Global<v8::Function>,
+    crate::isolate::call_mode::CallMode,
+  )>,
   Option<Option<Handle>>,
   Option<nested::Nested>,
 );

@@ -4,8 +4,9 @@
 
 use super::reference_args::{self as a, Op};
 use super::{dispatch, getter, method, state, Mode};
-use crate::bridge::host_ref::{HostOp, HostRef};
+use crate::bridge::host_ref::HostRef;
 use crate::error::msg;
+use crate::isolate::host_op::HostOp;
 use crate::isolate::remote::IsolateRef;
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Handle;

@@ -3,7 +3,8 @@
 use crate::api::handle::{RemoteHandle, Slot};
 use crate::api::js::{self, Failure, Raw};
 use crate::api::options;
-use crate::bridge::host_ref::{self, HostOp, HostRef};
+use crate::bridge::host_ref::{self, HostRef};
+use crate::isolate::host_op::HostOp;
 
 mod dereference;
 mod host;

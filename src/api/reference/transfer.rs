@@ -33,7 +33,7 @@ pub fn out_to_napi(
       }),
       &name,
       length,
-      crate::bridge::host_ref::CallMode::Sync,
+      crate::isolate::call_mode::CallMode::Sync,
     ),
     Out::Reference { id, type_of } => {
       let r = Reference::wrap(host.clone(), id, type_of);
