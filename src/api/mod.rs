@@ -13,6 +13,7 @@ pub mod external_copy;
 pub mod guest_function;
 pub mod handle;
 pub mod handles;
+mod init;
 pub mod isolate;
 pub mod js;
 pub mod lib_object;

@@ -188,11 +188,11 @@ pub fn own_handle(scope: &mut v8::PinScope<'_, '_>, id: u32) -> Result<Handle, T
     .and_then(|k| f.get(scope, k.into()))
     .and_then(|l| l.uint32_value(scope))
     .unwrap_or(0);
-  let info = super::local_reference::Info {
+  let info = crate::isolate::ops::register::Info {
     type_of: "function",
     inherit: false,
   };
-  let target = super::register(scope, f.into(), info)?;
+  let target = crate::isolate::ops::register::register(scope, f.into(), info)?;
   Ok(Handle::new(IsolateFunction {
     target,
     name,

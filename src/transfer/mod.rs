@@ -3,6 +3,8 @@
 //! The napi side lives in `api::convert` (only `api/` touches napi).
 
 pub mod external;
+pub mod guest_handles;
+pub mod memory;
 pub mod options;
 pub mod settle;
 pub mod shared;

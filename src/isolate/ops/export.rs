@@ -73,12 +73,12 @@ pub fn export<'s>(
     };
     match v8::Local::<v8::Promise>::try_from(v) {
       Ok(p) => {
-        let convert: crate::guest::promise_export::Convert = match fallback {
+        let convert: super::promise_export::Convert = match fallback {
           Fallback::Throw => settled_strict,
           Fallback::Reference => settled_reference,
           Fallback::Undefined => settled_lenient,
         };
-        crate::guest::promise_export::attach(scope, p, slot.clone(), inner, convert)
+        super::promise_export::attach(scope, p, slot.clone(), inner, convert)
           .ok_or_else(|| Thrown::error("Failed to attach to the promise"))?;
         tables.borrow_mut().needs_checkpoint = true;
       }
@@ -108,7 +108,7 @@ pub fn export<'s>(
   if let Some(p) = v8_out::primitive(scope, v) {
     return Ok(Out::Value(p));
   }
-  if let Some(h) = crate::guest::handle_of(scope, v) {
+  if let Some(h) = crate::transfer::guest_handles::handle_of(scope, v) {
     return Ok(Out::Value(Value::Handle(h?)));
   }
   if let Ok(f) = v8::Local::<v8::Function>::try_from(v) {
@@ -150,7 +150,7 @@ fn settled_reference<'s>(
   if opts.copy || opts.external_copy || v8_out::primitive(scope, v).is_some() {
     return settled(scope, v, opts, false);
   }
-  if let Some(h) = crate::guest::handle_of(scope, v) {
+  if let Some(h) = crate::transfer::guest_handles::handle_of(scope, v) {
     return h.map(Value::Handle);
   }
   settled_as_reference(scope, v)
@@ -161,11 +161,11 @@ fn settled_as_reference<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   v: v8::Local<'s, v8::Value>,
 ) -> Result<Value, Thrown> {
-  let info = crate::guest::local_reference::Info {
+  let info = super::register::Info {
     type_of: v8_out::type_of(v),
     inherit: false,
   };
-  crate::guest::register(scope, v, info).map(|r| Value::Handle(r.into_handle()))
+  super::register::register(scope, v, info).map(|r| Value::Handle(r.into_handle()))
 }
 
 /// A settled value under `promise: true` where the call site throws on non-transferable values.
