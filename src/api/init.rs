@@ -4,9 +4,13 @@
 //! Like napi-rs's own registrations it is left out of unit-test builds, which do not link
 //! against Node-API (nothing there reaches the faces).
 
-/// Installs the guest face's handle functions into `transfer`.
+/// Installs the API face's handle functions into `bridge` and the guest face's into `transfer`.
 #[cfg(not(test))]
 #[napi_derive::module_init]
 fn init() {
+  crate::bridge::node_handles::install(crate::bridge::node_handles::NodeHandles {
+    from_object: super::handles::from_object,
+    to_object: super::handles::to_object,
+  });
   crate::guest::install();
 }

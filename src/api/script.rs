@@ -2,9 +2,9 @@
 
 use crate::api::context::Context;
 use crate::api::handle::Slot;
-use crate::api::js::{self, Failure, Raw};
 use crate::api::options;
 use crate::api::reference::out_to_napi;
+use crate::bridge::js::{self, Failure, Raw};
 use crate::bridge::{self, Flavor};
 use crate::error::msg;
 use crate::isolate::ops::script;

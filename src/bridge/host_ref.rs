@@ -2,9 +2,9 @@
 //! and the operations guests perform on them, executed on the host environment's thread.
 
 use super::{Bridge, Callback, SyncWaiter};
-use crate::api::convert;
-use crate::api::env::EnvData;
-use crate::api::js;
+use crate::bridge::convert;
+use crate::bridge::env::EnvData;
+use crate::bridge::js;
 use crate::error::{msg, ErrorKind};
 use crate::isolate::call_mode::CallMode;
 use crate::isolate::host_op::HostOp;
@@ -150,7 +150,7 @@ fn export(
   if let Some(p) = convert::primitive(env, v)? {
     return Ok(p);
   }
-  if let Some(h) = crate::api::handles::from_object(env, v, true)? {
+  if let Some(h) = crate::bridge::node_handles::from_object(env, v, true)? {
     return Ok(h);
   }
   Ok(Value::Handle(Handle::new(new_host_ref_with(

@@ -1,6 +1,6 @@
 //! Moving values between isolates: the owned value tree and its V8 side.
 //!
-//! The napi side lives in `api::convert` (only `api/` touches napi).
+//! The napi side lives in `bridge::convert` (only `api/` and `bridge/` touch napi).
 
 pub mod external;
 pub mod guest_handles;

@@ -1,7 +1,7 @@
 //! A value thrown across the boundary, as owned data.
 //!
 //! Errors travel between threads as [`Thrown`] values (plain owned data); they become real
-//! JavaScript errors only at the edges (`api::js::throw` on Node's thread,
+//! JavaScript errors only at the edges (`bridge::js::throw` on Node's thread,
 //! `transfer::v8_in::thrown` in a guest).
 
 use crate::error::ErrorKind;

@@ -1,7 +1,7 @@
 //! The single-use token `derefInto()` returns.
 
 use super::{HostRef, RemoteHandle};
-use crate::api::js;
+use crate::bridge::js;
 use crate::error::msg;
 use crate::transfer::thrown::Thrown;
 use napi::Env;

@@ -2,10 +2,10 @@
 //! and host values going in.
 
 use super::Reference;
-use crate::api::convert;
 use crate::api::handle::RemoteHandle;
-use crate::api::js::{self, Failure};
 use crate::api::options;
+use crate::bridge::convert;
+use crate::bridge::js::{self, Failure};
 use crate::error::msg;
 use crate::isolate::ops::export::Out;
 use crate::isolate::ops::reference::PropKey;
@@ -38,7 +38,7 @@ pub fn out_to_napi(
     Out::Reference { id, type_of } => {
       let r = Reference::wrap(host.clone(), id, type_of);
       // SAFETY: Node's thread, valid env.
-      Ok(crate::api::js::frozen(env, unsafe {
+      Ok(crate::bridge::js::frozen(env, unsafe {
         Reference::to_napi_value(env, r)
       }?)?)
     }
@@ -51,7 +51,7 @@ fn promise_of(
   slot: Arc<crate::transfer::settle::SettleSlot>,
 ) -> Result<sys::napi_value, Failure> {
   let (deferred, promise) = js::create_promise(env)?;
-  let bridge = crate::api::env::EnvData::get(env)?.bridge.clone();
+  let bridge = crate::bridge::env::EnvData::get(env)?.bridge.clone();
   bridge.begin(env);
   let deferred = crate::bridge::NodePtr(deferred);
   slot.wait(Box::new(move |outcome| {

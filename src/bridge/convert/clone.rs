@@ -2,7 +2,7 @@
 //! type checks Node-API lacks (Map, Set, RegExp, boxed primitives, Proxy, cycles).
 
 use super::{call_helper, primitive, read_string, rust_string};
-use crate::api::js::{self, check, Failure};
+use crate::bridge::js::{self, check, Failure};
 use crate::error::{msg, ErrorKind};
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{Boxed, ErrorData, JsString, Key, Value, ViewKind};
@@ -56,7 +56,8 @@ fn clone(
   }
   if code == 11 {
     // ivm objects travel as handles and take no part in the cycle table.
-    return crate::api::handles::from_object(env, v, false)?.ok_or_else(|| describe_error(env, v));
+    return crate::bridge::node_handles::from_object(env, v, false)?
+      .ok_or_else(|| describe_error(env, v));
   }
   if code == 12 {
     // SharedArrayBuffers are shared, not copied (no cycle-table entry either).
