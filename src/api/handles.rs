@@ -1,5 +1,6 @@
 //! ivm objects at the boundary on Node's thread: recognising them in values leaving Node (they
-//! travel as handles) and materialising handles arriving in Node.
+//! travel as handles) and materialising handles arriving in Node. The bridge's conversions call
+//! these through `bridge::node_handles`, where `init` installs them when the addon loads.
 
 use crate::api::external_copy::{token_handle, ExternalCopy, ExternalCopyInto};
 use crate::bridge::js::Failure;
