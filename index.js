@@ -18,7 +18,7 @@ function hostObject(obj) {
 }
 
 // Node's own structured-clone serialiser, for `new ExternalCopy(object)` (see
-// src/api/convert/serialized.rs). Bun's and Deno's `node:v8` write other formats: there the
+// src/bridge/convert/serialized.rs). Bun's and Deno's `node:v8` write other formats: there the
 // native clone does all the work.
 const CLONE_FAILED = Object.freeze({});
 let v8 = null;

@@ -1,10 +1,8 @@
-//! The error catalogue: every message the library itself produces, with its JavaScript class.
+//! The error catalogue: every message the library itself produces, and the JavaScript classes
+//! errors are materialised with. Texts follow SPEC.md §2.4 exactly, typos included.
 //!
-//! Errors travel between threads as [`Thrown`] values (plain owned data); they become real
-//! JavaScript errors only at the edges (`api::throw` on Node's thread, `transfer::v8_out` in a
-//! guest). Texts follow SPEC.md §2.4 exactly, typos included.
-
-use crate::transfer::value::{JsString, Value};
+//! The owned error value that travels between threads, `transfer::thrown::Thrown`, lives with
+//! the value tree it may carry.
 
 /// The JavaScript constructor an error is materialised with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,53 +41,6 @@ impl ErrorKind {
       "TypeError" => ErrorKind::TypeError,
       _ => return None,
     })
-  }
-}
-
-/// A value thrown across the boundary, as owned data.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum Thrown {
-  /// An `Error` object: rebuilt from its class, message and stack on the other side.
-  #[error("{}: {}", kind.name(), message.to_rust())]
-  Error {
-    /// The constructor used on the receiving side.
-    kind: ErrorKind,
-    /// A `name` to set as a non-enumerable own property (kinds that are not preserved).
-    name: Option<JsString>,
-    /// The message.
-    message: JsString,
-    /// The guest's stack (`None` for errors produced by the library).
-    stack: Option<JsString>,
-  },
-  /// A thrown primitive, delivered unchanged.
-  #[error("a thrown primitive value")]
-  Value(Value),
-}
-
-impl Thrown {
-  /// A library error with no guest stack.
-  pub fn new(kind: ErrorKind, message: impl Into<String>) -> Thrown {
-    Thrown::Error {
-      kind,
-      name: None,
-      message: JsString::from(message.into().as_str()),
-      stack: None,
-    }
-  }
-
-  /// `Error(message)`.
-  pub fn error(message: impl Into<String>) -> Thrown {
-    Thrown::new(ErrorKind::Error, message)
-  }
-
-  /// `TypeError(message)`.
-  pub fn type_error(message: impl Into<String>) -> Thrown {
-    Thrown::new(ErrorKind::TypeError, message)
-  }
-
-  /// `RangeError(message)`.
-  pub fn range_error(message: impl Into<String>) -> Thrown {
-    Thrown::new(ErrorKind::RangeError, message)
   }
 }
 

@@ -1,10 +1,11 @@
 //! `Callback`: a host function that arrives in an isolate as a plain callable function.
 
-use crate::api::convert;
-use crate::api::js;
 use crate::api::options;
-use crate::bridge::host_ref::{new_host_ref, CallMode, CallbackHandle};
-use crate::error::Thrown;
+use crate::bridge::convert;
+use crate::bridge::host_ref::{new_host_ref, CallbackHandle};
+use crate::bridge::js;
+use crate::isolate::call_mode::CallMode;
+use crate::transfer::thrown::Thrown;
 use napi::bindgen_prelude::Unknown;
 use napi::{sys, Env, JsValue};
 use std::sync::Arc;

@@ -1,13 +1,14 @@
 //! `Context`: a guest global scope, with `global`, `eval*` and `evalClosure*`.
 
 use crate::api::handle::{RemoteHandle, Slot};
-use crate::api::js::{self, Failure, Raw};
 use crate::api::options;
 use crate::api::reference::{import, out_to_napi, Reference};
+use crate::bridge::js::{self, Failure, Raw};
 use crate::bridge::{self, Flavor, NodePtr};
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::isolate::ops::script;
 use crate::isolate::IsolateHost;
+use crate::transfer::thrown::Thrown;
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue};
 use std::cell::RefCell;
@@ -201,7 +202,7 @@ impl Context {
     let reference = Reference::shared(self.global_slot.clone(), "object");
     // SAFETY: Node's thread, valid env.
     let v = unsafe { Reference::to_napi_value(e, reference) }?;
-    let v = crate::api::js::frozen(e, v)?;
+    let v = crate::bridge::js::frozen(e, v)?;
     let mut r = std::ptr::null_mut();
     // SAFETY: valid env and object.
     js::check(unsafe { sys::napi_create_reference(e, v, 1, &mut r) })?;

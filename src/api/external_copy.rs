@@ -1,10 +1,11 @@
 //! `ExternalCopy`: a value copied out of any heap, and its single-use `copyInto()` token.
 
-use crate::api::convert;
-use crate::api::js::{self, Failure, Raw};
 use crate::api::options;
-use crate::error::{msg, Thrown};
+use crate::bridge::convert;
+use crate::bridge::js::{self, Failure, Raw};
+use crate::error::msg;
 use crate::transfer::external::{self, CopyInto, ExternalData};
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue};
@@ -185,7 +186,7 @@ impl ExternalCopy {
         data: Mutex::new(Some(data)),
       };
       // SAFETY: Node's thread, valid env.
-      Ok(crate::api::js::frozen(e, unsafe {
+      Ok(crate::bridge::js::frozen(e, unsafe {
         ExternalCopyInto::to_napi_value(e, token)
       }?)?)
     })();

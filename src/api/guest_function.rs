@@ -3,9 +3,9 @@
 //! `ivm.Callback` may make the call asynchronous (a promise) or ignored.
 
 use crate::api::handle::RemoteHandle;
-use crate::api::js::{self, Failure};
-use crate::bridge::host_ref::CallMode;
+use crate::bridge::js::{self, Failure};
 use crate::bridge::{self, Flavor};
+use crate::isolate::call_mode::CallMode;
 use crate::isolate::ops::reference as ops;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::value::Value;
@@ -58,7 +58,7 @@ fn call(env: sys::napi_env, info: sys::napi_callback_info) -> napi::Result<sys::
   };
   let mut args = Vec::with_capacity(argc);
   for a in argv {
-    args.push(crate::api::convert::copy(env, a).map_err(|f: Failure| f.throw(env))?);
+    args.push(crate::bridge::convert::copy(env, a).map_err(|f: Failure| f.throw(env))?);
   }
   let id = handle.id;
   let copy = TransferOptions {

@@ -1,7 +1,7 @@
 //! A handle to an entry in an isolate's table (context, script, reference), held by a JS object.
 
-use crate::error::Thrown;
 pub use crate::isolate::remote::RemoteHandle;
+use crate::transfer::thrown::Thrown;
 use std::sync::Arc;
 
 /// A slot holding a handle until `release()`.

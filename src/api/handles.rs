@@ -1,8 +1,9 @@
 //! ivm objects at the boundary on Node's thread: recognising them in values leaving Node (they
-//! travel as handles) and materialising handles arriving in Node.
+//! travel as handles) and materialising handles arriving in Node. The bridge's conversions call
+//! these through `bridge::node_handles`, where `init` installs them when the addon loads.
 
 use crate::api::external_copy::{token_handle, ExternalCopy, ExternalCopyInto};
-use crate::api::js::Failure;
+use crate::bridge::js::Failure;
 use crate::isolate::remote::{IsolateContext, IsolateFunction, IsolateRef, IsolateScript};
 use crate::transfer::external::{CopyInto, ExternalData};
 use crate::transfer::value::{Handle, Value};
@@ -40,8 +41,8 @@ pub fn from_object(
   if let Some(cb) = instance::<crate::api::callback::Callback>(env, v) {
     return Ok(Some(Value::Handle(Handle::new(cb.handle.clone()))));
   }
-  if functions && crate::api::js::type_of(env, v) == sys::ValueType::napi_function {
-    let h = crate::api::callback::handle_for(env, v, crate::bridge::host_ref::CallMode::Sync)?;
+  if functions && crate::bridge::js::type_of(env, v) == sys::ValueType::napi_function {
+    let h = crate::api::callback::handle_for(env, v, crate::isolate::call_mode::CallMode::Sync)?;
     return Ok(Some(Value::Handle(Handle::new(h))));
   }
   if let Some(i) = instance::<crate::api::isolate::Isolate>(env, v) {
@@ -65,7 +66,7 @@ pub fn from_object(
 
 /// Whether `v` is the library object itself.
 fn is_library(env: sys::napi_env, v: sys::napi_value) -> bool {
-  let Ok(data) = crate::api::env::EnvData::get(env) else {
+  let Ok(data) = crate::bridge::env::EnvData::get(env) else {
     return false;
   };
   let Some(r) = data.library else {
@@ -87,31 +88,31 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
   if let Some(data) = h.get::<Arc<ExternalData>>() {
     // SAFETY: Node's thread, valid env.
     let v = unsafe { ExternalCopy::to_napi_value(env, ExternalCopy::wrap(data.clone())) }?;
-    return Ok(crate::api::js::frozen(env, v)?);
+    return Ok(crate::bridge::js::frozen(env, v)?);
   }
   if let Some(target) = h.get::<Arc<crate::bridge::host_ref::HostRef>>() {
     let r = crate::api::reference::Reference::to_host(target.clone());
     // SAFETY: Node's thread, valid env.
-    return Ok(crate::api::js::frozen(env, unsafe {
+    return Ok(crate::bridge::js::frozen(env, unsafe {
       crate::api::reference::Reference::to_napi_value(env, r)
     }?)?);
   }
   if let Some(CopyInto(data)) = h.get::<CopyInto>() {
-    return crate::api::convert::materialize(env, data, false);
+    return crate::bridge::convert::materialize(env, data, false);
   }
   if let Some(r) = h.get::<IsolateRef>() {
     let slot = Arc::new(crate::api::handle::Slot::from_arc(r.handle.clone()));
     let r = crate::api::reference::Reference::shared(slot, r.type_of);
     // SAFETY: Node's thread, valid env.
-    return Ok(crate::api::js::frozen(env, unsafe {
+    return Ok(crate::bridge::js::frozen(env, unsafe {
       crate::api::reference::Reference::to_napi_value(env, r)
     }?)?);
   }
   if h.get::<crate::guest::Library>().is_some() {
-    if let Some(r) = crate::api::env::EnvData::get(env)?.library {
+    if let Some(r) = crate::bridge::env::EnvData::get(env)?.library {
       let mut lib = std::ptr::null_mut();
       // SAFETY: the reference belongs to this env.
-      crate::api::js::check(unsafe { sys::napi_get_reference_value(env, r, &mut lib) })?;
+      crate::bridge::js::check(unsafe { sys::napi_get_reference_value(env, r, &mut lib) })?;
       if !lib.is_null() {
         return Ok(lib);
       }
@@ -120,14 +121,14 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
   if let Some(host) = h.get::<Arc<crate::isolate::IsolateHost>>() {
     let i = crate::api::isolate::Isolate { host: host.clone() };
     // SAFETY: Node's thread, valid env.
-    return Ok(crate::api::js::frozen(env, unsafe {
+    return Ok(crate::bridge::js::frozen(env, unsafe {
       crate::api::isolate::Isolate::to_napi_value(env, i)
     }?)?);
   }
   if let Some(c) = h.get::<IsolateContext>() {
     let c = crate::api::context::Context::from_transfer(c);
     // SAFETY: Node's thread, valid env.
-    return Ok(crate::api::js::frozen(env, unsafe {
+    return Ok(crate::bridge::js::frozen(env, unsafe {
       crate::api::context::Context::to_napi_value(env, c)
     }?)?);
   }
@@ -137,7 +138,7 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
       slot: crate::api::handle::Slot::from_arc(s.handle.clone()),
     };
     // SAFETY: Node's thread, valid env.
-    return Ok(crate::api::js::frozen(env, unsafe {
+    return Ok(crate::bridge::js::frozen(env, unsafe {
       crate::api::script::Script::to_napi_value(env, s)
     }?)?);
   }
@@ -155,7 +156,7 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
   }
   if let Some(cb) = h.get::<Arc<crate::bridge::host_ref::CallbackHandle>>() {
     // A function of this environment comes back as itself.
-    let data = crate::api::env::EnvData::get(env)?;
+    let data = crate::bridge::env::EnvData::get(env)?;
     if data.bridge_key() == cb.target.env_key() {
       if let Some(v) = data.host_value(env, cb.target.id) {
         return Ok(v);
@@ -163,19 +164,25 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
     }
   }
   if let Some(crate::guest::HostDeref(target)) = h.get::<crate::guest::HostDeref>() {
-    let data = crate::api::env::EnvData::get(env)?;
+    let data = crate::bridge::env::EnvData::get(env)?;
     if data.bridge_key() == target.env_key() {
       if let Some(v) = data.host_value(env, target.id) {
         return Ok(v);
       }
-      return Err(crate::error::Thrown::error(crate::error::msg::REFERENCE_RELEASED).into());
+      return Err(
+        crate::transfer::thrown::Thrown::error(crate::error::msg::REFERENCE_RELEASED).into(),
+      );
     }
-    return Err(crate::error::Thrown::type_error(crate::guest::CANNOT_DEREF_INTO).into());
+    return Err(
+      crate::transfer::thrown::Thrown::type_error(crate::guest::CANNOT_DEREF_INTO).into(),
+    );
   }
   if h.get::<crate::guest::DerefInto>().is_some() {
-    return Err(crate::error::Thrown::type_error(crate::guest::CANNOT_DEREF_INTO).into());
+    return Err(
+      crate::transfer::thrown::Thrown::type_error(crate::guest::CANNOT_DEREF_INTO).into(),
+    );
   }
-  Err(crate::error::Thrown::type_error(crate::error::msg::NON_TRANSFERABLE).into())
+  Err(crate::transfer::thrown::Thrown::type_error(crate::error::msg::NON_TRANSFERABLE).into())
 }
 
 /// A SharedArrayBuffer arriving in Node: Node's own buffer if it came from this environment.
@@ -189,12 +196,12 @@ fn shared_memory(
     .owner
     .downcast_ref::<Arc<crate::bridge::host_ref::HostRef>>()
   {
-    let data = crate::api::env::EnvData::get(env)?;
+    let data = crate::bridge::env::EnvData::get(env)?;
     if data.bridge_key() == keeper.env_key() {
       if let Some(v) = data.host_value(env, keeper.id) {
         return Ok(v);
       }
     }
   }
-  Err(crate::error::Thrown::type_error(crate::error::msg::FOREIGN_SAB).into())
+  Err(crate::transfer::thrown::Thrown::type_error(crate::error::msg::FOREIGN_SAB).into())
 }

@@ -2,15 +2,16 @@
 //! scripts.
 
 use crate::api::context::Context;
-use crate::api::env::EnvData;
 use crate::api::handle::{RemoteHandle, Slot};
-use crate::api::js::{self, Failure, Raw};
 use crate::api::options;
 use crate::api::script::Script;
+use crate::bridge::env::EnvData;
+use crate::bridge::js::{self, Failure, Raw};
 use crate::bridge::{self, Flavor};
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::isolate::ops::{context, script};
 use crate::isolate::{IsolateHost, IsolateOptions};
+use crate::transfer::thrown::Thrown;
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue};
 use std::sync::atomic::Ordering;
@@ -29,7 +30,7 @@ fn parse_options(env: sys::napi_env, v: sys::napi_value) -> Result<IsolateOption
   let obj = (!options::is_undefined(env, v)).then_some(v);
   let limit_mb = match options::field(env, obj, "memoryLimit")? {
     None => 128.0,
-    Some(x) => match crate::api::convert::primitive(env, x)? {
+    Some(x) => match crate::bridge::convert::primitive(env, x)? {
       Some(crate::transfer::value::Value::Number(n)) if !n.is_nan() => n,
       _ => return Err(Thrown::type_error("`memoryLimit` must be a number").into()),
     },
@@ -78,7 +79,7 @@ impl Isolate {
       move |env, (id, global)| {
         let ctx = Context::new(host.clone(), id, global);
         // SAFETY: Node's thread, valid env.
-        Ok(crate::api::js::frozen(env, unsafe {
+        Ok(crate::bridge::js::frozen(env, unsafe {
           Context::to_napi_value(env, ctx)
         }?)?)
       },
@@ -113,7 +114,7 @@ impl Isolate {
           slot: Slot::new(RemoteHandle { host, id }),
         };
         // SAFETY: Node's thread, valid env.
-        Ok(crate::api::js::frozen(env, unsafe {
+        Ok(crate::bridge::js::frozen(env, unsafe {
           Script::to_napi_value(env, s)
         }?)?)
       },

@@ -1,7 +1,7 @@
 //! Module-level functions: the helper registration used by `index.js`, and version info.
 
-use crate::api::env::EnvData;
-use crate::api::js;
+use crate::bridge::env::EnvData;
+use crate::bridge::js;
 use napi::bindgen_prelude::Unknown;
 use napi::{sys, Env, JsValue};
 

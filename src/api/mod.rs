@@ -1,5 +1,5 @@
-//! The JavaScript API on Node's thread: one file per class, plus conversions and helpers.
-//! Only this module and `bridge` touch Node-API.
+//! The JavaScript API on Node's thread: one file per class, and the ivm objects at the
+//! boundary (`handles`). Only this module and `bridge` touch Node-API.
 
 // napi_env / napi_value are opaque handles that only Node-API itself dereferences; taking them
 // as arguments in safe functions is the normal shape of a Node-API wrapper.
@@ -7,14 +7,12 @@
 
 pub mod callback;
 pub mod context;
-pub mod convert;
-pub mod env;
 pub mod external_copy;
 pub mod guest_function;
 pub mod handle;
 pub mod handles;
+mod init;
 pub mod isolate;
-pub mod js;
 pub mod lib_object;
 pub mod options;
 pub mod reference;

@@ -1,9 +1,10 @@
 //! Reading option objects and arguments from JS with isolated-vm's exact TypeErrors.
 
-use crate::api::convert;
-use crate::api::js::{self, Failure};
-use crate::error::{msg, Thrown};
+use crate::bridge::convert;
+use crate::bridge::js::{self, Failure};
+use crate::error::msg;
 use crate::transfer::options::TransferOptions;
+use crate::transfer::thrown::Thrown;
 use napi::sys;
 
 /// True for `undefined` (absent options).

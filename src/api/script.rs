@@ -2,13 +2,14 @@
 
 use crate::api::context::Context;
 use crate::api::handle::Slot;
-use crate::api::js::{self, Failure, Raw};
 use crate::api::options;
 use crate::api::reference::out_to_napi;
+use crate::bridge::js::{self, Failure, Raw};
 use crate::bridge::{self, Flavor};
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::isolate::ops::script;
 use crate::isolate::IsolateHost;
+use crate::transfer::thrown::Thrown;
 use napi::bindgen_prelude::{ClassInstance, FromNapiValue, Unknown};
 use napi::{sys, Env, JsValue};
 use std::sync::Arc;

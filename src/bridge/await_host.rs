@@ -1,9 +1,9 @@
 //! Awaiting a host promise on Node's thread and handing its outcome to a closure (async
 //! callbacks resolve the guest's promise with the settled value).
 
-use crate::api::convert;
-use crate::api::js;
-use crate::error::Thrown;
+use crate::bridge::convert;
+use crate::bridge::js;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
 use napi::sys;
 use parking_lot::Mutex;

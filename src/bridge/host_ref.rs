@@ -2,12 +2,15 @@
 //! and the operations guests perform on them, executed on the host environment's thread.
 
 use super::{Bridge, Callback, SyncWaiter};
-use crate::api::convert;
-use crate::api::env::EnvData;
-use crate::api::js;
-use crate::error::{msg, ErrorKind, Thrown};
+use crate::bridge::convert;
+use crate::bridge::env::EnvData;
+use crate::bridge::js;
+use crate::error::{msg, ErrorKind};
+use crate::isolate::call_mode::CallMode;
+use crate::isolate::host_op::HostOp;
 use crate::transfer::external::ExternalData;
 use crate::transfer::options::TransferOptions;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{Handle, Value};
 use napi::sys;
 use std::any::Any;
@@ -85,44 +88,6 @@ pub fn new_host_ref_with(
   }))
 }
 
-/// What a guest asks of a host value.
-pub enum HostOp {
-  /// Call it.
-  Apply {
-    /// `this`.
-    receiver: Value,
-    /// Arguments.
-    args: Vec<Value>,
-    /// `result` transfer options.
-    result: TransferOptions,
-  },
-  /// Structured clone of it.
-  Copy,
-  /// Read an own property (`accessors` allows getters); the result leaves per `result`.
-  Get {
-    /// The key (string or index number).
-    key: Value,
-    /// Allow accessors.
-    accessors: bool,
-    /// Walk the prototype chain (`unsafeInherit`).
-    inherit: bool,
-    /// Transfer options for the result.
-    result: TransferOptions,
-  },
-  /// Define an own data property.
-  Set {
-    /// The key.
-    key: Value,
-    /// The value.
-    value: Value,
-  },
-  /// Delete a property.
-  Delete {
-    /// The key.
-    key: Value,
-  },
-}
-
 fn property_op(
   env: sys::napi_env,
   id: u32,
@@ -185,7 +150,7 @@ fn export(
   if let Some(p) = convert::primitive(env, v)? {
     return Ok(p);
   }
-  if let Some(h) = crate::api::handles::from_object(env, v, true)? {
+  if let Some(h) = crate::bridge::node_handles::from_object(env, v, true)? {
     return Ok(h);
   }
   Ok(Value::Handle(Handle::new(new_host_ref_with(
@@ -335,17 +300,6 @@ pub enum Wait<'a> {
     Box<dyn FnOnce() + 'a>,
     &'a crossbeam_channel::Receiver<Result<Value, Thrown>>,
   ),
-}
-
-/// How a function crossing into an isolate behaves when called there (SPEC §2.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallMode {
-  /// Blocks and returns a copy of the result (default).
-  Sync,
-  /// Returns a promise of a copy of the result.
-  Async,
-  /// Returns `undefined`; results and errors are discarded.
-  Ignored,
 }
 
 /// A host function as it crosses into an isolate (a `Callback`, or a plain function).

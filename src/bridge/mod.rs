@@ -5,16 +5,19 @@
 //!   pending (ref'd on 0→1, unref'd on 1→0).
 //! * [`run`] is the three-phase task in its three flavours: a promise settled from the isolate
 //!   thread (`foo`), a blocking wait (`fooSync`), or fire-and-forget (`fooIgnored`).
+//! * Below the API face, the rest of Node's side: per-environment data ([`mod@env`]), raw Node-API
+//!   helpers ([`js`]), Node values ↔ the value tree ([`convert`]) and host values referenced
+//!   from isolates ([`host_ref`]).
 //!
 //! This is the only module that blocks Node's thread.
 
 #![allow(clippy::not_unsafe_ptr_arg_deref)] // napi handles are opaque; Node-API dereferences them.
 
-use crate::api::env::EnvData;
-use crate::api::js;
-use crate::error::{msg, Thrown};
+use crate::bridge::env::EnvData;
+use crate::error::msg;
 use crate::isolate::inline::Refused;
 use crate::isolate::{thread::Deliver, IsolateHost, Job, Runtime};
+use crate::transfer::thrown::Thrown;
 use napi::sys;
 use napi::{Env, Status};
 use parking_lot::RwLock;
@@ -23,7 +26,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 pub mod await_host;
+pub mod convert;
+pub mod env;
 pub mod host_ref;
+pub mod js;
+pub mod node_handles;
 
 /// Work for a Node environment's thread.
 pub type Callback = Box<dyn FnOnce(sys::napi_env) + Send>;

@@ -4,10 +4,13 @@
 //! `ivm.Callback` class, which marks a guest function for transfer with a call mode.
 
 use super::{dispatch, pending, state, Mode, KIND_CALLBACK};
-use crate::bridge::host_ref::{self, CallMode, CallbackHandle, HostOp};
-use crate::error::{msg, Thrown};
+use crate::bridge::host_ref::{self, CallbackHandle};
+use crate::error::msg;
+use crate::isolate::call_mode::CallMode;
+use crate::isolate::host_op::HostOp;
 use crate::isolate::remote::IsolateFunction;
 use crate::transfer::options::TransferOptions;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_out;
 use crate::transfer::value::{Handle, Value};
 use std::sync::Arc;
@@ -185,11 +188,11 @@ pub fn own_handle(scope: &mut v8::PinScope<'_, '_>, id: u32) -> Result<Handle, T
     .and_then(|k| f.get(scope, k.into()))
     .and_then(|l| l.uint32_value(scope))
     .unwrap_or(0);
-  let info = super::local_reference::Info {
+  let info = crate::isolate::ops::register::Info {
     type_of: "function",
     inherit: false,
   };
-  let target = super::register(scope, f.into(), info)?;
+  let target = crate::isolate::ops::register::register(scope, f.into(), info)?;
   Ok(Handle::new(IsolateFunction {
     target,
     name,

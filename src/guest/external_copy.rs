@@ -2,8 +2,8 @@
 //! (counted against its memory limit), `release()` drops this handle.
 
 use super::{dispatch, state, KIND_EXTERNAL_COPY};
-use crate::error::Thrown;
 use crate::transfer::external::ExternalData;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_in;
 use std::sync::Arc;
 

@@ -3,10 +3,12 @@
 
 use super::reference_args::apply_op;
 use super::{pending, Mode};
-use crate::bridge::host_ref::{self, HostOp, HostRef};
-use crate::error::{msg, Thrown};
+use crate::bridge::host_ref::{self, HostRef};
+use crate::error::msg;
+use crate::isolate::host_op::HostOp;
 use crate::isolate::runtime::Waiters;
 use crate::isolate::thread::SharedState;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_in;
 use crate::transfer::value::Value;
 use std::sync::Arc;

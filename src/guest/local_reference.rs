@@ -3,17 +3,10 @@
 
 use super::reference_args::Op;
 use super::{state, Mode, KIND_LOCAL_REFERENCE};
-use crate::error::{msg, Thrown};
+use crate::error::msg;
+use crate::isolate::ops::register::Info;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::{v8_in, v8_out};
-
-/// What a local Reference knows besides its value.
-#[derive(Clone, Copy)]
-pub struct Info {
-  /// `typeof` of the value.
-  pub type_of: &'static str,
-  /// Created with `unsafeInherit`.
-  pub inherit: bool,
-}
 
 /// Turns the object being constructed into a Reference to `value`.
 pub fn init(

@@ -8,15 +8,15 @@ pub mod local_reference;
 pub mod nested;
 mod options;
 pub mod pending;
-pub mod promise_export;
 pub mod reference;
 mod reference_args;
 pub mod remote;
 pub mod token;
 
 use crate::bridge::host_ref::{CallbackHandle, HostRef};
-use crate::error::{msg, Thrown};
-use crate::isolate::remote::{IsolateFunction, IsolateRef, RemoteHandle};
+use crate::error::msg;
+use crate::isolate::remote::{IsolateFunction, IsolateRef};
+use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_in;
 use crate::transfer::value::Handle;
 use std::cell::RefCell;
@@ -34,7 +34,7 @@ pub struct GuestState {
   /// Targets of guest Reference objects, by the id in their internal field.
   pub targets: HashMap<u32, Arc<HostRef>>,
   /// Values of this isolate behind `new ivm.Reference(value)` objects: value and `typeof`.
-  pub locals: HashMap<u32, (v8::Global<v8::Value>, local_reference::Info)>,
+  pub locals: HashMap<u32, (v8::Global<v8::Value>, crate::isolate::ops::register::Info)>,
   /// The ExternalCopy class.
   pub copy_template: Option<v8::Global<v8::FunctionTemplate>>,
   /// Data behind guest ExternalCopy objects, by id.
@@ -44,7 +44,13 @@ pub struct GuestState {
   /// Functions of other threads behind guest callback functions, by id.
   pub callbacks: HashMap<u32, callback::Callee>,
   /// `new ivm.Callback(fn, opts)` objects of this isolate: function and mode.
-  pub own_callbacks: HashMap<u32, (v8::Global<v8::Function>, crate::bridge::host_ref::CallMode)>,
+  pub own_callbacks: HashMap<
+    u32,
+    (
+      v8::Global<v8::Function>,
+      crate::isolate::call_mode::CallMode,
+    ),
+  >,
   /// Single-use tokens (`derefInto()`) and the handle they stand for until used.
   pub tokens: HashMap<u32, Option<Handle>>,
   /// The token class.
@@ -55,15 +61,6 @@ pub struct GuestState {
   pub nested: HashMap<u32, nested::Nested>,
   /// Other classes by name (Isolate, Context, Script).
   pub templates: HashMap<&'static str, v8::Global<v8::FunctionTemplate>>,
-  /// Guest promises exported with `promise: true`, waiting to settle their slot.
-  pub settles: HashMap<
-    u32,
-    (
-      crate::transfer::settle::SettleGuard,
-      crate::transfer::options::TransferOptions,
-      promise_export::Convert,
-    ),
-  >,
   /// Promises waiting for the host: resolver and the context to settle it in.
   pub pending: HashMap<u32, (v8::Global<v8::PromiseResolver>, v8::Global<v8::Context>)>,
   next: u32,
@@ -73,9 +70,12 @@ pub struct GuestState {
 pub type Removed = (
   Option<Arc<HostRef>>,
   Option<Arc<crate::transfer::external::ExternalData>>,
-  Option<(v8::Global<v8::Value>, local_reference::Info)>,
+  Option<(v8::Global<v8::Value>, crate::isolate::ops::register::Info)>,
   Option<IsolateRef>,
-  Option<(v8::Global<v8::Function>, crate::bridge::host_ref::CallMode)>,
+  Option<(
+    v8::Global<v8::Function>,
+    crate::isolate::call_mode::CallMode,
+  )>,
   Option<Option<Handle>>,
   Option<nested::Nested>,
 );
@@ -114,6 +114,15 @@ pub fn state(isolate: &mut v8::Isolate) -> State {
   isolate.set_slot(s.clone());
   isolate.set_slot(crate::isolate::collect::OnCollect(release_collected));
   s
+}
+
+/// Hands the guest's handle objects to the value conversions below it
+/// ([`crate::transfer::guest_handles`]). Called once when the addon loads.
+pub fn install() {
+  crate::transfer::guest_handles::install(crate::transfer::guest_handles::GuestHandles {
+    materialize,
+    handle_of,
+  });
 }
 
 /// Drops table entry `id` once its guest object was collected. (If the state happens to be
@@ -347,31 +356,6 @@ pub fn isolate_ref<'s>(
   remote::new_instance(scope, r.clone()).ok_or_else(failed)
 }
 
-/// Puts a value of this isolate into its reference table, for a Reference leaving it.
-pub fn register<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  v: v8::Local<'s, v8::Value>,
-  info: local_reference::Info,
-) -> Result<IsolateRef, Thrown> {
-  let disposed = || Thrown::error(msg::DISPOSED);
-  let core = scope
-    .get_slot::<Rc<crate::isolate::runtime::Core>>()
-    .cloned()
-    .ok_or_else(disposed)?;
-  let host = crate::isolate::remote::own_host(&core.state).ok_or_else(disposed)?;
-  let out = crate::isolate::ops::export::new_reference(scope, &core.tables, &core.state, v);
-  let crate::isolate::ops::export::Out::Reference { id, .. } = out else {
-    return Err(disposed());
-  };
-  if let Some(e) = core.tables.borrow_mut().references.get_mut(&id) {
-    e.inherit = info.inherit;
-  }
-  Ok(IsolateRef {
-    handle: Arc::new(RemoteHandle { host, id }),
-    type_of: info.type_of,
-  })
-}
-
 /// How a guest method call waits for its target.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -552,7 +536,7 @@ pub fn handle_of(
         None => return Some(Err(released())),
       };
       let v = v8::Local::new(scope, g);
-      register(scope, v, t).map(IsolateRef::into_handle)
+      crate::isolate::ops::register::register(scope, v, t).map(IsolateRef::into_handle)
     }
     KIND_EXTERNAL_COPY => {
       let d = st.borrow().copies.get(&id).cloned();

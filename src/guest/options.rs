@@ -1,9 +1,9 @@
 //! Reading option objects and arguments passed to ivm methods inside a guest (the guest
 //! counterpart of `api::options`, with the same error texts).
 
-use crate::error::Thrown;
 use crate::isolate::runtime::Origin;
 use crate::transfer::options::TransferOptions;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_out;
 use crate::transfer::value::{JsString, Value};
 

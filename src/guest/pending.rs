@@ -2,9 +2,9 @@
 //! job posted back to the isolate settles it.
 
 use super::state;
-use crate::error::Thrown;
 use crate::isolate::thread::{Deliver, SharedState};
 use crate::isolate::Runtime;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_in;
 use crate::transfer::value::Value;
 use std::sync::Arc;

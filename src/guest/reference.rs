@@ -4,9 +4,11 @@
 
 use super::reference_args::{self as a, Op};
 use super::{dispatch, getter, method, state, Mode};
-use crate::bridge::host_ref::{HostOp, HostRef};
-use crate::error::{msg, Thrown};
+use crate::bridge::host_ref::HostRef;
+use crate::error::msg;
+use crate::isolate::host_op::HostOp;
 use crate::isolate::remote::IsolateRef;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Handle;
 use std::sync::Arc;
 
@@ -69,7 +71,10 @@ enum Target<'s> {
   /// A value of another isolate.
   Remote(IsolateRef),
   /// A value of this isolate, with its `typeof` and flags.
-  Local(v8::Local<'s, v8::Value>, super::local_reference::Info),
+  Local(
+    v8::Local<'s, v8::Value>,
+    crate::isolate::ops::register::Info,
+  ),
 }
 
 fn target<'s>(
@@ -173,7 +178,9 @@ fn deref_into<'s>(
     let handle = match target(scope, args.this())? {
       Target::Host(h) => Handle::new(super::HostDeref(h)),
       Target::Remote(r) => super::deref_token(r),
-      Target::Local(v, info) => super::deref_token(super::register(scope, v, info)?),
+      Target::Local(v, info) => {
+        super::deref_token(crate::isolate::ops::register::register(scope, v, info)?)
+      }
     };
     if release_option(scope, args, 0)? {
       super::forget(scope, args.this());

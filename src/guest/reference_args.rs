@@ -1,9 +1,10 @@
 //! Reading the arguments of guest Reference methods into operations (keys, transfer options,
 //! values leaving the guest).
 
-use crate::bridge::host_ref::HostOp;
-use crate::error::{msg, Thrown};
+use crate::error::msg;
+use crate::isolate::host_op::HostOp;
 use crate::transfer::options::TransferOptions;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_out;
 use crate::transfer::value::Value;
 

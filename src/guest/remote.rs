@@ -8,13 +8,14 @@
 //! another isolate synchronously: that could deadlock two isolates waiting on each other.
 
 use super::{pending, state, Mode, KIND_REMOTE_REFERENCE};
-use crate::bridge::host_ref::HostOp;
 use crate::bridge::Phase2;
-use crate::error::{msg, Thrown};
+use crate::error::msg;
+use crate::isolate::host_op::HostOp;
 use crate::isolate::remote::{self, Answer, IsolateRef};
 use crate::isolate::runtime::Waiters;
 use crate::isolate::thread::{Deliver, Job, SharedState};
 use crate::isolate::Runtime;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_in;
 use crate::transfer::value::Value;
 use std::sync::atomic::Ordering;

@@ -2,7 +2,7 @@
 //! leaves with their first transfer; a second transfer fails.
 
 use super::{dispatch, state, KIND_TOKEN};
-use crate::error::Thrown;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Handle;
 
 fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::FunctionTemplate>> {

@@ -11,7 +11,8 @@
 
 use super::runtime::{Core, Runtime};
 use super::thread::IsolateHost;
-use crate::error::{msg, Thrown};
+use crate::error::msg;
+use crate::transfer::thrown::Thrown;
 use std::cell::Cell;
 use std::ffi::c_void;
 use std::panic::AssertUnwindSafe;

@@ -6,9 +6,10 @@ use super::ops::export::Out;
 use super::ops::reference::{self as ops, PropKey};
 use super::thread::{Deliver, IsolateHost, SharedState};
 use super::Runtime;
-use crate::bridge::host_ref::HostOp;
-use crate::error::{msg, Thrown};
+use crate::error::msg;
+use crate::isolate::host_op::HostOp;
 use crate::transfer::settle::SettleSlot;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{Handle, Value};
 use std::sync::Arc;
 
@@ -62,7 +63,7 @@ pub struct IsolateFunction {
   /// Its `length`.
   pub length: u32,
   /// How calls wait for it.
-  pub mode: crate::bridge::host_ref::CallMode,
+  pub mode: crate::isolate::call_mode::CallMode,
 }
 
 /// A context of an isolate as it travels between threads.
@@ -133,7 +134,7 @@ pub fn answer(rt: &Runtime, out: Out) -> Result<Answer, Thrown> {
         },
         name,
         length,
-        mode: crate::bridge::host_ref::CallMode::Sync,
+        mode: crate::isolate::call_mode::CallMode::Sync,
       })))
     }
   })

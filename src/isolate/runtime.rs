@@ -5,7 +5,8 @@
 use super::limits::{self, MemoryState};
 use super::thread::{IsolateOptions, SharedState};
 use super::watchdog::Timer;
-use crate::error::{msg, Thrown};
+use crate::error::msg;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_out;
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -3,8 +3,9 @@
 use super::clock::{JobClock, Running};
 use super::limits::MemoryState;
 use super::runtime::{Core, Runtime};
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::platform::tasks::Task;
+use crate::transfer::thrown::Thrown;
 use parking_lot::Mutex;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;

@@ -63,9 +63,11 @@ impl ExternalData {
   }
 
   /// The value, or "Array buffer is invalid" once it was transferred in somewhere.
-  pub fn value(&self) -> Result<&Value, crate::error::Thrown> {
+  pub fn value(&self) -> Result<&Value, crate::transfer::thrown::Thrown> {
     if self.transferred.load(Ordering::SeqCst) {
-      return Err(crate::error::Thrown::error("Array buffer is invalid"));
+      return Err(crate::transfer::thrown::Thrown::error(
+        "Array buffer is invalid",
+      ));
     }
     let tree = self.tree.get_or_init(|| match &self.wire {
       Some(w) => wire::parse(&w.bytes, &w.shared).map_err(|e| format!("Corrupt copy: {e}")),
@@ -73,15 +75,17 @@ impl ExternalData {
     });
     tree
       .as_ref()
-      .map_err(|e| crate::error::Thrown::error(e.clone()))
+      .map_err(|e| crate::transfer::thrown::Thrown::error(e.clone()))
   }
 
   /// `copy({ transferIn: true })`: takes the value for one last materialisation. Only
   /// ArrayBuffer copies can be transferred; others just copy.
-  pub fn transfer_in(&self) -> Result<&Value, crate::error::Thrown> {
+  pub fn transfer_in(&self) -> Result<&Value, crate::transfer::thrown::Thrown> {
     let v = self.value()?;
     if matches!(v, Value::ArrayBuffer { .. }) && self.transferred.swap(true, Ordering::SeqCst) {
-      return Err(crate::error::Thrown::error("Array buffer is invalid"));
+      return Err(crate::transfer::thrown::Thrown::error(
+        "Array buffer is invalid",
+      ));
     }
     Ok(v)
   }

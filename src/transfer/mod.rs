@@ -1,11 +1,14 @@
 //! Moving values between isolates: the owned value tree and its V8 side.
 //!
-//! The napi side lives in `api::convert` (only `api/` touches napi).
+//! The napi side lives in `bridge::convert` (only `api/` and `bridge/` touch napi).
 
 pub mod external;
+pub mod guest_handles;
+pub mod memory;
 pub mod options;
 pub mod settle;
 pub mod shared;
+pub mod thrown;
 pub mod v8_in;
 pub mod v8_out;
 pub mod value;

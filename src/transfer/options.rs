@@ -1,6 +1,7 @@
 //! Transfer options (`copy`, `externalCopy`, `reference`, `promise`), parsed and validated.
 
-use crate::error::{msg, Thrown};
+use crate::error::msg;
+use crate::transfer::thrown::Thrown;
 
 /// How a value should cross the boundary at one call site.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

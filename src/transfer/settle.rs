@@ -2,7 +2,7 @@
 //! (`promise: true`): whichever side arrives second completes it. If the settling side goes
 //! away first (isolate disposed), the awaiting side gets "Promise was abandoned".
 
-use crate::error::Thrown;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
 use parking_lot::Mutex;
 use std::sync::Arc;

@@ -35,8 +35,8 @@ impl SharedMemory {
   pub fn for_memory(
     ptr: usize,
     len: usize,
-    make: impl FnOnce() -> Result<Box<dyn Any + Send + Sync>, crate::error::Thrown>,
-  ) -> Result<Arc<SharedMemory>, crate::error::Thrown> {
+    make: impl FnOnce() -> Result<Box<dyn Any + Send + Sync>, crate::transfer::thrown::Thrown>,
+  ) -> Result<Arc<SharedMemory>, crate::transfer::thrown::Thrown> {
     if ptr != 0 {
       if let Some(m) = registry().lock().get(&ptr).and_then(Weak::upgrade) {
         if m.len == len {
@@ -92,7 +92,7 @@ unsafe impl Sync for BackingStoreOwner {}
 /// The `SharedMemory` of a guest SharedArrayBuffer.
 pub fn of_guest(
   sab: v8::Local<v8::SharedArrayBuffer>,
-) -> Result<Arc<SharedMemory>, crate::error::Thrown> {
+) -> Result<Arc<SharedMemory>, crate::transfer::thrown::Thrown> {
   let store = sab.get_backing_store();
   let ptr = store.data().map(|p| p.as_ptr() as usize).unwrap_or(0);
   let len = store.byte_length();

@@ -1,8 +1,8 @@
 //! Value tree → V8: materialising owned values and errors inside a guest. Isolate thread only.
 
-use crate::error::Thrown;
-use crate::isolate::limits::{self, MemoryState};
 use crate::transfer::external::CopyInto;
+use crate::transfer::memory::{counted_store, MemoryState};
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{
   BigInt, Boxed, ErrorData, JsString, Key, Value, ViewKind, MAX_DEPTH, TOO_DEEP,
 };
@@ -150,7 +150,7 @@ fn build<'s>(
       Some(CopyInto(data)) => build(scope, data.value()?, &mut Vec::new(), depth)?,
       None => match h.get::<std::sync::Arc<crate::transfer::shared::SharedMemory>>() {
         Some(mem) => crate::transfer::shared::to_guest(scope, mem).into(),
-        None => crate::guest::materialize(scope, h)?,
+        None => crate::transfer::guest_handles::materialize(scope, h)?,
       },
     },
     Value::Error { id, data } => {
@@ -214,7 +214,7 @@ pub fn array_buffer<'s>(
     .get_slot::<Arc<MemoryState>>()
     .cloned()
     .ok_or_else(oom)?;
-  let store = limits::counted_store(&memory, bytes).ok_or_else(oom)?;
+  let store = counted_store(&memory, bytes).ok_or_else(oom)?;
   Ok(v8::ArrayBuffer::with_backing_store(
     scope,
     &store.make_shared(),

@@ -1,7 +1,8 @@
 //! V8 → value tree: reading guest values (primitives, structured clones, thrown exceptions) into
 //! owned data. Isolate thread only.
 
-use crate::error::{msg, ErrorKind, Thrown};
+use crate::error::{msg, ErrorKind};
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{
   BigInt, Boxed, ErrorData, JsString, Key, Value, ViewKind, MAX_DEPTH, TOO_DEEP,
 };

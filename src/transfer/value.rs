@@ -1,6 +1,6 @@
 //! The owned, `Send` value tree that carries data between Node's thread and isolate threads.
 //!
-//! It depends on nothing: the napi side (`api::convert`) and the V8 side (`transfer::v8_in`,
+//! It depends on nothing: the napi side (`bridge::convert`) and the V8 side (`transfer::v8_in`,
 //! `transfer::v8_out`) each translate to and from it. Compound values carry an `id` in visit
 //! order so that cycles and shared sub-objects survive as [`Value::Backref`].
 

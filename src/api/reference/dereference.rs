@@ -1,8 +1,9 @@
 //! The single-use token `derefInto()` returns.
 
 use super::{HostRef, RemoteHandle};
-use crate::api::js;
-use crate::error::{msg, Thrown};
+use crate::bridge::js;
+use crate::error::msg;
+use crate::transfer::thrown::Thrown;
 use napi::Env;
 use std::sync::Arc;
 

@@ -1,10 +1,11 @@
 //! Operations on References to host values, run directly on Node's thread.
 
 use super::{key_value, Reference};
-use crate::api::convert;
-use crate::api::js::{self, Failure, Raw};
-use crate::bridge::host_ref::{self, HostOp, HostRef};
+use crate::bridge::convert;
+use crate::bridge::host_ref::{self, HostRef};
+use crate::bridge::js::{self, Failure, Raw};
 use crate::bridge::Flavor;
+use crate::isolate::host_op::HostOp;
 use crate::isolate::ops::reference::PropKey;
 use napi::sys;
 

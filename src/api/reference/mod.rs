@@ -1,18 +1,20 @@
 //! `Reference`: a handle to a value living in an isolate.
 
 use crate::api::handle::{RemoteHandle, Slot};
-use crate::api::js::{self, Failure, Raw};
 use crate::api::options;
-use crate::bridge::host_ref::{self, HostOp, HostRef};
+use crate::bridge::host_ref::{self, HostRef};
+use crate::bridge::js::{self, Failure, Raw};
+use crate::isolate::host_op::HostOp;
 
 mod dereference;
 mod host;
 mod transfer;
 
 use crate::bridge::{self, Flavor};
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::isolate::ops::reference as ops;
 use crate::isolate::IsolateHost;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
 pub use dereference::{DerefTarget, Dereference};
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
@@ -83,7 +85,7 @@ impl Reference {
     env: sys::napi_env,
     target: &HostRef,
   ) -> Result<sys::napi_value, Failure> {
-    crate::api::env::EnvData::get(env)?
+    crate::bridge::env::EnvData::get(env)?
       .host_value(env, target.id)
       .ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED).into())
   }
@@ -439,7 +441,7 @@ impl Reference {
         }
       }
       // SAFETY: Node's thread, valid env.
-      Ok(crate::api::js::frozen(e, unsafe {
+      Ok(crate::bridge::js::frozen(e, unsafe {
         Dereference::to_napi_value(e, token)
       }?)?)
     })();

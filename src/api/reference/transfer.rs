@@ -2,14 +2,15 @@
 //! and host values going in.
 
 use super::Reference;
-use crate::api::convert;
 use crate::api::handle::RemoteHandle;
-use crate::api::js::{self, Failure};
 use crate::api::options;
-use crate::error::{msg, Thrown};
+use crate::bridge::convert;
+use crate::bridge::js::{self, Failure};
+use crate::error::msg;
 use crate::isolate::ops::export::Out;
 use crate::isolate::ops::reference::PropKey;
 use crate::isolate::IsolateHost;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
 use napi::bindgen_prelude::ToNapiValue;
 use napi::sys;
@@ -32,12 +33,12 @@ pub fn out_to_napi(
       }),
       &name,
       length,
-      crate::bridge::host_ref::CallMode::Sync,
+      crate::isolate::call_mode::CallMode::Sync,
     ),
     Out::Reference { id, type_of } => {
       let r = Reference::wrap(host.clone(), id, type_of);
       // SAFETY: Node's thread, valid env.
-      Ok(crate::api::js::frozen(env, unsafe {
+      Ok(crate::bridge::js::frozen(env, unsafe {
         Reference::to_napi_value(env, r)
       }?)?)
     }
@@ -50,7 +51,7 @@ fn promise_of(
   slot: Arc<crate::transfer::settle::SettleSlot>,
 ) -> Result<sys::napi_value, Failure> {
   let (deferred, promise) = js::create_promise(env)?;
-  let bridge = crate::api::env::EnvData::get(env)?.bridge.clone();
+  let bridge = crate::bridge::env::EnvData::get(env)?.bridge.clone();
   bridge.begin(env);
   let deferred = crate::bridge::NodePtr(deferred);
   slot.wait(Box::new(move |outcome| {

@@ -1,7 +1,6 @@
 //! A guest `Context` object: a context of a nested isolate (or of any isolate, transferred in).
 
 use super::{init, private, template, this, Nested, KIND_CONTEXT};
-use crate::error::Thrown;
 use crate::guest::options as o;
 use crate::guest::reference_args::export_list;
 use crate::guest::remote;
@@ -9,6 +8,7 @@ use crate::guest::{dispatch, getter, method, Mode};
 use crate::isolate::ops::script;
 use crate::isolate::remote::{answer, IsolateContext};
 use crate::isolate::Runtime;
+use crate::transfer::thrown::Thrown;
 
 fn class_template<'s>(
   scope: &mut v8::PinScope<'s, '_>,

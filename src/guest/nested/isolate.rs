@@ -1,13 +1,14 @@
 //! `new ivm.Isolate(options)` inside a guest: a nested isolate on its own thread.
 
 use super::{init, template, this, Nested, KIND_ISOLATE};
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::guest::options as o;
 use crate::guest::remote;
 use crate::guest::{dispatch, getter, method, Mode};
 use crate::isolate::remote::Answer;
 use crate::isolate::remote::{IsolateContext, IsolateScript, RemoteHandle};
 use crate::isolate::{IsolateHost, IsolateOptions, Runtime};
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{Handle, Key, Value};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

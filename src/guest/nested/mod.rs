@@ -7,9 +7,10 @@ pub mod isolate;
 pub mod script;
 
 use super::state;
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::isolate::remote::{IsolateContext, IsolateScript};
 use crate::isolate::IsolateHost;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Handle;
 use std::sync::Arc;
 

@@ -1,13 +1,14 @@
 //! A guest `Script` object: a script compiled in a nested isolate.
 
 use super::{init, private, template, this, Nested, KIND_SCRIPT};
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::guest::options as o;
 use crate::guest::remote;
 use crate::guest::{dispatch, method, Mode};
 use crate::isolate::ops::script;
 use crate::isolate::remote::{answer, IsolateScript};
 use crate::isolate::Runtime;
+use crate::transfer::thrown::Thrown;
 use std::sync::Arc;
 
 fn class_template<'s>(

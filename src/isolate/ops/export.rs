@@ -1,9 +1,10 @@
 //! Turning a guest value into what the caller receives, per call site (SPEC §2.2).
 
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::isolate::runtime::{RefEntry, Tables};
 use crate::isolate::thread::SharedState;
 use crate::transfer::options::{Fallback, TransferOptions};
+use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_out;
 use crate::transfer::value::Value;
 use std::cell::RefCell;
@@ -72,12 +73,12 @@ pub fn export<'s>(
     };
     match v8::Local::<v8::Promise>::try_from(v) {
       Ok(p) => {
-        let convert: crate::guest::promise_export::Convert = match fallback {
+        let convert: super::promise_export::Convert = match fallback {
           Fallback::Throw => settled_strict,
           Fallback::Reference => settled_reference,
           Fallback::Undefined => settled_lenient,
         };
-        crate::guest::promise_export::attach(scope, p, slot.clone(), inner, convert)
+        super::promise_export::attach(scope, p, slot.clone(), inner, convert)
           .ok_or_else(|| Thrown::error("Failed to attach to the promise"))?;
         tables.borrow_mut().needs_checkpoint = true;
       }
@@ -107,7 +108,7 @@ pub fn export<'s>(
   if let Some(p) = v8_out::primitive(scope, v) {
     return Ok(Out::Value(p));
   }
-  if let Some(h) = crate::guest::handle_of(scope, v) {
+  if let Some(h) = crate::transfer::guest_handles::handle_of(scope, v) {
     return Ok(Out::Value(Value::Handle(h?)));
   }
   if let Ok(f) = v8::Local::<v8::Function>::try_from(v) {
@@ -149,7 +150,7 @@ fn settled_reference<'s>(
   if opts.copy || opts.external_copy || v8_out::primitive(scope, v).is_some() {
     return settled(scope, v, opts, false);
   }
-  if let Some(h) = crate::guest::handle_of(scope, v) {
+  if let Some(h) = crate::transfer::guest_handles::handle_of(scope, v) {
     return h.map(Value::Handle);
   }
   settled_as_reference(scope, v)
@@ -160,11 +161,11 @@ fn settled_as_reference<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   v: v8::Local<'s, v8::Value>,
 ) -> Result<Value, Thrown> {
-  let info = crate::guest::local_reference::Info {
+  let info = super::register::Info {
     type_of: v8_out::type_of(v),
     inherit: false,
   };
-  crate::guest::register(scope, v, info).map(|r| Value::Handle(r.into_handle()))
+  super::register::register(scope, v, info).map(|r| Value::Handle(r.into_handle()))
 }
 
 /// A settled value under `promise: true` where the call site throws on non-transferable values.

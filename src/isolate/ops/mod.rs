@@ -3,5 +3,7 @@
 pub mod context;
 pub mod export;
 pub mod heap;
+pub mod promise_export;
 pub mod reference;
+pub mod register;
 pub mod script;

@@ -1,9 +1,10 @@
 //! Property access and copies through a Reference to a guest value (SPEC §2.8).
 
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::isolate::ops::export::{export, Out};
 use crate::isolate::Runtime;
 use crate::transfer::options::{Fallback, TransferOptions};
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{JsString, Value};
 use crate::transfer::{v8_in, v8_out};
 

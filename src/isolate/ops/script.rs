@@ -1,10 +1,11 @@
 //! Compiling and running code: `compileScript`, `script.run`, `context.eval`, `evalClosure`.
 
-use crate::error::{msg, Thrown};
+use crate::error::msg;
 use crate::isolate::ops::export::{export, Out};
 use crate::isolate::runtime::Origin;
 use crate::isolate::Runtime;
 use crate::transfer::options::{Fallback, TransferOptions};
+use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_in;
 use crate::transfer::value::{JsString, Value};
 use std::sync::atomic::Ordering;

@@ -1,8 +1,8 @@
 //! Value tree → JS values on Node's thread.
 
 use super::js_string;
-use crate::api::js::{self, check, Failure};
-use crate::error::Thrown;
+use crate::bridge::js::{self, check, Failure};
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{
   Boxed, ErrorData, JsString, Key, Value, ViewKind, MAX_DEPTH, TOO_DEEP,
 };
@@ -125,7 +125,7 @@ fn build(
       out = make_view(env, *kind, ab, *byte_offset, *length, shared)?;
       register(objects, *id, out);
     }
-    Value::Handle(h) => out = crate::api::handles::to_object(env, h)?,
+    Value::Handle(h) => out = crate::bridge::node_handles::to_object(env, h)?,
     Value::Error { id, data } => {
       out = error_object(env, data)?;
       register(objects, *id, out);

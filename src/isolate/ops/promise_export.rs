@@ -1,13 +1,15 @@
 //! `promise: true` on the guest side: `then` handlers on a guest promise settle a
-//! [`SettleSlot`] that the caller awaits. The guard waits in the guest table, so disposing the
-//! isolate abandons the promise.
+//! [`SettleSlot`] that the caller awaits. The guard waits in a table of the isolate (an isolate
+//! slot), so disposing the isolate abandons the promise.
 
-use super::{state, throw};
-use crate::error::Thrown;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::settle::{SettleGuard, SettleSlot};
-use crate::transfer::v8_out;
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
+use crate::transfer::{v8_in, v8_out};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// How a settled value leaves the isolate.
@@ -17,6 +19,30 @@ pub type Convert = for<'s, 'i> fn(
   TransferOptions,
 ) -> Result<Value, Thrown>;
 
+/// Guest promises exported with `promise: true`, waiting to settle their slot, by the id their
+/// handlers carry.
+#[derive(Default)]
+struct Settles {
+  entries: HashMap<u32, (SettleGuard, TransferOptions, Convert)>,
+  next: u32,
+}
+
+/// The isolate's table of waiting exports (created on first use).
+fn settles(isolate: &mut v8::Isolate) -> Rc<RefCell<Settles>> {
+  if let Some(s) = isolate.get_slot::<Rc<RefCell<Settles>>>() {
+    return s.clone();
+  }
+  let s = Rc::new(RefCell::new(Settles::default()));
+  isolate.set_slot(s.clone());
+  s
+}
+
+/// Throws `t` into the guest.
+fn throw(scope: &mut v8::PinScope<'_, '_>, t: Thrown) {
+  let v = v8_in::thrown(scope, &t);
+  scope.throw_exception(v);
+}
+
 /// Settles `slot` when `promise` settles; the fulfilled value goes through `convert` with `opts`.
 pub fn attach(
   scope: &mut v8::PinScope<'_, '_>,
@@ -25,11 +51,12 @@ pub fn attach(
   opts: TransferOptions,
   convert: Convert,
 ) -> Option<()> {
-  let st = state(scope);
+  let table = settles(scope);
   let id = {
-    let mut s = st.borrow_mut();
-    let id = s.next_id();
-    s.settles.insert(id, (SettleGuard(slot), opts, convert));
+    let mut s = table.borrow_mut();
+    s.next = s.next.wrapping_add(1).max(1);
+    let id = s.next;
+    s.entries.insert(id, (SettleGuard(slot), opts, convert));
     id
   };
   let data = v8::Integer::new_from_unsigned(scope, id);
@@ -48,8 +75,8 @@ fn take(
   args: &v8::FunctionCallbackArguments,
 ) -> Option<(SettleGuard, TransferOptions, Convert)> {
   let id = args.data().uint32_value(scope)?;
-  let st = state(scope);
-  let entry = st.borrow_mut().settles.remove(&id);
+  let table = settles(scope);
+  let entry = table.borrow_mut().entries.remove(&id);
   entry
 }
 

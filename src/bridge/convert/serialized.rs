@@ -8,7 +8,7 @@
 //! to the property-by-property clone.
 
 use super::{call_helper, clone};
-use crate::api::js::{self, check, Failure};
+use crate::bridge::js::{self, check, Failure};
 use crate::transfer::external::{ExternalData, Wire};
 use crate::transfer::value::{Key, Value};
 use crate::transfer::wire;
@@ -259,7 +259,7 @@ fn apply(
       return Ok(());
     };
     if let Value::Object { id, .. } = v {
-      if let Some(h) = crate::api::handles::from_object(env, js, false)? {
+      if let Some(h) = crate::bridge::node_handles::from_object(env, js, false)? {
         handles.insert(*id, h.clone());
         *v = h;
       }

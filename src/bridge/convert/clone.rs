@@ -2,8 +2,9 @@
 //! type checks Node-API lacks (Map, Set, RegExp, boxed primitives, Proxy, cycles).
 
 use super::{call_helper, primitive, read_string, rust_string};
-use crate::api::js::{self, check, Failure};
-use crate::error::{msg, ErrorKind, Thrown};
+use crate::bridge::js::{self, check, Failure};
+use crate::error::{msg, ErrorKind};
+use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{Boxed, ErrorData, JsString, Key, Value, ViewKind};
 use napi::sys;
 use std::ptr::null_mut;
@@ -55,7 +56,8 @@ fn clone(
   }
   if code == 11 {
     // ivm objects travel as handles and take no part in the cycle table.
-    return crate::api::handles::from_object(env, v, false)?.ok_or_else(|| describe_error(env, v));
+    return crate::bridge::node_handles::from_object(env, v, false)?
+      .ok_or_else(|| describe_error(env, v));
   }
   if code == 12 {
     // SharedArrayBuffers are shared, not copied (no cycle-table entry either).
@@ -212,7 +214,7 @@ pub(super) fn shared_memory(env: sys::napi_env, v: sys::napi_value) -> Result<Va
   })?;
   let mem = crate::transfer::shared::SharedMemory::for_memory(data as usize, len, || {
     let keeper = crate::bridge::host_ref::new_host_ref(env, v)
-      .map_err(|e| crate::error::Thrown::error(e.reason.clone()))?;
+      .map_err(|e| crate::transfer::thrown::Thrown::error(e.reason.clone()))?;
     Ok(Box::new(keeper))
   })?;
   Ok(Value::Handle(crate::transfer::value::Handle::new(mem)))

@@ -1,7 +1,7 @@
 //! Per-environment state (Node's main thread or a worker): the bridge, the JS helpers from
 //! `index.js`, and the isolates to dispose when the environment shuts down.
 
-use crate::api::js;
+use crate::bridge::js;
 use crate::bridge::Bridge;
 use crate::isolate::IsolateHost;
 use napi::sys;

@@ -1,8 +1,8 @@
 //! Small raw Node-API helpers for Node's thread: strings, promises, properties, and turning a
 //! [`Thrown`] into a real JS error with the boundary stack (SPEC §2.3).
 
-use crate::api::convert;
-use crate::error::Thrown;
+use crate::bridge::convert;
+use crate::transfer::thrown::Thrown;
 use napi::sys;
 use napi::Status;
 use std::ptr::null_mut;

@@ -9,8 +9,8 @@ pub use clone::{copy, read_error};
 pub use serialized::{external, materialize};
 pub use to_napi::to_napi;
 
-use crate::api::env::EnvData;
-use crate::api::js::{self, check, Failure};
+use crate::bridge::env::EnvData;
+use crate::bridge::js::{self, check, Failure};
 use crate::transfer::value::{BigInt, JsString, Value};
 use napi::sys;
 use std::ptr::null_mut;

@@ -1,0 +1,55 @@
+//! A value thrown across the boundary, as owned data.
+//!
+//! Errors travel between threads as [`Thrown`] values (plain owned data); they become real
+//! JavaScript errors only at the edges (`bridge::js::throw` on Node's thread,
+//! `transfer::v8_in::thrown` in a guest).
+
+use crate::error::ErrorKind;
+use crate::transfer::value::{JsString, Value};
+
+/// A value thrown across the boundary, as owned data.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Thrown {
+  /// An `Error` object: rebuilt from its class, message and stack on the other side.
+  #[error("{}: {}", kind.name(), message.to_rust())]
+  Error {
+    /// The constructor used on the receiving side.
+    kind: ErrorKind,
+    /// A `name` to set as a non-enumerable own property (kinds that are not preserved).
+    name: Option<JsString>,
+    /// The message.
+    message: JsString,
+    /// The guest's stack (`None` for errors produced by the library).
+    stack: Option<JsString>,
+  },
+  /// A thrown primitive, delivered unchanged.
+  #[error("a thrown primitive value")]
+  Value(Value),
+}
+
+impl Thrown {
+  /// A library error with no guest stack.
+  pub fn new(kind: ErrorKind, message: impl Into<String>) -> Thrown {
+    Thrown::Error {
+      kind,
+      name: None,
+      message: JsString::from(message.into().as_str()),
+      stack: None,
+    }
+  }
+
+  /// `Error(message)`.
+  pub fn error(message: impl Into<String>) -> Thrown {
+    Thrown::new(ErrorKind::Error, message)
+  }
+
+  /// `TypeError(message)`.
+  pub fn type_error(message: impl Into<String>) -> Thrown {
+    Thrown::new(ErrorKind::TypeError, message)
+  }
+
+  /// `RangeError(message)`.
+  pub fn range_error(message: impl Into<String>) -> Thrown {
+    Thrown::new(ErrorKind::RangeError, message)
+  }
+}
