@@ -156,24 +156,19 @@ impl IsolateHost {
           };
           let _ = ready_tx.send((shared.thread_safe_handle(), shared.clone()));
           drop(ready_tx);
-          serve(&shared, &rx);
-          // No task can be added after this (the sink checks the flag under the same lock);
-          // queued ones are dropped while their isolate still exists.
-          {
-            let _sender = thread_state.sender.lock();
-            thread_state.disposed.store(true, Ordering::SeqCst);
-          }
-          let locker = shared.lock();
-          crate::platform::tasks::unregister(&locker);
-          thread_state.tasks.lock().clear();
-          // Every V8 handle goes before the isolate does.
-          if let Some(core) = locker.get_slot::<Rc<Core>>().cloned() {
-            core.clear();
-          }
-          drop(locker);
-          // The isolate itself goes with the last Arc: this one, or the one the IsolateHost
-          // keeps until it is disposed, or one a caller on another thread holds for a moment.
+          // From now on the IsolateHost owns the isolate; this thread upgrades a weak handle
+          // for each job, so a disposal can tear the isolate down on the disposing thread.
+          let weak = Arc::downgrade(&shared);
           drop(shared);
+          serve(&weak, &rx);
+          if let Some(shared) = weak.upgrade() {
+            let mut locker = shared.lock();
+            teardown(&mut locker, &thread_state);
+            drop(locker);
+            // The isolate itself goes with the last Arc: this one, or one a caller on another
+            // thread holds for a moment.
+            drop(shared);
+          }
         }));
         let _ = result;
         // No job can be queued after this: posting checks the flag under the sender's lock.
@@ -241,16 +236,43 @@ impl IsolateHost {
       let _ = tx.send(Msg::Stop);
     }
     let shared = self.shared.lock().take();
-    drop(shared);
-    // Wait for the thread to finish (so the isolate's memory is gone when dispose returns),
-    // but never while it waits for a host (possibly this very thread), and never for long:
-    // a disposal must not hang. Otherwise the thread finishes on its own.
+    if let Some(shared) = shared {
+      if !self.is_current_thread() && super::inline::can_lock_here() {
+        // Tear the isolate down right here (a running call stops at the termination); the
+        // isolate's thread finds it gone and ends by itself.
+        let mut locker = shared.lock();
+        teardown(&mut locker, &self.state);
+        drop(locker);
+        drop(shared);
+        return;
+      }
+      drop(shared);
+    }
+    // Otherwise wait for the thread to finish (so the isolate's memory is gone when dispose
+    // returns), but never while it waits for a host (possibly this very thread), and never for
+    // long: a disposal must not hang. Otherwise the thread finishes on its own.
     let waiting = self.state.waiting_on_host.load(Ordering::SeqCst) != 0;
     if !self.is_current_thread() && !waiting && self.exited.recv_timeout(SHUTDOWN_WAIT).is_ok() {
       if let Some(t) = self.thread.lock().take() {
         let _ = t.join();
       }
     }
+  }
+}
+
+/// Releases everything the isolate holds, under its lock, before the isolate itself goes:
+/// no more V8 tasks are accepted (the task sink checks the flag under the sender's lock) and
+/// queued ones are dropped while their isolate still exists; every V8 handle of the tables goes.
+/// Idempotent (the disposing thread and the isolate's thread may both run it).
+fn teardown(isolate: &mut v8::Isolate, state: &SharedState) {
+  {
+    let _sender = state.sender.lock();
+    state.disposed.store(true, Ordering::SeqCst);
+  }
+  crate::platform::tasks::unregister(isolate);
+  state.tasks.lock().clear();
+  if let Some(core) = isolate.get_slot::<Rc<Core>>().cloned() {
+    core.clear();
   }
 }
 
@@ -395,7 +417,7 @@ fn run_job(
   failed
 }
 
-fn serve(shared: &v8::SharedIsolate, rx: &crossbeam_channel::Receiver<Msg>) {
+fn serve(shared: &std::sync::Weak<v8::SharedIsolate>, rx: &crossbeam_channel::Receiver<Msg>) {
   let mut clock = JobClock::new();
   loop {
     let polling = Instant::now();
@@ -403,6 +425,9 @@ fn serve(shared: &v8::SharedIsolate, rx: &crossbeam_channel::Receiver<Msg>) {
     let (msg, slept) = match msg {
       Ok((Msg::Stop, _)) | Err(_) => break,
       Ok(m) => m,
+    };
+    let Some(shared) = shared.upgrade() else {
+      break;
     };
     let mut locker = shared.lock();
     let Some(core) = locker.get_slot::<Rc<Core>>().cloned() else {
