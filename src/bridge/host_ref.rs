@@ -253,36 +253,35 @@ pub fn call(
   waiting_on: &std::sync::atomic::AtomicUsize,
   wait: impl FnOnce(Wait<'_>) -> Result<Result<Value, Thrown>, crossbeam_channel::RecvError>,
 ) -> Result<Value, Thrown> {
-  let (tx, rx) = crossbeam_channel::bounded::<Result<Value, Thrown>>(1);
   let id = target.id;
-  let task: Callback = Box::new(move |env| {
-    let _ = tx.send(run_op(env, id, op));
-  });
   let key = target.env_key();
+  let innermost = waiters.last().and_then(|w| w.downcast_ref::<SyncWaiter>());
+  let waiter = innermost.filter(|w| w.env_key == key);
+  // The environment's thread is this one, running the guest inline: call the host right here.
+  let inline_env = waiter
+    .and_then(|w| w.inline.as_ref())
+    .filter(|(_, thread)| *thread == std::thread::current().id())
+    .map(|(env, _)| env.get());
   // Record the wait before the request can run: the host may call back into this isolate as
   // soon as it has the request, and must then see that this thread is blocked on it.
   let previous = waiting_on.swap(key, Ordering::SeqCst);
-  let innermost = waiters.last().and_then(|w| w.downcast_ref::<SyncWaiter>());
-  let answer = match innermost {
-    Some(w) if w.env_key == key => match &w.inline {
-      // The environment's thread is this one, running the guest inline: call the host now.
-      Some((env, thread)) if *thread == std::thread::current().id() => {
-        let env = env.get();
-        wait(Wait::Inline(Box::new(move || task(env)), &rx))
-      }
-      Some(_) => {
-        target.bridge.post(task);
-        wait(Wait::Reply(&rx))
-      }
-      None => {
-        if let Err(e) = w.tx.send(task) {
-          drop(e);
+  let answer = match inline_env {
+    Some(env) => wait(Wait::Inline(Box::new(move || run_op(env, id, op)))),
+    None => {
+      let (tx, rx) = crossbeam_channel::bounded::<Result<Value, Thrown>>(1);
+      let task: Callback = Box::new(move |env| {
+        let _ = tx.send(run_op(env, id, op));
+      });
+      match waiter {
+        // A thread blocked in a sync call it handed to the isolate's thread: it serves this.
+        Some(w) if w.inline.is_none() => {
+          if let Err(e) = w.tx.send(task) {
+            drop(e);
+          }
         }
-        wait(Wait::Reply(&rx))
+        // Otherwise through the environment's event loop.
+        _ => target.bridge.post(task),
       }
-    },
-    _ => {
-      target.bridge.post(task);
       wait(Wait::Reply(&rx))
     }
   };
@@ -295,11 +294,8 @@ pub enum Wait<'a> {
   /// Wait for it on this channel (serving the isolate's own queue meanwhile).
   Reply(&'a crossbeam_channel::Receiver<Result<Value, Thrown>>),
   /// Run this on the current thread (it is the host's, and the guest runs inline on it), with
-  /// the isolate unlocked; the answer is then on the channel.
-  Inline(
-    Box<dyn FnOnce() + 'a>,
-    &'a crossbeam_channel::Receiver<Result<Value, Thrown>>,
-  ),
+  /// the isolate unlocked; it returns the answer.
+  Inline(Box<dyn FnOnce() -> Result<Value, Thrown> + 'a>),
 }
 
 /// A host function as it crosses into an isolate (a `Callback`, or a plain function).

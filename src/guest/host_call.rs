@@ -42,10 +42,7 @@ fn call_host(
     &shared.waiting_on_host,
     |how| match how {
       host_ref::Wait::Reply(rx) => crate::isolate::thread::serve_while_waiting(isolate, rx),
-      host_ref::Wait::Inline(run, rx) => {
-        crate::isolate::inline::run_unlocked(isolate, run);
-        rx.try_recv().map_err(|_| crossbeam_channel::RecvError)
-      }
+      host_ref::Wait::Inline(run) => Ok(crate::isolate::inline::run_unlocked(isolate, run)),
     },
   )
 }

@@ -13,7 +13,6 @@ use super::runtime::{Core, Runtime};
 use super::thread::IsolateHost;
 use crate::error::msg;
 use crate::transfer::thrown::Thrown;
-use std::cell::Cell;
 use std::ffi::c_void;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
@@ -26,12 +25,6 @@ unsafe extern "C" {
   fn v8__Isolate__Exit(isolate: *mut c_void);
   fn v8__Unlocker__CONSTRUCT(buf: *mut [usize; 1], isolate: *mut c_void);
   fn v8__Unlocker__DESTRUCT(buf: *mut [usize; 1]);
-}
-
-thread_local! {
-  /// Time this thread spent in host functions called from inline calls (ns), which is not the
-  /// guest's CPU time.
-  static HOST_NS: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Why a call could not run inline.
@@ -73,14 +66,14 @@ impl IsolateHost {
       drop(core);
       return Err(Refused::Disposed);
     }
-    let host0 = HOST_NS.with(Cell::get);
+    let host0 = core.host_ns.get();
     let start = Instant::now();
     let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
       let mut rt = Runtime::new(&mut locker, core.clone());
       f(&mut rt)
     }));
     let wall = start.elapsed().as_nanos() as u64;
-    let host = HOST_NS.with(Cell::get).saturating_sub(host0);
+    let host = core.host_ns.get().saturating_sub(host0);
     state.wall_ns.fetch_add(wall, Ordering::Relaxed);
     state
       .cpu_ns
@@ -111,8 +104,9 @@ pub fn run_unlocked<R>(isolate: &mut v8::Isolate, f: impl FnOnce() -> R) -> R {
   }
   let start = Instant::now();
   let out = unlocked(isolate, f);
-  HOST_NS.with(|h| h.set(h.get() + start.elapsed().as_nanos() as u64));
   if let Some(c) = &core {
+    c.host_ns
+      .set(c.host_ns.get() + start.elapsed().as_nanos() as u64);
     c.resume_timers();
   }
   out

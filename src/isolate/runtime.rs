@@ -62,6 +62,8 @@ pub struct Core {
   /// Timeouts of the runs in progress (nested runs included), paused while the thread waits
   /// for another isolate.
   pub timers: RefCell<Vec<super::watchdog::Pauser>>,
+  /// Time spent in host functions called inline from this isolate (ns): not its CPU time.
+  pub host_ns: std::cell::Cell<u64>,
 }
 
 impl Core {
@@ -162,6 +164,7 @@ pub fn create(state: Arc<SharedState>, options: IsolateOptions) -> (v8::OwnedIso
     waiters,
     state,
     timers: RefCell::new(Vec::new()),
+    host_ns: std::cell::Cell::new(0),
   });
   isolate.set_slot(core.clone());
   (isolate, core)
