@@ -225,7 +225,6 @@ impl<'a> Runtime<'a> {
       v8::Local<'s, v8::Value>,
     ) -> Result<T, Thrown>,
   ) -> Result<T, Thrown> {
-    let handle = self.isolate.thread_safe_handle();
     let core = self.core.clone();
     let tables = &core.tables;
     let rejections = &core.rejections;
@@ -234,7 +233,6 @@ impl<'a> Runtime<'a> {
     let outer_rejections = std::mem::take(&mut *rejections.borrow_mut());
     let out = Self::run_frame(
       self.isolate,
-      handle,
       context,
       timeout_ms,
       &core,
@@ -288,7 +286,6 @@ impl<'a> Runtime<'a> {
   #[allow(clippy::too_many_arguments)]
   fn run_frame<T>(
     isolate: &mut v8::Isolate,
-    handle: v8::IsolateHandle,
     context: &v8::Global<v8::Context>,
     timeout_ms: u32,
     core: &Core,
@@ -309,7 +306,7 @@ impl<'a> Runtime<'a> {
     let ctx = v8::Local::new(hs, context);
     let cs = &mut v8::ContextScope::new(hs, ctx);
     v8::tc_scope!(let tc, cs);
-    let timer = (timeout_ms > 0).then(|| Timer::arm(handle, timeout_ms));
+    let timer = (timeout_ms > 0).then(|| Timer::arm(tc.thread_safe_handle(), timeout_ms));
     if let Some(t) = &timer {
       core.timers.borrow_mut().push(t.pauser());
     }

@@ -11,6 +11,10 @@ use std::ptr::null_mut;
 
 /// Structured clone of a host value (`copy: true`).
 pub fn copy(env: sys::napi_env, v: sys::napi_value) -> Result<Value, Failure> {
+  // Primitives (most results of host callbacks) need no cycle map.
+  if let Some(p) = primitive(env, v)? {
+    return Ok(p);
+  }
   let seen = js::construct_global(env, "Map", &[])?;
   let mut next_id = 0u32;
   clone(env, v, seen, &mut next_id)
