@@ -254,34 +254,27 @@ fn wait_serving<T>(
   rx: &crossbeam_channel::Receiver<T>,
   run_rx: &crossbeam_channel::Receiver<Callback>,
 ) -> Result<T, crossbeam_channel::RecvError> {
-  let spin = sync_spin();
-  let mut start = std::time::Instant::now();
-  let mut rounds = 0u32;
+  use crate::isolate::spin::{spin, try_recv, Poll};
   loop {
-    match rx.try_recv() {
-      Ok(v) => return Ok(v),
-      Err(crossbeam_channel::TryRecvError::Disconnected) => {
-        return Err(crossbeam_channel::RecvError)
-      }
-      Err(crossbeam_channel::TryRecvError::Empty) => {}
-    }
-    if let Ok(task) = run_rx.try_recv() {
-      task(env);
-      // More requests usually follow (a guest loop calling the host): poll again.
-      start = std::time::Instant::now();
-      continue;
-    }
-    rounds += 1;
-    if rounds.is_multiple_of(64) && start.elapsed() >= spin {
-      crossbeam_channel::select! {
-        recv(rx) -> v => return v,
-        recv(run_rx) -> task => if let Ok(task) = task {
+    let polled = spin(sync_spin(), || match try_recv(rx) {
+      Poll::Idle => match run_rx.try_recv() {
+        Ok(task) => {
           task(env);
-          start = std::time::Instant::now();
-        },
-      }
-    } else {
-      std::hint::spin_loop();
+          // More requests usually follow (a guest loop calling the host): poll again.
+          Poll::Worked
+        }
+        Err(_) => Poll::Idle,
+      },
+      p => p,
+    });
+    if let Some(r) = polled {
+      return r;
+    }
+    crossbeam_channel::select! {
+      recv(rx) -> v => return v,
+      recv(run_rx) -> task => if let Ok(task) = task {
+        task(env);
+      },
     }
   }
 }

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod ops;
 pub mod remote;
 pub mod runtime;
+pub mod spin;
 pub mod thread;
 pub mod watchdog;
 

@@ -305,22 +305,10 @@ pub fn recv_spinning<T>(
   rx: &crossbeam_channel::Receiver<T>,
   spin: std::time::Duration,
 ) -> Result<(T, bool), crossbeam_channel::RecvError> {
-  let start = Instant::now();
-  let mut rounds = 0u32;
-  loop {
-    match rx.try_recv() {
-      Ok(m) => return Ok((m, false)),
-      Err(crossbeam_channel::TryRecvError::Disconnected) => {
-        return Err(crossbeam_channel::RecvError)
-      }
-      Err(crossbeam_channel::TryRecvError::Empty) => {}
-    }
-    rounds += 1;
-    if rounds.is_multiple_of(64) && start.elapsed() >= spin {
-      return rx.recv().map(|m| (m, true));
-    }
-    std::hint::spin_loop();
+  if let Some(r) = super::spin::spin(spin, || super::spin::try_recv(rx)) {
+    return r.map(|m| (m, false));
   }
+  rx.recv().map(|m| (m, true))
 }
 
 /// The isolate's job queue, reachable from callbacks (for jobs served while the thread waits).
@@ -482,26 +470,13 @@ fn wait_serving_jobs<T>(
   reply: &crossbeam_channel::Receiver<T>,
 ) -> Result<T, crossbeam_channel::RecvError> {
   // Poll briefly first: host answers usually come back within microseconds, and a sleeping
-  // thread costs a wake-up per call.
-  let spin = job_spin();
-  let start = Instant::now();
-  let mut rounds = 0u32;
-  loop {
-    match reply.try_recv() {
-      Ok(v) => return Ok(v),
-      Err(crossbeam_channel::TryRecvError::Disconnected) => {
-        return Err(crossbeam_channel::RecvError)
-      }
-      Err(crossbeam_channel::TryRecvError::Empty) => {}
-    }
-    if !queue.is_empty() {
-      break;
-    }
-    rounds += 1;
-    if rounds.is_multiple_of(64) && start.elapsed() >= spin {
-      break;
-    }
-    std::hint::spin_loop();
+  // thread costs a wake-up per call. A queued job ends the polling.
+  let polled = super::spin::spin(job_spin(), || match super::spin::try_recv(reply) {
+    super::spin::Poll::Idle if !queue.is_empty() => super::spin::Poll::Block,
+    p => p,
+  });
+  if let Some(r) = polled {
+    return r;
   }
   enum Woken<T> {
     Reply(Result<T, crossbeam_channel::RecvError>),
