@@ -95,3 +95,23 @@ test('8 isolates, mixed sync and async calls and host callbacks, with disposals 
   assert.equal(pending.length, 8 * 2 * 10 + 2 * (0 + 1 + 2 + 3 + 4 + 5 + 6 + 7) + 16);
   for (const { isolate } of isolates) assert.equal(isolate.isDisposed, true);
 });
+
+test('a guest calling a nested isolate synchronously: the time spent there is the nested isolate\'s', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  context.global.setSync('ivm', ivm);
+  context.evalSync(`
+    globalThis.inner = new ivm.Isolate();
+    globalThis.innerCtx = inner.createContextSync();
+    globalThis.spin = innerCtx.evalSync('(ms) => { const t = Date.now(); while (Date.now() - t < ms) {} return ms; }', { reference: true });
+  `);
+  const cpu0 = isolate.cpuTime;
+  const innerCpu0 = context.evalSync('inner.cpuTime');
+  assert.equal(context.evalSync('spin.applySync(undefined, [200])'), 200);
+  const outerMs = Number(isolate.cpuTime - cpu0) / 1e6;
+  const innerMs = Number(context.evalSync('inner.cpuTime') - innerCpu0) / 1e6;
+  assert.ok(innerMs >= 150, `inner cpu ${innerMs} ms`);
+  assert.ok(outerMs < 100, `outer cpu ${outerMs} ms excludes the nested call`);
+  assert.equal(context.evalSync('innerCtx.evalSync("6 * 7")'), 42);
+  isolate.dispose();
+});

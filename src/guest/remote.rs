@@ -93,15 +93,9 @@ pub fn call_sync<T: Send + 'static>(
     .get_slot::<Arc<SharedState>>()
     .cloned()
     .ok_or_else(|| Thrown::error(msg::DISPOSED))?;
-  let own_thread = shared
-    .host
-    .get()
-    .and_then(|h| h.upgrade())
-    .map(|h| h.is_current_thread())
-    .unwrap_or(true);
-  if !own_thread && target.state.queued_jobs() == 0 {
-    // This guest runs inline on its caller's thread: the call into `target` does too, with
-    // this isolate unlocked meanwhile (so `target` may call back into it).
+  if target.state.queued_jobs() == 0 {
+    // The call runs right here, on this thread, with this isolate unlocked meanwhile (so
+    // `target` may call back into it); time spent there is not this isolate's.
     let isolate: &mut v8::Isolate = scope;
     let out = crate::isolate::inline::run_unlocked(isolate, || {
       target.run_inline(

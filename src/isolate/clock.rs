@@ -51,6 +51,9 @@ pub struct Running {
   counted: u64,
   /// When its result started going out (delivery is not the job's CPU time).
   delivering: Instant,
+  /// Time the job spent running other code on this thread (a guest → guest sync call run
+  /// inline with this isolate unlocked): not this isolate's CPU time.
+  excluded: u64,
 }
 
 impl JobClock {
@@ -75,19 +78,24 @@ impl JobClock {
       wall0: now,
       counted: 0,
       delivering: now,
+      excluded: 0,
     }
   }
 
-  /// The job ran; its result is about to be delivered.
-  pub fn before_delivery(&mut self, job: &mut Running, state: &SharedState) {
+  /// The job ran, `excluded` ns of it in code that is not this isolate's; its result is about
+  /// to be delivered.
+  pub fn before_delivery(&mut self, job: &mut Running, state: &SharedState, excluded: u64) {
+    job.excluded = excluded;
     let wall = job.wall0.elapsed();
     state
       .wall_ns
       .fetch_add(wall.as_nanos() as u64, Ordering::Relaxed);
     let count = if wall >= EXACT_AFTER {
-      thread_cpu_ns().saturating_sub(job.cpu0)
+      thread_cpu_ns()
+        .saturating_sub(job.cpu0)
+        .saturating_sub(excluded)
     } else {
-      let estimate = wall.as_nanos() as u64;
+      let estimate = (wall.as_nanos() as u64).saturating_sub(excluded);
       let paid = estimate.min(self.debt);
       self.debt -= paid;
       estimate - paid
@@ -102,7 +110,11 @@ impl JobClock {
   pub fn after_delivery(&mut self, job: Running, state: &SharedState) {
     self.mark = thread_cpu_ns();
     let since = job.delivering.elapsed().as_nanos() as u64;
-    let exact = self.mark.saturating_sub(job.cpu0).saturating_sub(since);
+    let exact = self
+      .mark
+      .saturating_sub(job.cpu0)
+      .saturating_sub(since)
+      .saturating_sub(job.excluded);
     if exact > job.counted {
       let more = exact - job.counted;
       let paid = more.min(self.debt);

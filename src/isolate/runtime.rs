@@ -62,7 +62,8 @@ pub struct Core {
   /// Timeouts of the runs in progress (nested runs included), paused while the thread waits
   /// for another isolate.
   pub timers: RefCell<Vec<super::watchdog::Pauser>>,
-  /// Time spent in host functions called inline from this isolate (ns): not its CPU time.
+  /// Time this isolate's calls spent in other code run inline on their thread with the isolate
+  /// unlocked (host functions, other isolates' sync calls), in ns: not its CPU time.
   pub host_ns: std::cell::Cell<u64>,
 }
 

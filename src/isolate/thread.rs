@@ -385,12 +385,14 @@ fn run_job(
   mut timing: Option<(&mut JobClock, Running)>,
 ) -> bool {
   let state = core.state.clone();
+  let elsewhere0 = core.host_ns.get();
   let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
     let mut rt = Runtime::new(isolate, core.clone());
     job(&mut rt)
   }));
   if let Some((clock, running)) = timing.as_mut() {
-    clock.before_delivery(running, &state);
+    let elsewhere = core.host_ns.get().saturating_sub(elsewhere0);
+    clock.before_delivery(running, &state, elsewhere);
   }
   let failed = outcome.is_err() || state.memory.exceeded.load(Ordering::SeqCst);
   if failed {
