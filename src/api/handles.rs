@@ -192,13 +192,10 @@ fn shared_memory(
   env: sys::napi_env,
   mem: &crate::transfer::shared::SharedMemory,
 ) -> Result<sys::napi_value, Failure> {
-  if let Some(keeper) = mem
-    .owner
-    .downcast_ref::<Arc<crate::bridge::host_ref::HostRef>>()
-  {
+  if let crate::transfer::shared::Owner::Node { env_key, id, .. } = &mem.owner {
     let data = crate::bridge::env::EnvData::get(env)?;
-    if data.bridge_key() == keeper.env_key() {
-      if let Some(v) = data.host_value(env, keeper.id) {
+    if data.bridge_key() == *env_key {
+      if let Some(v) = data.host_value(env, *id) {
         return Ok(v);
       }
     }

@@ -7,6 +7,7 @@ pub mod call_mode;
 pub mod clock;
 pub mod collect;
 pub mod host_op;
+pub mod host_ref;
 pub mod inline;
 pub mod limits;
 pub mod ops;
