@@ -6,12 +6,13 @@ use crate::bridge::convert;
 use crate::bridge::env::EnvData;
 use crate::bridge::js;
 use crate::error::{msg, ErrorKind};
+use crate::isolate::handle::Handle;
 use crate::isolate::host_op::HostOp;
 use crate::isolate::host_ref::{Done, NodeSide};
 use crate::transfer::external::ExternalData;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::thrown::Thrown;
-use crate::transfer::value::{Handle, Value};
+use crate::transfer::value::Value;
 use napi::sys;
 use std::any::Any;
 use std::sync::atomic::Ordering;
@@ -131,7 +132,7 @@ fn export(
     return convert::copy(env, v);
   }
   if opts.external_copy {
-    return Ok(Value::Handle(Handle::new(ExternalData::new(
+    return Ok(Value::Handle(Handle::ExternalCopy(ExternalData::new(
       convert::copy(env, v)?,
     ))));
   }
@@ -141,7 +142,7 @@ fn export(
   if let Some(h) = crate::bridge::node_handles::from_object(env, v, true)? {
     return Ok(h);
   }
-  Ok(Value::Handle(Handle::new(new_host_ref_with(
+  Ok(Value::Handle(Handle::HostReference(new_host_ref_with(
     env, v, inherit,
   )?)))
 }

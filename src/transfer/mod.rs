@@ -4,6 +4,7 @@
 
 pub mod external;
 pub mod guest_handles;
+pub mod handle;
 pub mod memory;
 pub mod once;
 pub mod options;

@@ -225,7 +225,9 @@ pub(super) fn shared_memory(env: sys::napi_env, v: sys::napi_value) -> Result<Va
       keep: Box::new(keeper),
     })
   })?;
-  Ok(Value::Handle(crate::transfer::value::Handle::new(mem)))
+  Ok(Value::Handle(crate::isolate::handle::Handle::SharedMemory(
+    mem,
+  )))
 }
 
 #[inline(never)]
