@@ -4,7 +4,7 @@ use crate::api::options;
 use crate::bridge::convert;
 use crate::bridge::js::{self, Failure, Raw};
 use crate::error::msg;
-use crate::transfer::external::{self, CopyInto, ExternalData};
+use crate::transfer::external::{self, ExternalData};
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
@@ -222,6 +222,6 @@ pub fn total_external_size() -> f64 {
 }
 
 /// Token data as a transferable handle.
-pub fn token_handle(data: Arc<ExternalData>) -> crate::transfer::value::Handle {
-  crate::transfer::value::Handle::new(CopyInto(data))
+pub fn token_handle(data: Arc<ExternalData>) -> crate::isolate::handle::Handle {
+  crate::isolate::handle::Handle::CopyInto(data)
 }

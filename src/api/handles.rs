@@ -4,9 +4,9 @@
 
 use crate::api::external_copy::{token_handle, ExternalCopy, ExternalCopyInto};
 use crate::bridge::js::Failure;
-use crate::isolate::remote::{IsolateContext, IsolateFunction, IsolateRef, IsolateScript};
-use crate::transfer::external::{CopyInto, ExternalData};
-use crate::transfer::value::{Handle, Value};
+use crate::isolate::handle::Handle;
+use crate::isolate::remote::IsolateScript;
+use crate::transfer::value::Value;
 use napi::bindgen_prelude::{ClassInstance, FromNapiValue, ToNapiValue};
 use napi::sys;
 use std::sync::Arc;
@@ -27,37 +27,39 @@ pub fn from_object(
   functions: bool,
 ) -> Result<Option<Value>, Failure> {
   if is_library(env, v) {
-    return Ok(Some(Value::Handle(Handle::new(crate::guest::Library))));
+    return Ok(Some(Value::Handle(Handle::Library)));
   }
   if let Some(token) = instance::<ExternalCopyInto>(env, v) {
     return Ok(Some(Value::Handle(token_handle(token.take()?))));
   }
   if let Some(copy) = instance::<ExternalCopy>(env, v) {
-    return Ok(Some(Value::Handle(Handle::new(copy.data()?))));
+    return Ok(Some(Value::Handle(Handle::ExternalCopy(copy.data()?))));
   }
   if let Some(token) = instance::<crate::api::reference::Dereference>(env, v) {
     return Ok(Some(Value::Handle(token.take_handle()?)));
   }
   if let Some(cb) = instance::<crate::api::callback::Callback>(env, v) {
-    return Ok(Some(Value::Handle(Handle::new(cb.handle.clone()))));
+    return Ok(Some(Value::Handle(Handle::HostFunction(cb.handle.clone()))));
   }
   if functions && crate::bridge::js::type_of(env, v) == sys::ValueType::napi_function {
     let h = crate::api::callback::handle_for(env, v, crate::isolate::call_mode::CallMode::Sync)?;
-    return Ok(Some(Value::Handle(Handle::new(h))));
+    return Ok(Some(Value::Handle(Handle::HostFunction(h))));
   }
   if let Some(i) = instance::<crate::api::isolate::Isolate>(env, v) {
-    return Ok(Some(Value::Handle(Handle::new(i.host.clone()))));
+    return Ok(Some(Value::Handle(Handle::Isolate(i.host.clone()))));
   }
   if let Some(c) = instance::<crate::api::context::Context>(env, v) {
-    return Ok(Some(Value::Handle(Handle::new(c.transfer()?))));
+    return Ok(Some(Value::Handle(Handle::Context(c.transfer()?))));
   }
   if let Some(s) = instance::<crate::api::script::Script>(env, v) {
     let handle = s.slot.get(crate::error::msg::SCRIPT_RELEASED)?;
-    return Ok(Some(Value::Handle(Handle::new(IsolateScript { handle }))));
+    return Ok(Some(Value::Handle(Handle::Script(IsolateScript {
+      handle,
+    }))));
   }
   if let Some(r) = instance::<crate::api::reference::Reference>(env, v) {
     return match r.host_target()? {
-      Some(target) => Ok(Some(Value::Handle(Handle::new(target)))),
+      Some(target) => Ok(Some(Value::Handle(Handle::HostReference(target)))),
       None => Ok(Some(Value::Handle(r.isolate_target()?.into_handle()))),
     };
   }
@@ -85,104 +87,102 @@ fn is_library(env: sys::napi_env, v: sys::napi_value) -> bool {
 
 /// Materialises a handle arriving in Node.
 pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Failure> {
-  if let Some(data) = h.get::<Arc<ExternalData>>() {
-    // SAFETY: Node's thread, valid env.
-    let v = unsafe { ExternalCopy::to_napi_value(env, ExternalCopy::wrap(data.clone())) }?;
-    return Ok(crate::bridge::js::frozen(env, v)?);
-  }
-  if let Some(target) = h.get::<Arc<crate::bridge::host_ref::HostRef>>() {
-    let r = crate::api::reference::Reference::to_host(target.clone());
-    // SAFETY: Node's thread, valid env.
-    return Ok(crate::bridge::js::frozen(env, unsafe {
-      crate::api::reference::Reference::to_napi_value(env, r)
-    }?)?);
-  }
-  if let Some(CopyInto(data)) = h.get::<CopyInto>() {
-    return crate::bridge::convert::materialize(env, data, false);
-  }
-  if let Some(r) = h.get::<IsolateRef>() {
-    let slot = Arc::new(crate::api::handle::Slot::from_arc(r.handle.clone()));
-    let r = crate::api::reference::Reference::shared(slot, r.type_of);
-    // SAFETY: Node's thread, valid env.
-    return Ok(crate::bridge::js::frozen(env, unsafe {
-      crate::api::reference::Reference::to_napi_value(env, r)
-    }?)?);
-  }
-  if h.get::<crate::guest::Library>().is_some() {
-    if let Some(r) = crate::bridge::env::EnvData::get(env)?.library {
-      let mut lib = std::ptr::null_mut();
-      // SAFETY: the reference belongs to this env.
-      crate::bridge::js::check(unsafe { sys::napi_get_reference_value(env, r, &mut lib) })?;
-      if !lib.is_null() {
-        return Ok(lib);
-      }
+  match h {
+    Handle::ExternalCopy(data) => {
+      // SAFETY: Node's thread, valid env.
+      let v = unsafe { ExternalCopy::to_napi_value(env, ExternalCopy::wrap(data.clone())) }?;
+      Ok(crate::bridge::js::frozen(env, v)?)
     }
-  }
-  if let Some(host) = h.get::<Arc<crate::isolate::IsolateHost>>() {
-    let i = crate::api::isolate::Isolate { host: host.clone() };
-    // SAFETY: Node's thread, valid env.
-    return Ok(crate::bridge::js::frozen(env, unsafe {
-      crate::api::isolate::Isolate::to_napi_value(env, i)
-    }?)?);
-  }
-  if let Some(c) = h.get::<IsolateContext>() {
-    let c = crate::api::context::Context::from_transfer(c);
-    // SAFETY: Node's thread, valid env.
-    return Ok(crate::bridge::js::frozen(env, unsafe {
-      crate::api::context::Context::to_napi_value(env, c)
-    }?)?);
-  }
-  if let Some(s) = h.get::<IsolateScript>() {
-    let s = crate::api::script::Script {
-      host: s.handle.host.clone(),
-      slot: crate::api::handle::Slot::from_arc(s.handle.clone()),
-    };
-    // SAFETY: Node's thread, valid env.
-    return Ok(crate::bridge::js::frozen(env, unsafe {
-      crate::api::script::Script::to_napi_value(env, s)
-    }?)?);
-  }
-  if let Some(f) = h.get::<IsolateFunction>() {
-    return crate::api::guest_function::new_function(
+    Handle::HostReference(target) => {
+      let r = crate::api::reference::Reference::to_host(target.clone());
+      // SAFETY: Node's thread, valid env.
+      Ok(crate::bridge::js::frozen(env, unsafe {
+        crate::api::reference::Reference::to_napi_value(env, r)
+      }?)?)
+    }
+    Handle::CopyInto(data) => crate::bridge::convert::materialize(env, data, false),
+    Handle::Reference(r) => {
+      let slot = Arc::new(crate::api::handle::Slot::from_arc(r.handle.clone()));
+      let r = crate::api::reference::Reference::shared(slot, r.type_of);
+      // SAFETY: Node's thread, valid env.
+      Ok(crate::bridge::js::frozen(env, unsafe {
+        crate::api::reference::Reference::to_napi_value(env, r)
+      }?)?)
+    }
+    Handle::Library => {
+      if let Some(r) = crate::bridge::env::EnvData::get(env)?.library {
+        let mut lib = std::ptr::null_mut();
+        // SAFETY: the reference belongs to this env.
+        crate::bridge::js::check(unsafe { sys::napi_get_reference_value(env, r, &mut lib) })?;
+        if !lib.is_null() {
+          return Ok(lib);
+        }
+      }
+      Err(non_transferable())
+    }
+    Handle::Isolate(host) => {
+      let i = crate::api::isolate::Isolate { host: host.clone() };
+      // SAFETY: Node's thread, valid env.
+      Ok(crate::bridge::js::frozen(env, unsafe {
+        crate::api::isolate::Isolate::to_napi_value(env, i)
+      }?)?)
+    }
+    Handle::Context(c) => {
+      let c = crate::api::context::Context::from_transfer(c);
+      // SAFETY: Node's thread, valid env.
+      Ok(crate::bridge::js::frozen(env, unsafe {
+        crate::api::context::Context::to_napi_value(env, c)
+      }?)?)
+    }
+    Handle::Script(s) => {
+      let s = crate::api::script::Script {
+        host: s.handle.host.clone(),
+        slot: crate::api::handle::Slot::from_arc(s.handle.clone()),
+      };
+      // SAFETY: Node's thread, valid env.
+      Ok(crate::bridge::js::frozen(env, unsafe {
+        crate::api::script::Script::to_napi_value(env, s)
+      }?)?)
+    }
+    Handle::Function(f) => crate::api::guest_function::new_function(
       env,
       f.target.handle.clone(),
       &f.name,
       f.length,
       f.mode,
-    );
-  }
-  if let Some(mem) = h.get::<Arc<crate::transfer::shared::SharedMemory>>() {
-    return shared_memory(env, mem);
-  }
-  if let Some(cb) = h.get::<Arc<crate::bridge::host_ref::CallbackHandle>>() {
-    // A function of this environment comes back as itself.
-    let data = crate::bridge::env::EnvData::get(env)?;
-    if data.bridge_key() == cb.target.env_key() {
-      if let Some(v) = data.host_value(env, cb.target.id) {
-        return Ok(v);
+    ),
+    Handle::SharedMemory(mem) => shared_memory(env, mem),
+    Handle::HostFunction(cb) => {
+      // A function of this environment comes back as itself.
+      let data = crate::bridge::env::EnvData::get(env)?;
+      if data.bridge_key() == cb.target.env_key() {
+        if let Some(v) = data.host_value(env, cb.target.id) {
+          return Ok(v);
+        }
       }
+      Err(non_transferable())
+    }
+    Handle::HostDerefInto(target) => {
+      let data = crate::bridge::env::EnvData::get(env)?;
+      if data.bridge_key() == target.env_key() {
+        if let Some(v) = data.host_value(env, target.id) {
+          return Ok(v);
+        }
+        return Err(
+          crate::transfer::thrown::Thrown::error(crate::error::msg::REFERENCE_RELEASED).into(),
+        );
+      }
+      Err(crate::transfer::thrown::Thrown::type_error(crate::guest::CANNOT_DEREF_INTO).into())
+    }
+    Handle::DerefInto(_) => {
+      Err(crate::transfer::thrown::Thrown::type_error(crate::guest::CANNOT_DEREF_INTO).into())
     }
   }
-  if let Some(crate::guest::HostDeref(target)) = h.get::<crate::guest::HostDeref>() {
-    let data = crate::bridge::env::EnvData::get(env)?;
-    if data.bridge_key() == target.env_key() {
-      if let Some(v) = data.host_value(env, target.id) {
-        return Ok(v);
-      }
-      return Err(
-        crate::transfer::thrown::Thrown::error(crate::error::msg::REFERENCE_RELEASED).into(),
-      );
-    }
-    return Err(
-      crate::transfer::thrown::Thrown::type_error(crate::guest::CANNOT_DEREF_INTO).into(),
-    );
-  }
-  if h.get::<crate::guest::DerefInto>().is_some() {
-    return Err(
-      crate::transfer::thrown::Thrown::type_error(crate::guest::CANNOT_DEREF_INTO).into(),
-    );
-  }
-  Err(crate::transfer::thrown::Thrown::type_error(crate::error::msg::NON_TRANSFERABLE).into())
+}
+
+/// "A non-transferable value was passed": a handle with no form in this environment.
+fn non_transferable() -> Failure {
+  crate::transfer::thrown::Thrown::type_error(crate::error::msg::NON_TRANSFERABLE).into()
 }
 
 /// A SharedArrayBuffer arriving in Node: Node's own buffer if it came from this environment.
@@ -192,13 +192,10 @@ fn shared_memory(
   env: sys::napi_env,
   mem: &crate::transfer::shared::SharedMemory,
 ) -> Result<sys::napi_value, Failure> {
-  if let Some(keeper) = mem
-    .owner
-    .downcast_ref::<Arc<crate::bridge::host_ref::HostRef>>()
-  {
+  if let crate::transfer::shared::Owner::Node { env_key, id, .. } = &mem.owner {
     let data = crate::bridge::env::EnvData::get(env)?;
-    if data.bridge_key() == keeper.env_key() {
-      if let Some(v) = data.host_value(env, keeper.id) {
+    if data.bridge_key() == *env_key {
+      if let Some(v) = data.host_value(env, *id) {
         return Ok(v);
       }
     }

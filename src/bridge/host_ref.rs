@@ -6,49 +6,42 @@ use crate::bridge::convert;
 use crate::bridge::env::EnvData;
 use crate::bridge::js;
 use crate::error::{msg, ErrorKind};
-use crate::isolate::call_mode::CallMode;
+use crate::isolate::handle::Handle;
 use crate::isolate::host_op::HostOp;
+use crate::isolate::host_ref::{Done, NodeSide};
 use crate::transfer::external::ExternalData;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::thrown::Thrown;
-use crate::transfer::value::{Handle, Value};
+use crate::transfer::value::Value;
 use napi::sys;
 use std::any::Any;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-/// A value of a Node environment kept alive for isolates. Any thread; dropping the last handle
-/// releases the value on its environment's thread.
-pub struct HostRef {
-  bridge: Arc<Bridge>,
-  /// Table id in the environment's host table.
-  pub id: u32,
-  /// `typeof` as a Reference reports it.
-  pub type_of: &'static str,
-  /// Created with `unsafeInherit`: `get` walks the prototype chain, and References it returns
-  /// inherit the flag.
-  pub inherit: bool,
-}
+pub use crate::isolate::host_ref::{CallbackHandle, HostRef};
 
-impl std::fmt::Debug for HostRef {
-  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-    write!(f, "HostRef({})", self.id)
-  }
-}
-
-impl HostRef {
-  /// Identifies the owning environment.
-  pub fn env_key(&self) -> usize {
-    Arc::as_ptr(&self.bridge) as usize
-  }
-}
-
-impl Drop for HostRef {
-  fn drop(&mut self) {
-    let id = self.id;
-    self.bridge.post(Box::new(move |env| {
+/// The bridge is how the engine reaches a Node environment.
+impl NodeSide for Bridge {
+  fn release(&self, id: u32) {
+    self.post(Box::new(move |env| {
       if let Ok(data) = EnvData::get(env) {
         data.remove_host_ref(env, id);
+      }
+    }));
+  }
+
+  fn perform(&self, id: u32, op: HostOp, await_result: bool, done: Done) {
+    self.post(Box::new(move |env| {
+      if !await_result {
+        return done(run_op(env, id, op));
+      }
+      match run_op_raw(env, id, op) {
+        Err(t) => done(Err(t)),
+        Ok((v, result)) => {
+          if let Some(done) = super::await_host::then(env, v, done) {
+            done(export(env, v, result, false).map_err(|f| failure(env, f)));
+          }
+        }
       }
     }));
   }
@@ -80,12 +73,8 @@ pub fn new_host_ref_with(
 ) -> napi::Result<Arc<HostRef>> {
   let data = EnvData::get(env)?;
   let id = data.add_host_ref(env, v)?;
-  Ok(Arc::new(HostRef {
-    bridge: data.bridge.clone(),
-    id,
-    type_of: type_of(env, v),
-    inherit,
-  }))
+  let node: Arc<dyn NodeSide> = data.bridge.clone();
+  Ok(Arc::new(HostRef::new(node, id, type_of(env, v), inherit)))
 }
 
 fn property_op(
@@ -143,7 +132,7 @@ fn export(
     return convert::copy(env, v);
   }
   if opts.external_copy {
-    return Ok(Value::Handle(Handle::new(ExternalData::new(
+    return Ok(Value::Handle(Handle::ExternalCopy(ExternalData::new(
       convert::copy(env, v)?,
     ))));
   }
@@ -153,7 +142,7 @@ fn export(
   if let Some(h) = crate::bridge::node_handles::from_object(env, v, true)? {
     return Ok(h);
   }
-  Ok(Value::Handle(Handle::new(new_host_ref_with(
+  Ok(Value::Handle(Handle::HostReference(new_host_ref_with(
     env, v, inherit,
   )?)))
 }
@@ -269,18 +258,25 @@ pub fn call(
     Some(env) => wait(Wait::Inline(Box::new(move || run_op(env, id, op)))),
     None => {
       let (tx, rx) = crossbeam_channel::bounded::<Result<Value, Thrown>>(1);
-      let task: Callback = Box::new(move |env| {
-        let _ = tx.send(run_op(env, id, op));
-      });
       match waiter {
         // A thread blocked in a sync call it handed to the isolate's thread: it serves this.
         Some(w) if w.inline.is_none() => {
+          let task: Callback = Box::new(move |env| {
+            let _ = tx.send(run_op(env, id, op));
+          });
           if let Err(e) = w.tx.send(task) {
             drop(e);
           }
         }
         // Otherwise through the environment's event loop.
-        _ => target.bridge.post(task),
+        _ => target.node().perform(
+          id,
+          op,
+          false,
+          Box::new(move |r| {
+            let _ = tx.send(r);
+          }),
+        ),
       }
       wait(Wait::Reply(&rx))
     }
@@ -298,42 +294,11 @@ pub enum Wait<'a> {
   Inline(Box<dyn FnOnce() -> Result<Value, Thrown> + 'a>),
 }
 
-/// A host function as it crosses into an isolate (a `Callback`, or a plain function).
-#[derive(Debug)]
-pub struct CallbackHandle {
-  /// The function.
-  pub target: Arc<HostRef>,
-  /// Call behaviour.
-  pub mode: CallMode,
-  /// The function's `name`.
-  pub name: String,
-  /// The function's `length`.
-  pub length: u32,
-}
-
 /// From an isolate thread: performs `op` on the host without waiting; `done` receives the
 /// outcome on the host environment's thread (or is dropped if that environment is gone).
 /// With `await_result`, a promise returned by the host function is awaited first.
-pub fn call_async(
-  target: &Arc<HostRef>,
-  op: HostOp,
-  await_result: bool,
-  done: Box<dyn FnOnce(Result<Value, Thrown>) + Send>,
-) {
-  let id = target.id;
-  target.bridge.post(Box::new(move |env| {
-    if !await_result {
-      return done(run_op(env, id, op));
-    }
-    match run_op_raw(env, id, op) {
-      Err(t) => done(Err(t)),
-      Ok((v, result)) => {
-        if let Some(done) = super::await_host::then(env, v, done) {
-          done(export(env, v, result, false).map_err(|f| failure(env, f)));
-        }
-      }
-    }
-  }));
+pub fn call_async(target: &Arc<HostRef>, op: HostOp, await_result: bool, done: Done) {
+  target.node().perform(target.id, op, await_result, done);
 }
 
 /// From an isolate thread (guest running asynchronously): calls the host function, waits for

@@ -17,6 +17,7 @@ use crate::bridge::env::EnvData;
 use crate::error::msg;
 use crate::isolate::inline::Refused;
 use crate::isolate::{thread::Deliver, IsolateHost, Job, Runtime};
+use crate::transfer::once::{SettleOnce, Sink};
 use crate::transfer::thrown::Thrown;
 use napi::sys;
 use napi::{Env, Status};
@@ -191,27 +192,29 @@ pub enum Flavor {
   Ignored,
 }
 
-/// Settles an async call's promise; if dropped unsettled (job dropped by disposal), rejects it
-/// with "Isolate is disposed".
-struct Completer {
+/// What settles an async call's promise on Node's thread: its value, or the failure to reject
+/// with (given the caller's stack).
+type Outcome =
+  Box<dyn FnOnce(sys::napi_env, sys::napi_value) -> Result<sys::napi_value, js::Failure> + Send>;
+
+/// An async call's promise as the [`Sink`] of its [`Completer`]: the outcome is posted to Node's
+/// thread, which settles the promise and lets the loop go.
+struct PromiseSink {
   bridge: Arc<Bridge>,
-  deferred: Option<NodePtr<sys::napi_deferred>>,
+  deferred: NodePtr<sys::napi_deferred>,
   stack: NodePtr<sys::napi_ref>,
 }
 
-impl Completer {
-  fn settle(
-    mut self,
-    outcome: Box<
-      dyn FnOnce(sys::napi_env, sys::napi_value) -> Result<sys::napi_value, js::Failure> + Send,
-    >,
-  ) {
-    let deferred = self.deferred.take();
-    let stack = NodePtr(self.stack.0);
-    let bridge = self.bridge.clone();
-    self.bridge.post(Box::new(move |env| {
-      bridge.end(env);
-      let Some(deferred) = deferred else { return };
+impl Sink<Outcome> for PromiseSink {
+  fn put(self, outcome: Outcome) {
+    let PromiseSink {
+      bridge,
+      deferred,
+      stack,
+    } = self;
+    let b = bridge.clone();
+    bridge.post(Box::new(move |env| {
+      b.end(env);
       let caller = js::take_ref(env, stack.get());
       match outcome(env, caller) {
         Ok(v) => js::resolve(env, deferred.get(), v),
@@ -224,19 +227,12 @@ impl Completer {
   }
 }
 
-impl Drop for Completer {
-  fn drop(&mut self) {
-    if let Some(deferred) = self.deferred.take() {
-      let stack = NodePtr(self.stack.0);
-      let bridge = self.bridge.clone();
-      self.bridge.post(Box::new(move |env| {
-        bridge.end(env);
-        let caller = js::take_ref(env, stack.get());
-        let e = js::Failure::Thrown(Thrown::error(msg::DISPOSED)).into_value(env, Some(caller));
-        js::reject(env, deferred.get(), e);
-      }));
-    }
-  }
+/// Settles an async call's promise; if dropped unsettled (job dropped by disposal), rejects it
+/// with "Isolate is disposed".
+type Completer = SettleOnce<Outcome, PromiseSink>;
+
+fn disposed() -> Outcome {
+  Box::new(|_env, _caller| Err(js::Failure::Thrown(Thrown::error(msg::DISPOSED))))
 }
 
 /// How long a synchronous caller polls for its result before it sleeps: most sync calls finish
@@ -357,11 +353,14 @@ where
       let bridge = EnvData::get(raw_env)?.bridge.clone();
       let stack = js::capture_stack(raw_env)?;
       bridge.begin(raw_env);
-      let completer = Completer {
-        bridge,
-        deferred: Some(NodePtr(deferred)),
-        stack: NodePtr(stack),
-      };
+      let completer = Completer::new(
+        PromiseSink {
+          bridge,
+          deferred: NodePtr(deferred),
+          stack: NodePtr(stack),
+        },
+        disposed,
+      );
       let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
         let r = phase2(rt);
         Box::new(move || {

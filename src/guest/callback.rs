@@ -7,12 +7,13 @@ use super::{dispatch, pending, state, Mode, KIND_CALLBACK};
 use crate::bridge::host_ref::{self, CallbackHandle};
 use crate::error::msg;
 use crate::isolate::call_mode::CallMode;
+use crate::isolate::handle::Handle;
 use crate::isolate::host_op::HostOp;
 use crate::isolate::remote::IsolateFunction;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_out;
-use crate::transfer::value::{Handle, Value};
+use crate::transfer::value::Value;
 use std::sync::Arc;
 
 /// The function a guest callback function calls.
@@ -20,7 +21,7 @@ pub enum Callee {
   /// A host function.
   Host(Arc<CallbackHandle>),
   /// A function of another isolate.
-  Isolate(IsolateFunction),
+  Isolate(Arc<IsolateFunction>),
 }
 
 impl Callee {
@@ -193,10 +194,10 @@ pub fn own_handle(scope: &mut v8::PinScope<'_, '_>, id: u32) -> Result<Handle, T
     inherit: false,
   };
   let target = crate::isolate::ops::register::register(scope, f.into(), info)?;
-  Ok(Handle::new(IsolateFunction {
+  Ok(Handle::Function(Arc::new(IsolateFunction {
     target,
     name,
     length,
     mode,
-  }))
+  })))
 }

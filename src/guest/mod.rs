@@ -13,12 +13,12 @@ mod reference_args;
 pub mod remote;
 pub mod token;
 
-use crate::bridge::host_ref::{CallbackHandle, HostRef};
 use crate::error::msg;
-use crate::isolate::remote::{IsolateFunction, IsolateRef};
+use crate::isolate::handle::Handle;
+use crate::isolate::host_ref::HostRef;
+use crate::isolate::remote::{IsolateRef, RemoteHandle};
 use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_in;
-use crate::transfer::value::Handle;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -216,61 +216,48 @@ pub fn materialize<'s>(
   h: &Handle,
 ) -> Result<v8::Local<'s, v8::Value>, Thrown> {
   let failed = || Thrown::error("Failed to create a handle object");
-  if let Some(host_ref) = h.get::<Arc<HostRef>>() {
-    return reference::new_instance(scope, host_ref.clone()).ok_or_else(failed);
-  }
-  if let Some(cb) = h.get::<Arc<CallbackHandle>>() {
-    let callee = callback::Callee::Host(cb.clone());
-    return callback::new_function(scope, callee).ok_or_else(failed);
-  }
-  if let Some(data) = h.get::<Arc<crate::transfer::external::ExternalData>>() {
-    return external_copy::new_instance(scope, data.clone()).ok_or_else(failed);
-  }
-  if let Some(d) = h.get::<DerefInto>() {
-    return deref_into(scope, d);
-  }
-  if let Some(r) = h.get::<IsolateRef>() {
-    return isolate_ref(scope, r);
-  }
-  if let Some(f) = h.get::<IsolateFunction>() {
-    if is_own(scope, &f.target) {
-      return own_value(scope, &f.target);
+  match h {
+    Handle::HostReference(host_ref) => {
+      reference::new_instance(scope, host_ref.clone()).ok_or_else(failed)
     }
-    let callee = callback::Callee::Isolate(f.clone());
-    return callback::new_function(scope, callee).ok_or_else(failed);
+    Handle::HostFunction(cb) => {
+      let callee = callback::Callee::Host(cb.clone());
+      callback::new_function(scope, callee).ok_or_else(failed)
+    }
+    Handle::ExternalCopy(data) => {
+      external_copy::new_instance(scope, data.clone()).ok_or_else(failed)
+    }
+    Handle::DerefInto(keep) => deref_into(scope, keep),
+    Handle::Reference(r) => isolate_ref(scope, r),
+    Handle::Function(f) => {
+      if is_own(scope, &f.target) {
+        return own_value(scope, &f.target);
+      }
+      let callee = callback::Callee::Isolate(f.clone());
+      callback::new_function(scope, callee).ok_or_else(failed)
+    }
+    Handle::Isolate(host) => nested::isolate::new_instance(scope, host.clone()).ok_or_else(failed),
+    Handle::Context(c) => nested::context::new_instance(scope, c.clone()),
+    Handle::Script(s) => nested::script::new_instance(scope, s.clone()).ok_or_else(failed),
+    Handle::HostDerefInto(_) => Err(Thrown::type_error(CANNOT_DEREF_INTO)),
+    Handle::Library => library(scope),
+    // The value tree's V8 conversions materialise these two themselves.
+    Handle::CopyInto(_) | Handle::SharedMemory(_) => {
+      Err(Thrown::type_error(crate::error::msg::NON_TRANSFERABLE))
+    }
   }
-  if let Some(v) = nested::materialize(scope, h) {
-    return v;
-  }
-  if h.get::<HostDeref>().is_some() {
-    return Err(Thrown::type_error(CANNOT_DEREF_INTO));
-  }
-  if h.get::<Library>().is_some() {
-    return library(scope);
-  }
-  Err(Thrown::type_error(crate::error::msg::NON_TRANSFERABLE))
 }
 
-/// A `derefInto()` token's content: the value with table id `id` in the isolate whose shared
-/// state is at address `isolate`; `keep` holds the table entry alive until then.
-#[derive(Debug)]
-pub struct DerefInto {
-  /// Address of the owning isolate's shared state (identity only).
-  pub isolate: usize,
-  /// Reference table id.
-  pub id: u32,
-  /// Keeps the entry alive.
-  pub keep: Arc<dyn std::any::Any + Send + Sync>,
-}
-
+/// A `derefInto()` token arriving in a guest: the value, if this isolate owns it (`keep` holds
+/// its reference table entry).
 fn deref_into<'s>(
   scope: &mut v8::PinScope<'s, '_>,
-  d: &DerefInto,
+  keep: &RemoteHandle,
 ) -> Result<v8::Local<'s, v8::Value>, Thrown> {
   let own = scope
     .get_slot::<Arc<crate::isolate::thread::SharedState>>()
-    .map(|s| Arc::as_ptr(s) as usize);
-  if own != Some(d.isolate) {
+    .is_some_and(|s| Arc::ptr_eq(s, &keep.host.state));
+  if !own {
     return Err(Thrown::type_error(CANNOT_DEREF_INTO));
   }
   let core = scope
@@ -281,7 +268,7 @@ fn deref_into<'s>(
     .tables
     .borrow()
     .references
-    .get(&d.id)
+    .get(&keep.id)
     .map(|e| e.value.clone());
   let g = g.ok_or_else(|| Thrown::error(crate::error::msg::REFERENCE_RELEASED))?;
   Ok(v8::Local::new(scope, g))
@@ -290,17 +277,9 @@ fn deref_into<'s>(
 /// The error for a `derefInto()` token arriving anywhere but in the owner of its value.
 pub const CANNOT_DEREF_INTO: &str = "Cannot dereference this into target isolate";
 
-/// A `derefInto()` token of a host value (it becomes the value only in its environment).
-#[derive(Debug)]
-pub struct HostDeref(pub Arc<HostRef>);
-
 /// The token content for a Reference to an isolate's value.
 pub fn deref_token(r: IsolateRef) -> Handle {
-  Handle::new(DerefInto {
-    isolate: Arc::as_ptr(&r.handle.host.state) as usize,
-    id: r.handle.id,
-    keep: r.handle,
-  })
+  Handle::DerefInto(r.handle)
 }
 
 fn is_own(scope: &mut v8::PinScope<'_, '_>, r: &IsolateRef) -> bool {
@@ -442,10 +421,6 @@ pub const KIND_CALLBACK: i32 = 6;
 /// Internal-field marker of the library object inside a guest.
 pub const KIND_LIBRARY: i32 = 10;
 
-/// The library object (`ivm`) as it travels into a guest.
-#[derive(Debug)]
-pub struct Library;
-
 /// The library object inside a guest: the classes that work there, frozen.
 fn library<'s>(scope: &mut v8::PinScope<'s, '_>) -> Result<v8::Local<'s, v8::Value>, Thrown> {
   let failed = || Thrown::error("Failed to create the library object");
@@ -523,7 +498,7 @@ pub fn handle_of(
   Some(match kind {
     KIND_REFERENCE => {
       let t = st.borrow().targets.get(&id).cloned();
-      t.map(Handle::new).ok_or_else(released)
+      t.map(Handle::HostReference).ok_or_else(released)
     }
     KIND_REMOTE_REFERENCE => {
       let r = st.borrow().remotes.get(&id).cloned();
@@ -540,11 +515,11 @@ pub fn handle_of(
     }
     KIND_EXTERNAL_COPY => {
       let d = st.borrow().copies.get(&id).cloned();
-      d.map(Handle::new)
+      d.map(Handle::ExternalCopy)
         .ok_or_else(|| Thrown::error("Copy has been released"))
     }
     KIND_TOKEN => token::take(scope, id),
-    KIND_LIBRARY => Ok(Handle::new(Library)),
+    KIND_LIBRARY => Ok(Handle::Library),
     KIND_CALLBACK => callback::own_handle(scope, id),
     nested::KIND_ISOLATE | nested::KIND_CONTEXT | nested::KIND_SCRIPT => nested::handle(scope, id),
     _ => return None,

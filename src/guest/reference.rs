@@ -6,10 +6,10 @@ use super::reference_args::{self as a, Op};
 use super::{dispatch, getter, method, state, Mode};
 use crate::bridge::host_ref::HostRef;
 use crate::error::msg;
+use crate::isolate::handle::Handle;
 use crate::isolate::host_op::HostOp;
 use crate::isolate::remote::IsolateRef;
 use crate::transfer::thrown::Thrown;
-use crate::transfer::value::Handle;
 use std::sync::Arc;
 
 fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::FunctionTemplate>> {
@@ -176,7 +176,7 @@ fn deref_into<'s>(
 ) {
   dispatch(scope, args, rv, |scope, args| {
     let handle = match target(scope, args.this())? {
-      Target::Host(h) => Handle::new(super::HostDeref(h)),
+      Target::Host(h) => Handle::HostDerefInto(h),
       Target::Remote(r) => super::deref_token(r),
       Target::Local(v, info) => {
         super::deref_token(crate::isolate::ops::register::register(scope, v, info)?)

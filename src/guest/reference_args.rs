@@ -92,7 +92,9 @@ pub fn export_arg<'s>(
   }
   if opts.external_copy {
     let data = crate::transfer::external::ExternalData::new(v8_out::copy(scope, v)?);
-    return Ok(Value::Handle(crate::transfer::value::Handle::new(data)));
+    return Ok(Value::Handle(crate::isolate::handle::Handle::ExternalCopy(
+      data,
+    )));
   }
   if let Some(p) = v8_out::primitive(scope, v) {
     return Ok(p);

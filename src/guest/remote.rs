@@ -15,6 +15,7 @@ use crate::isolate::remote::{self, Answer, IsolateRef};
 use crate::isolate::runtime::Waiters;
 use crate::isolate::thread::{Deliver, Job, SharedState};
 use crate::isolate::Runtime;
+use crate::transfer::once::SettleOnce;
 use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_in;
 use crate::transfer::value::Value;
@@ -50,29 +51,18 @@ pub fn target(
 
 /// Settles a guest promise exactly once; dropped unsettled (the owner was disposed before the
 /// job ran), it rejects with "Isolate is disposed".
-struct Once(Option<pending::Settle>);
+type Once = SettleOnce<Result<Value, Thrown>, pending::Settle>;
 
-impl Once {
-  fn settle(mut self, outcome: Result<Value, Thrown>) {
-    if let Some(s) = self.0.take() {
-      s(outcome);
-    }
-  }
-
-  fn answer(self, answer: Result<Answer, Thrown>) {
-    match answer {
-      Ok(Answer::Value(v)) => self.settle(Ok(v)),
-      Ok(Answer::Promise(slot)) => slot.wait(Box::new(move |o| self.settle(o))),
-      Err(e) => self.settle(Err(e)),
-    }
-  }
+fn disposed() -> Result<Value, Thrown> {
+  Err(Thrown::error(msg::DISPOSED))
 }
 
-impl Drop for Once {
-  fn drop(&mut self) {
-    if let Some(s) = self.0.take() {
-      s(Err(Thrown::error(msg::DISPOSED)));
-    }
+/// Settles `once` with an answer (a `promise: true` answer when its slot settles).
+fn answer(once: Once, answer: Result<Answer, Thrown>) {
+  match answer {
+    Ok(Answer::Value(v)) => once.settle(Ok(v)),
+    Ok(Answer::Promise(slot)) => slot.wait(Box::new(move |o| once.settle(o))),
+    Err(e) => once.settle(Err(e)),
   }
 }
 
@@ -142,10 +132,10 @@ pub fn call_async(
   work: Phase2<Answer>,
   done: pending::Settle,
 ) {
-  let once = Once(Some(done));
+  let once = Once::new(done, disposed);
   let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
     let r = work(rt);
-    Box::new(move || once.answer(r))
+    Box::new(move || answer(once, r))
   });
   // A disposed owner drops the job, and with it `once`, which reports the disposal.
   let _ = target.post(job);

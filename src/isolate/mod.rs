@@ -6,7 +6,9 @@
 pub mod call_mode;
 pub mod clock;
 pub mod collect;
+pub mod handle;
 pub mod host_op;
+pub mod host_ref;
 pub mod inline;
 pub mod limits;
 pub mod ops;

@@ -7,10 +7,11 @@ use super::ops::reference::{self as ops, PropKey};
 use super::thread::{Deliver, IsolateHost, SharedState};
 use super::Runtime;
 use crate::error::msg;
+use crate::isolate::handle::Handle;
 use crate::isolate::host_op::HostOp;
 use crate::transfer::settle::SettleSlot;
 use crate::transfer::thrown::Thrown;
-use crate::transfer::value::{Handle, Value};
+use crate::transfer::value::Value;
 use std::sync::Arc;
 
 /// Owns one table entry of an isolate. Dropping it releases the entry on the owner's thread
@@ -44,7 +45,7 @@ pub struct IsolateRef {
 impl IsolateRef {
   /// The transfer handle for it.
   pub fn into_handle(self) -> Handle {
-    Handle::new(self)
+    Handle::Reference(self)
   }
 
   /// Whether the value lives in the isolate with shared state `state`.
@@ -127,7 +128,7 @@ pub fn answer(rt: &Runtime, out: Out) -> Result<Answer, Thrown> {
       .into_handle(),
     )),
     Out::Function { id, name, length } => {
-      Answer::Value(Value::Handle(Handle::new(IsolateFunction {
+      Answer::Value(Value::Handle(Handle::Function(Arc::new(IsolateFunction {
         target: IsolateRef {
           handle: Arc::new(RemoteHandle { host: host()?, id }),
           type_of: "function",
@@ -135,7 +136,7 @@ pub fn answer(rt: &Runtime, out: Out) -> Result<Answer, Thrown> {
         name,
         length,
         mode: crate::isolate::call_mode::CallMode::Sync,
-      })))
+      }))))
     }
   })
 }

@@ -102,11 +102,6 @@ impl Drop for ExternalData {
   }
 }
 
-/// The single-use token `externalCopy.copyInto()` returns: it becomes a copy of the value when
-/// transferred into an isolate.
-#[derive(Debug)]
-pub struct CopyInto(pub Arc<ExternalData>);
-
 #[cfg(test)]
 mod tests {
   use super::*;

@@ -4,7 +4,9 @@
 
 pub mod external;
 pub mod guest_handles;
+pub mod handle;
 pub mod memory;
+pub mod once;
 pub mod options;
 pub mod settle;
 pub mod shared;

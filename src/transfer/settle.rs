@@ -1,7 +1,9 @@
 //! A one-shot meeting point for a promise settled in one place and awaited in another
-//! (`promise: true`): whichever side arrives second completes it. If the settling side goes
-//! away first (isolate disposed), the awaiting side gets "Promise was abandoned".
+//! (`promise: true`): whichever side arrives second completes it. The settling side holds a
+//! [`SettleGuard`] (a [`SettleOnce`] into the slot): if it goes away first (isolate disposed),
+//! the awaiting side gets "Promise was abandoned".
 
+use crate::transfer::once::{SettleOnce, Sink};
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
 use parking_lot::Mutex;
@@ -71,14 +73,23 @@ impl SettleSlot {
   }
 }
 
-/// Held by the settling side; dropping it unsettled abandons the promise.
-#[derive(Debug)]
-pub struct SettleGuard(pub Arc<SettleSlot>);
-
-impl Drop for SettleGuard {
-  fn drop(&mut self) {
-    self.0.settle(Err(Thrown::error("Promise was abandoned")));
+impl Sink<Result<Value, Thrown>> for Arc<SettleSlot> {
+  fn put(self, outcome: Result<Value, Thrown>) {
+    self.settle(outcome);
   }
+}
+
+/// Held by the settling side; dropping it unsettled abandons the promise.
+pub type SettleGuard = SettleOnce<Result<Value, Thrown>, Arc<SettleSlot>>;
+
+/// The outcome of a promise whose settling side went away.
+fn abandoned() -> Result<Value, Thrown> {
+  Err(Thrown::error("Promise was abandoned"))
+}
+
+/// The settling side's guard of `slot`.
+pub fn guard(slot: Arc<SettleSlot>) -> SettleGuard {
+  SettleOnce::new(slot, abandoned)
 }
 
 #[cfg(test)]
@@ -112,7 +123,7 @@ mod tests {
   #[test]
   fn dropped_guard_abandons() {
     let slot = SettleSlot::new();
-    drop(SettleGuard(slot.clone()));
+    drop(guard(slot.clone()));
     let got = Arc::new(Mutex::new(None));
     let g = got.clone();
     slot.wait(Box::new(move |r| *g.lock() = Some(r)));

@@ -14,8 +14,23 @@ use std::sync::{Arc, OnceLock, Weak};
 pub struct SharedMemory {
   ptr: usize,
   len: usize,
-  /// Keeps the memory alive (dropped last, possibly on any thread).
-  pub owner: Box<dyn Any + Send + Sync>,
+  /// Where the memory comes from; keeps it alive (dropped last, possibly on any thread).
+  pub owner: Owner,
+}
+
+/// What a [`SharedMemory`] comes from and is kept alive by.
+pub enum Owner {
+  /// A V8 backing store (a guest's SharedArrayBuffer).
+  Guest(BackingStoreOwner),
+  /// A SharedArrayBuffer of a Node environment, held by a host table entry.
+  Node {
+    /// The environment (as `HostRef::env_key` identifies it).
+    env_key: usize,
+    /// The host table entry holding the buffer.
+    id: u32,
+    /// Keeps the entry alive (its `HostRef`; only ever dropped).
+    keep: Box<dyn Any + Send + Sync>,
+  },
 }
 
 impl std::fmt::Debug for SharedMemory {
@@ -35,7 +50,7 @@ impl SharedMemory {
   pub fn for_memory(
     ptr: usize,
     len: usize,
-    make: impl FnOnce() -> Result<Box<dyn Any + Send + Sync>, crate::transfer::thrown::Thrown>,
+    make: impl FnOnce() -> Result<Owner, crate::transfer::thrown::Thrown>,
   ) -> Result<Arc<SharedMemory>, crate::transfer::thrown::Thrown> {
     if ptr != 0 {
       if let Some(m) = registry().lock().get(&ptr).and_then(Weak::upgrade) {
@@ -96,7 +111,7 @@ pub fn of_guest(
   let store = sab.get_backing_store();
   let ptr = store.data().map(|p| p.as_ptr() as usize).unwrap_or(0);
   let len = store.byte_length();
-  SharedMemory::for_memory(ptr, len, move || Ok(Box::new(BackingStoreOwner(store))))
+  SharedMemory::for_memory(ptr, len, move || Ok(Owner::Guest(BackingStoreOwner(store))))
 }
 
 extern "C" fn release(_data: *mut std::ffi::c_void, _len: usize, keeper: *mut std::ffi::c_void) {

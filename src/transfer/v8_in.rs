@@ -1,6 +1,6 @@
 //! Value tree → V8: materialising owned values and errors inside a guest. Isolate thread only.
 
-use crate::transfer::external::CopyInto;
+use crate::transfer::handle::Carried;
 use crate::transfer::memory::{counted_store, MemoryState};
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{
@@ -146,13 +146,15 @@ fn build<'s>(
       register(objects, *id, view);
       view
     }
-    Value::Handle(h) => match h.get::<CopyInto>() {
-      Some(CopyInto(data)) => build(scope, data.value()?, &mut Vec::new(), depth)?,
-      None => match h.get::<std::sync::Arc<crate::transfer::shared::SharedMemory>>() {
-        Some(mem) => crate::transfer::shared::to_guest(scope, mem).into(),
-        None => crate::transfer::guest_handles::materialize(scope, h)?,
-      },
-    },
+    Value::Handle(h) => {
+      if let Some(data) = h.as_copy_into() {
+        build(scope, data.value()?, &mut Vec::new(), depth)?
+      } else if let Some(mem) = h.as_shared_memory() {
+        crate::transfer::shared::to_guest(scope, mem).into()
+      } else {
+        crate::transfer::guest_handles::materialize(scope, h)?
+      }
+    }
     Value::Error { id, data } => {
       let e = error_object(scope, data).ok_or_else(fail)?;
       register(objects, *id, e);

@@ -2,6 +2,7 @@
 //! owned data. Isolate thread only.
 
 use crate::error::{msg, ErrorKind};
+use crate::transfer::handle::{Carried, Handle};
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{
   BigInt, Boxed, ErrorData, JsString, Key, Value, ViewKind, MAX_DEPTH, TOO_DEEP,
@@ -270,7 +271,7 @@ impl<'s> Cloner<'s> {
       // Shared, not copied; like handles it takes no part in the cycle table.
       let sab = v8::Local::<v8::SharedArrayBuffer>::try_from(v).map_err(|_| pending())?;
       let mem = crate::transfer::shared::of_guest(sab)?;
-      return Ok(Value::Handle(crate::transfer::value::Handle::new(mem)));
+      return Ok(Value::Handle(Handle::shared_memory(mem)));
     }
     let id = self.next_id;
     self.next_id += 1;

@@ -168,35 +168,7 @@ pub struct ErrorData {
   pub stack: Option<JsString>,
 }
 
-/// An ivm handle travelling inside a value (a Reference, an ExternalCopy, a `copyInto()` or
-/// `derefInto()` token…): transferred as a handle, never copied. What it is, is known to the
-/// code that creates and materialises it (by downcasting).
-#[derive(Clone)]
-pub struct Handle(pub std::sync::Arc<dyn std::any::Any + Send + Sync>);
-
-impl std::fmt::Debug for Handle {
-  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-    f.write_str("Handle")
-  }
-}
-
-impl PartialEq for Handle {
-  fn eq(&self, other: &Self) -> bool {
-    std::sync::Arc::ptr_eq(&self.0, &other.0)
-  }
-}
-
-impl Handle {
-  /// Wraps a handle object.
-  pub fn new<T: std::any::Any + Send + Sync>(value: T) -> Handle {
-    Handle(std::sync::Arc::new(value))
-  }
-
-  /// The handle object if it is a `T`.
-  pub fn get<T: std::any::Any + Send + Sync>(&self) -> Option<&T> {
-    self.0.downcast_ref::<T>()
-  }
-}
+pub use crate::transfer::handle::Handle;
 
 /// One node of the tree.
 #[derive(Debug, Clone, PartialEq)]

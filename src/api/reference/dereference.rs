@@ -3,6 +3,7 @@
 use super::{HostRef, RemoteHandle};
 use crate::bridge::js;
 use crate::error::msg;
+use crate::isolate::handle::Handle;
 use crate::transfer::thrown::Thrown;
 use napi::Env;
 use std::sync::Arc;
@@ -30,19 +31,15 @@ impl Dereference {
   }
 
   /// The handle it stands for when transferred into an isolate (single use).
-  pub fn take_handle(&self) -> Result<crate::transfer::value::Handle, Thrown> {
+  pub fn take_handle(&self) -> Result<Handle, Thrown> {
     let target =
       self.target.lock().take().ok_or_else(|| {
         Thrown::error("The return value of `derefInto()` should only be used once")
       })?;
     Ok(match target {
-      DerefTarget::Guest(h) => crate::transfer::value::Handle::new(crate::guest::DerefInto {
-        isolate: Arc::as_ptr(&h.host.state) as usize,
-        id: h.id,
-        keep: h,
-      }),
+      DerefTarget::Guest(h) => Handle::DerefInto(h),
       // A host value becomes itself only in its own environment.
-      DerefTarget::Host(h) => crate::transfer::value::Handle::new(crate::guest::HostDeref(h)),
+      DerefTarget::Host(h) => Handle::HostDerefInto(h),
     })
   }
 }

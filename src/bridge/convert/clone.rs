@@ -219,9 +219,15 @@ pub(super) fn shared_memory(env: sys::napi_env, v: sys::napi_value) -> Result<Va
   let mem = crate::transfer::shared::SharedMemory::for_memory(data as usize, len, || {
     let keeper = crate::bridge::host_ref::new_host_ref(env, v)
       .map_err(|e| crate::transfer::thrown::Thrown::error(e.reason.clone()))?;
-    Ok(Box::new(keeper))
+    Ok(crate::transfer::shared::Owner::Node {
+      env_key: keeper.env_key(),
+      id: keeper.id,
+      keep: Box::new(keeper),
+    })
   })?;
-  Ok(Value::Handle(crate::transfer::value::Handle::new(mem)))
+  Ok(Value::Handle(crate::isolate::handle::Handle::SharedMemory(
+    mem,
+  )))
 }
 
 #[inline(never)]

@@ -121,7 +121,10 @@ fn build(
       length,
     } => {
       let ab = build(env, buffer, objects, depth)?;
-      let shared = matches!(&**buffer, Value::Handle(h) if h.get::<std::sync::Arc<crate::transfer::shared::SharedMemory>>().is_some());
+      let shared = matches!(
+        &**buffer,
+        Value::Handle(crate::isolate::handle::Handle::SharedMemory(_))
+      );
       out = make_view(env, *kind, ab, *byte_offset, *length, shared)?;
       register(objects, *id, out);
     }

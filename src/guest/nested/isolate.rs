@@ -5,11 +5,12 @@ use crate::error::msg;
 use crate::guest::options as o;
 use crate::guest::remote;
 use crate::guest::{dispatch, getter, method, Mode};
+use crate::isolate::handle::Handle;
 use crate::isolate::remote::Answer;
 use crate::isolate::remote::{IsolateContext, IsolateScript, RemoteHandle};
 use crate::isolate::{IsolateHost, IsolateOptions, Runtime};
 use crate::transfer::thrown::Thrown;
-use crate::transfer::value::{Handle, Key, Value};
+use crate::transfer::value::{Key, Value};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -111,7 +112,7 @@ fn create_context_in<'s>(
   o::object(args.get(0), "createContext", 1)?;
   let work = Box::new(|rt: &mut Runtime| {
     let c = IsolateContext::create(rt)?;
-    Ok(Answer::Value(Value::Handle(Handle::new(c))))
+    Ok(Answer::Value(Value::Handle(Handle::Context(c))))
   });
   remote::run(scope, &host, work, mode)
 }
@@ -132,7 +133,7 @@ fn compile_script_in<'s>(
     let s = IsolateScript {
       handle: Arc::new(RemoteHandle { host, id }),
     };
-    Ok(Answer::Value(Value::Handle(Handle::new(s))))
+    Ok(Answer::Value(Value::Handle(Handle::Script(s))))
   });
   remote::run(scope, &host, work, mode)
 }

@@ -8,10 +8,10 @@ pub mod script;
 
 use super::state;
 use crate::error::msg;
+use crate::isolate::handle::Handle;
 use crate::isolate::remote::{IsolateContext, IsolateScript};
 use crate::isolate::IsolateHost;
 use crate::transfer::thrown::Thrown;
-use crate::transfer::value::Handle;
 use std::sync::Arc;
 
 /// Internal-field marker of guest Isolate objects.
@@ -98,29 +98,11 @@ pub fn this(
 pub fn handle(scope: &mut v8::PinScope<'_, '_>, id: u32) -> Result<Handle, Thrown> {
   let found = state(scope).borrow().nested.get(&id).cloned();
   match found {
-    Some(Nested::Isolate(h)) => Ok(Handle::new(h)),
-    Some(Nested::Context(c)) => Ok(Handle::new(c)),
-    Some(Nested::Script(s)) => Ok(Handle::new(s)),
+    Some(Nested::Isolate(h)) => Ok(Handle::Isolate(h)),
+    Some(Nested::Context(c)) => Ok(Handle::Context(c)),
+    Some(Nested::Script(s)) => Ok(Handle::Script(s)),
     None => Err(Thrown::error(msg::REFERENCE_RELEASED)),
   }
-}
-
-/// Materialises an isolate, context or script handle in a guest (`None`: not one of these).
-pub fn materialize<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  h: &Handle,
-) -> Option<Result<v8::Local<'s, v8::Value>, Thrown>> {
-  let failed = || Thrown::error("Failed to create a handle object");
-  if let Some(host) = h.get::<Arc<IsolateHost>>() {
-    return Some(isolate::new_instance(scope, host.clone()).ok_or_else(failed));
-  }
-  if let Some(c) = h.get::<IsolateContext>() {
-    return Some(context::new_instance(scope, c.clone()));
-  }
-  if let Some(s) = h.get::<IsolateScript>() {
-    return Some(script::new_instance(scope, s.clone()).ok_or_else(failed));
-  }
-  None
 }
 
 /// A private constructor's body.

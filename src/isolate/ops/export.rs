@@ -99,7 +99,7 @@ pub fn export<'s>(
   if opts.external_copy {
     let data = crate::transfer::external::ExternalData::new(v8_out::copy(scope, v)?);
     return Ok(Out::Value(Value::Handle(
-      crate::transfer::value::Handle::new(data),
+      crate::isolate::handle::Handle::ExternalCopy(data),
     )));
   }
   if opts.reference {
@@ -188,7 +188,9 @@ fn settled<'s>(
   }
   if opts.external_copy {
     let data = crate::transfer::external::ExternalData::new(v8_out::copy(scope, v)?);
-    return Ok(Value::Handle(crate::transfer::value::Handle::new(data)));
+    return Ok(Value::Handle(crate::isolate::handle::Handle::ExternalCopy(
+      data,
+    )));
   }
   if opts.reference {
     return settled_as_reference(scope, v);

@@ -3,7 +3,7 @@
 //! slot), so disposing the isolate abandons the promise.
 
 use crate::transfer::options::TransferOptions;
-use crate::transfer::settle::{SettleGuard, SettleSlot};
+use crate::transfer::settle::{self, SettleGuard, SettleSlot};
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
 use crate::transfer::{v8_in, v8_out};
@@ -56,7 +56,7 @@ pub fn attach(
     let mut s = table.borrow_mut();
     s.next = s.next.wrapping_add(1).max(1);
     let id = s.next;
-    s.entries.insert(id, (SettleGuard(slot), opts, convert));
+    s.entries.insert(id, (settle::guard(slot), opts, convert));
     id
   };
   let data = v8::Integer::new_from_unsigned(scope, id);
@@ -88,7 +88,7 @@ fn fulfilled<'s>(
   let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
     if let Some((guard, opts, convert)) = take(scope, &args) {
       let out = convert(scope, args.get(0), opts);
-      guard.0.settle(out);
+      guard.settle(out);
     }
   }));
   if caught.is_err() {
@@ -104,7 +104,7 @@ fn rejected<'s>(
   let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
     if let Some((guard, _, _)) = take(scope, &args) {
       let reason = v8_out::thrown(scope, args.get(0), None);
-      guard.0.settle(Err(reason));
+      guard.settle(Err(reason));
     }
   }));
   if caught.is_err() {
