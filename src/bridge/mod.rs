@@ -15,8 +15,7 @@
 
 use crate::bridge::env::EnvData;
 use crate::error::msg;
-use crate::isolate::inline::Refused;
-use crate::isolate::{thread::Deliver, IsolateHost, Job, Runtime};
+use crate::isolate::{runner, IsolateHost};
 use crate::transfer::once::{SettleOnce, Sink};
 use crate::transfer::thrown::Thrown;
 use napi::sys;
@@ -275,8 +274,29 @@ fn wait_serving<T>(
   }
 }
 
-/// Phase 2: runs on the isolate thread.
-pub type Phase2<T> = Box<dyn FnOnce(&mut Runtime) -> Result<T, Thrown> + Send>;
+/// Phase 2 of a call (see [`crate::isolate::runner`]).
+pub use crate::isolate::runner::Phase2;
+
+/// Node's thread as the caller of a synchronous call: nothing to step out of; while a call
+/// handed to the isolate's thread runs, it serves the requests that call sends for this thread
+/// (guest → host calls).
+struct NodeCaller {
+  env: sys::napi_env,
+  run_rx: crossbeam_channel::Receiver<Callback>,
+}
+
+impl runner::Caller for NodeCaller {
+  fn inline<R>(&mut self, f: impl FnOnce() -> R) -> R {
+    f()
+  }
+
+  fn wait<T>(
+    &mut self,
+    rx: &crossbeam_channel::Receiver<Result<T, Thrown>>,
+  ) -> Result<Result<T, Thrown>, crossbeam_channel::RecvError> {
+    wait_serving(self.env, rx, &self.run_rx)
+  }
+}
 
 /// Runs a three-phase task. `phase3` turns the phase-2 result into a JS value on Node's thread.
 pub fn run<T, P3>(
@@ -293,59 +313,16 @@ where
   let raw_env = env.raw();
   match flavor {
     Flavor::Sync => {
-      if host.is_current_thread() {
-        return Err(js::throw(
-          raw_env,
-          Thrown::error(
-            "Synchronous call into the isolate from its own thread is not supported yet",
-          ),
-        ));
-      }
       let data = EnvData::get(raw_env)?;
-      // On this thread, under the isolate's lock, when it can take it (ARCHITECTURE.md).
       let inline_waiter = data.inline_waiter(raw_env);
-      let here = std::thread::current().id();
-      let phase2 = match host.run_inline(
-        // Handed to the isolate's thread instead (below), it runs under that call's waiter.
-        move |rt: &mut Runtime| {
-          let inline = std::thread::current().id() == here;
-          if inline {
-            rt.waiters.borrow_mut().push(inline_waiter);
-          }
-          let r = phase2(rt);
-          if inline {
-            rt.waiters.borrow_mut().pop();
-          }
-          r
-        },
-        false,
-      ) {
-        Ok(Ok(t)) => return phase3(raw_env, t).map_err(|f| f.throw(raw_env)),
-        Ok(Err(e)) => return Err(js::throw(raw_env, e)),
-        Err(Refused::Disposed) => {
-          return Err(js::throw(raw_env, Thrown::error(msg::DISPOSED_SYNC)))
-        }
-        Err(Refused::Elsewhere(work)) => work,
+      let (run_rx, handed_waiter) = data.sync_requests();
+      let mut caller = NodeCaller {
+        env: raw_env,
+        run_rx,
       };
-      // This thread has another isolate entered, or async calls are queued before this one:
-      // hand the call to the isolate's thread.
-      let (tx, rx) = crossbeam_channel::bounded::<Result<T, Thrown>>(1);
-      let (run_rx, waiter) = data.sync_requests();
-      let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
-        rt.waiters.borrow_mut().push(waiter);
-        let r = phase2(rt);
-        rt.waiters.borrow_mut().pop();
-        Box::new(move || {
-          let _ = tx.send(r);
-        })
-      });
-      if host.post(job).is_err() {
-        return Err(js::throw(raw_env, Thrown::error(msg::DISPOSED_SYNC)));
-      }
-      match wait_serving(raw_env, &rx, &run_rx) {
-        Ok(Ok(t)) => phase3(raw_env, t).map_err(|f| f.throw(raw_env)),
-        Ok(Err(e)) => Err(js::throw(raw_env, e)),
-        Err(_) => Err(js::throw(raw_env, Thrown::error(msg::DISPOSED))),
+      match runner::run_sync(host, inline_waiter, handed_waiter, phase2, &mut caller) {
+        Ok(t) => phase3(raw_env, t).map_err(|f| f.throw(raw_env)),
+        Err(e) => Err(js::throw(raw_env, e)),
       }
     }
     Flavor::Async => {
@@ -361,25 +338,17 @@ where
         },
         disposed,
       );
-      let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
-        let r = phase2(rt);
-        Box::new(move || {
-          completer.settle(Box::new(move |env, _caller| match r {
-            Ok(t) => phase3(env, t),
-            Err(e) => Err(js::Failure::Thrown(e)),
-          }))
-        })
+      // Dropped unrun with the job (disposal), the completer rejects "Isolate is disposed".
+      runner::run_async(host, phase2, move |r| {
+        completer.settle(Box::new(move |env, _caller| match r {
+          Ok(t) => phase3(env, t),
+          Err(e) => Err(js::Failure::Thrown(e)),
+        }))
       });
-      // On failure the job (and its completer) is dropped: the promise rejects "Isolate is disposed".
-      let _ = host.post(job);
       Ok(promise)
     }
     Flavor::Ignored => {
-      let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
-        let _ = phase2(rt);
-        Box::new(|| {})
-      });
-      let _ = host.post(job);
+      runner::run_ignored(host, phase2);
       js::undefined(raw_env)
     }
   }

@@ -8,12 +8,12 @@
 //! another isolate synchronously: that could deadlock two isolates waiting on each other.
 
 use super::{pending, state, Mode, KIND_REMOTE_REFERENCE};
-use crate::bridge::Phase2;
 use crate::error::msg;
 use crate::isolate::host_op::HostOp;
 use crate::isolate::remote::{self, Answer, IsolateRef};
+use crate::isolate::runner::{self, Phase2};
 use crate::isolate::runtime::Waiters;
-use crate::isolate::thread::{Deliver, Job, SharedState};
+use crate::isolate::thread::SharedState;
 use crate::isolate::Runtime;
 use crate::transfer::once::SettleOnce;
 use crate::transfer::thrown::Thrown;
@@ -83,46 +83,40 @@ pub fn call_sync<T: Send + 'static>(
     .get_slot::<Arc<SharedState>>()
     .cloned()
     .ok_or_else(|| Thrown::error(msg::DISPOSED))?;
-  if target.state.queued_jobs() == 0 {
-    // The call runs right here, on this thread, with this isolate unlocked meanwhile (so
-    // `target` may call back into it); time spent there is not this isolate's.
-    let isolate: &mut v8::Isolate = scope;
-    let out = crate::isolate::inline::run_unlocked(isolate, || {
-      target.run_inline(
-        move |rt: &mut Runtime| {
-          rt.waiters.borrow_mut().push(inherited);
-          let r = work(rt);
-          rt.waiters.borrow_mut().pop();
-          r
-        },
-        true,
-      )
-    });
-    return match out {
-      Ok(r) => r,
-      Err(_) => Err(Thrown::error(msg::DISPOSED)),
-    };
+  let isolate: &mut v8::Isolate = scope;
+  let mut caller = GuestCaller { isolate, shared };
+  runner::run_sync(target, inherited.clone(), inherited, work, &mut caller)
+}
+
+/// A guest as the caller of a synchronous call into another isolate: its own isolate is
+/// unlocked while the call runs inline (so the target may call back into it; the time is not
+/// this isolate's); while a call handed to the target's thread runs, it serves its own queue.
+struct GuestCaller<'a> {
+  isolate: &'a mut v8::Isolate,
+  shared: Arc<SharedState>,
+}
+
+impl runner::Caller for GuestCaller<'_> {
+  fn inline<R>(&mut self, f: impl FnOnce() -> R) -> R {
+    crate::isolate::inline::run_unlocked(self.isolate, f)
   }
-  let (tx, rx) = crossbeam_channel::bounded::<Result<T, Thrown>>(1);
-  let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
-    rt.waiters.borrow_mut().push(inherited);
-    let r = work(rt);
-    rt.waiters.borrow_mut().pop();
-    Box::new(move || {
-      let _ = tx.send(r);
-    })
-  });
-  if target.post(job).is_err() {
-    return Err(Thrown::error(msg::DISPOSED));
+
+  fn wait<T>(
+    &mut self,
+    rx: &crossbeam_channel::Receiver<Result<T, Thrown>>,
+  ) -> Result<Result<T, Thrown>, crossbeam_channel::RecvError> {
+    // Marks this thread as blocked, so a disposal of this isolate does not wait for it.
+    let previous = self
+      .shared
+      .waiting_on_host
+      .swap(usize::MAX, Ordering::SeqCst);
+    let answer = crate::isolate::thread::serve_while_waiting(self.isolate, rx);
+    self
+      .shared
+      .waiting_on_host
+      .store(previous, Ordering::SeqCst);
+    answer
   }
-  // Marks this thread as blocked, so a disposal of this isolate does not wait for it.
-  let previous = shared.waiting_on_host.swap(usize::MAX, Ordering::SeqCst);
-  let answer = {
-    let isolate: &mut v8::Isolate = scope;
-    crate::isolate::thread::serve_while_waiting(isolate, &rx)
-  };
-  shared.waiting_on_host.store(previous, Ordering::SeqCst);
-  answer.unwrap_or_else(|_| Err(Thrown::error(msg::DISPOSED)))
 }
 
 /// Runs `work` on `target`'s isolate without waiting; `done` gets the answer (or "Isolate is
@@ -133,12 +127,8 @@ pub fn call_async(
   done: pending::Settle,
 ) {
   let once = Once::new(done, disposed);
-  let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
-    let r = work(rt);
-    Box::new(move || answer(once, r))
-  });
   // A disposed owner drops the job, and with it `once`, which reports the disposal.
-  let _ = target.post(job);
+  runner::run_async(target, work, move |r| answer(once, r));
 }
 
 /// Brings an answer into the current context (a promise for `promise: true` answers).

@@ -13,6 +13,7 @@ pub mod inline;
 pub mod limits;
 pub mod ops;
 pub mod remote;
+pub mod runner;
 pub mod runtime;
 pub mod spin;
 pub mod thread;

@@ -103,12 +103,25 @@ fn live(
   }
 }
 
+/// The isolate `this` holds, disposed or not: a call on a disposed isolate then fails the way
+/// its flavour does on the host ("Isolated is disposed" when synchronous, a rejection with
+/// "Isolate is disposed" when asynchronous).
+fn held(
+  scope: &mut v8::PinScope<'_, '_>,
+  obj: v8::Local<v8::Object>,
+) -> Result<Arc<IsolateHost>, Thrown> {
+  match this(scope, obj, KIND_ISOLATE)? {
+    Nested::Isolate(h) => Ok(h),
+    _ => Err(Thrown::error(msg::DISPOSED)),
+  }
+}
+
 fn create_context_in<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
   mode: Mode,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
-  let host = live(scope, args.this())?;
+  let host = held(scope, args.this())?;
   o::object(args.get(0), "createContext", 1)?;
   let work = Box::new(|rt: &mut Runtime| {
     let c = IsolateContext::create(rt)?;
@@ -122,7 +135,7 @@ fn compile_script_in<'s>(
   args: &v8::FunctionCallbackArguments<'s>,
   mode: Mode,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
-  let host = live(scope, args.this())?;
+  let host = held(scope, args.this())?;
   let code = o::string(scope, args.get(0), 1)?;
   let obj = o::object(args.get(1), "compileScript", 2)?;
   let origin = o::origin(scope, obj)?;
@@ -143,7 +156,7 @@ fn heap_statistics_in<'s>(
   args: &v8::FunctionCallbackArguments<'s>,
   mode: Mode,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
-  let host = live(scope, args.this())?;
+  let host = held(scope, args.this())?;
   let work = Box::new(|rt: &mut Runtime| {
     let props = crate::isolate::ops::heap::statistics(rt)
       .into_iter()
