@@ -13,14 +13,7 @@ pub fn set_helpers(env: Env, helpers: Unknown) -> napi::Result<()> {
   let mut r = std::ptr::null_mut();
   // SAFETY: valid env and object.
   js::check(unsafe { sys::napi_create_reference(e, helpers.raw(), 1, &mut r) })?;
-  for (_, f) in data.helper_fns.drain() {
-    // SAFETY: the reference belongs to this env.
-    unsafe { sys::napi_delete_reference(e, f) };
-  }
-  if let Some(old) = data.helpers.replace(r) {
-    // SAFETY: the old reference belongs to this env.
-    unsafe { sys::napi_delete_reference(e, old) };
-  }
+  data.set_helpers(e, r);
   Ok(())
 }
 
@@ -34,7 +27,7 @@ pub fn v8_version() -> String {
 /// Test hook: number of host values currently kept alive for isolates in this environment.
 #[napi_derive::napi(js_name = "__hostRefCount")]
 pub fn host_ref_count(env: Env) -> napi::Result<u32> {
-  Ok(EnvData::get(env.raw())?.host_refs.len() as u32)
+  Ok(EnvData::get(env.raw())?.host_ref_count() as u32)
 }
 
 /// Test hook: runs a full GC in `isolate` (weak callbacks included) and returns the number of
@@ -69,9 +62,6 @@ pub fn set_library(env: Env, library: Unknown) -> napi::Result<()> {
   let mut r = std::ptr::null_mut();
   // SAFETY: valid env and object.
   js::check(unsafe { sys::napi_create_reference(e, library.raw(), 1, &mut r) })?;
-  if let Some(old) = data.library.replace(r) {
-    // SAFETY: the old reference belongs to this env.
-    unsafe { sys::napi_delete_reference(e, old) };
-  }
+  data.set_library(e, r);
   Ok(())
 }
