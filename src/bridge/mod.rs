@@ -74,13 +74,15 @@ unsafe extern "C" fn call_js(
   if env.is_null() {
     return;
   }
-  let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || cb(env)));
+  crate::unwind::contain((), move || cb(env));
 }
 
 unsafe extern "C" fn tsfn_finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-  // SAFETY: `data` is the Arc<Bridge> pointer leaked in `Bridge::new`.
-  let bridge = unsafe { Arc::from_raw(data as *const Bridge) };
-  *bridge.tsfn.write() = None;
+  crate::unwind::contain((), || {
+    // SAFETY: `data` is the Arc<Bridge> pointer leaked in `Bridge::new`.
+    let bridge = unsafe { Arc::from_raw(data as *const Bridge) };
+    *bridge.tsfn.write() = None;
+  });
 }
 
 impl Bridge {

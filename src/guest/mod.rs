@@ -184,12 +184,11 @@ pub fn dispatch<'s>(
   mut rv: v8::ReturnValue<'s, v8::Value>,
   body: Body,
 ) {
-  let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(scope, &args)));
-  match outcome {
+  match crate::unwind::catch(|| body(scope, &args)) {
     Ok(Ok(Some(v))) => rv.set(v),
     Ok(Ok(None)) => {}
     Ok(Err(e)) => throw(scope, e),
-    Err(_) => throw(scope, Thrown::error("Internal error in isolated-vm-rs")),
+    Err(internal) => throw(scope, Thrown::error(internal)),
   }
 }
 

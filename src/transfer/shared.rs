@@ -121,8 +121,10 @@ pub fn of_guest(
 }
 
 extern "C" fn release(_data: *mut std::ffi::c_void, _len: usize, keeper: *mut std::ffi::c_void) {
-  // SAFETY: `keeper` is the Arc leaked in `to_guest`, released exactly once by V8.
-  drop(unsafe { Arc::from_raw(keeper as *const SharedMemory) });
+  crate::unwind::contain((), || {
+    // SAFETY: `keeper` is the Arc leaked in `to_guest`, released exactly once by V8.
+    drop(unsafe { Arc::from_raw(keeper as *const SharedMemory) });
+  });
 }
 
 /// A SharedArrayBuffer of the current isolate over `mem`.
