@@ -7,6 +7,7 @@ mod host_call;
 pub mod local_reference;
 pub mod nested;
 mod options;
+pub mod panic_hook;
 pub mod pending;
 pub mod reference;
 mod reference_args;
