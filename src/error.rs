@@ -90,6 +90,15 @@ pub mod msg {
   /// A SharedArrayBuffer created inside an isolate, arriving in Node (see the README).
   pub const FOREIGN_SAB: &str =
     "A SharedArrayBuffer created inside an isolate cannot be shared with Node.js (Node-API cannot wrap foreign shared memory)";
+  /// A panic inside the library, reported instead of aborting the process.
+  pub const INTERNAL: &str = "Internal error in isolated-vm-rs";
+  /// [`INTERNAL`] with the panic's message, when it has one.
+  pub fn internal(detail: Option<&str>) -> String {
+    match detail {
+      Some(d) => format!("{INTERNAL}: {d}"),
+      None => INTERNAL.to_string(),
+    }
+  }
   /// Private constructor called.
   pub fn private_ctor(class: &str) -> String {
     format!("`{class}` constructor is private")

@@ -10,6 +10,7 @@ pub mod guest;
 pub mod isolate;
 pub mod platform;
 pub mod transfer;
+pub mod unwind;
 
 /// Rust allocations: mimalloc for small blocks, the C library's malloc for big ones, a
 /// huge-page mapping each for huge ones (see [`alloc`]). V8's and Node's own allocations, and

@@ -45,7 +45,7 @@ pub fn handle_for(
 #[napi_derive::napi]
 impl Callback {
   /// `new Callback(fn, options)`.
-  #[napi(constructor)]
+  #[napi(constructor, catch_unwind)]
   pub fn constructor(env: Env, f: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
     let e = env.raw();
     if js::type_of(e, f.raw()) != sys::ValueType::napi_function {

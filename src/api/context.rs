@@ -181,13 +181,13 @@ impl Context {
 #[napi_derive::napi]
 impl Context {
   /// Contexts come only from `isolate.createContext()`.
-  #[napi(constructor)]
+  #[napi(constructor, catch_unwind)]
   pub fn constructor(env: Env) -> napi::Result<Self> {
     Err(js::type_error(env.raw(), &msg::private_ctor("Context")))
   }
 
   /// A Reference to the context's global object (the same object every time).
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn global(&self, env: Env) -> napi::Result<Raw> {
     let e = env.raw();
     if let Some((_, r)) = self.global_obj.borrow().as_ref() {
@@ -211,7 +211,7 @@ impl Context {
   }
 
   /// Releases the context and its `global`; `true` the first time, `false` afterwards.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn release(&self) -> bool {
     let first = self.slot.release();
     self.global_slot.release();
@@ -223,19 +223,19 @@ impl Context {
   }
 
   /// Evaluates code (Promise of the completion value, or `undefined` if not transferable).
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn eval(&self, env: Env, code: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
     self.eval_impl(env, code, options, Flavor::Async)
   }
 
   /// Evaluates code synchronously.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn eval_sync(&self, env: Env, code: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
     self.eval_impl(env, code, options, Flavor::Sync)
   }
 
   /// Evaluates code, ignoring the outcome.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn eval_ignored(
     &self,
     env: Env,
@@ -246,7 +246,7 @@ impl Context {
   }
 
   /// Runs `code` as the body of a function of `$0…$N` (Promise).
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn eval_closure(
     &self,
     env: Env,
@@ -258,7 +258,7 @@ impl Context {
   }
 
   /// Runs `code` as the body of a function of `$0…$N`.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn eval_closure_sync(
     &self,
     env: Env,
@@ -270,7 +270,7 @@ impl Context {
   }
 
   /// Runs `code` as a function body, ignoring the outcome.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn eval_closure_ignored(
     &self,
     env: Env,

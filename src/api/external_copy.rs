@@ -137,7 +137,7 @@ impl ExternalCopyInto {
 #[napi_derive::napi]
 impl ExternalCopy {
   /// `new ExternalCopy(value, { transferList, transferOut })`.
-  #[napi(constructor)]
+  #[napi(constructor, catch_unwind)]
   pub fn constructor(env: Env, value: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
     let e = env.raw();
     let data = (|| -> Result<_, Failure> {
@@ -156,7 +156,7 @@ impl ExternalCopy {
   }
 
   /// Materialises the copy here (`{ release }` releases this handle afterwards).
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn copy(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
     let e = env.raw();
     let out = (|| -> Result<_, Failure> {
@@ -173,7 +173,7 @@ impl ExternalCopy {
   }
 
   /// A single-use token that becomes a copy when transferred into an isolate.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn copy_into(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
     let e = env.raw();
     let out = (|| -> Result<_, Failure> {
@@ -194,7 +194,7 @@ impl ExternalCopy {
   }
 
   /// Releases this handle; a second call throws "Copy has been released".
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn release(&self, env: Env) -> napi::Result<()> {
     if self.data.lock().take().is_none() {
       return Err(js::error(env.raw(), "Copy has been released"));
@@ -206,7 +206,7 @@ impl ExternalCopy {
 #[napi_derive::napi]
 impl ExternalCopyInto {
   /// Tokens come only from `copyInto()`.
-  #[napi(constructor)]
+  #[napi(constructor, catch_unwind)]
   pub fn constructor(env: Env) -> napi::Result<Self> {
     Err(js::type_error(
       env.raw(),
@@ -216,7 +216,7 @@ impl ExternalCopyInto {
 }
 
 /// `ExternalCopy.totalExternalSize` (installed as a static getter by `index.js`).
-#[napi_derive::napi(js_name = "__totalExternalSize")]
+#[napi_derive::napi(js_name = "__totalExternalSize", catch_unwind)]
 pub fn total_external_size() -> f64 {
   external::total_external_size() as f64
 }

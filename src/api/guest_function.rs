@@ -14,12 +14,11 @@ use std::ffi::c_void;
 use std::sync::Arc;
 
 unsafe extern "C" fn invoke(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(env, info)));
-  match outcome {
+  match crate::unwind::catch(|| call(env, info)) {
     Ok(Ok(v)) => v,
     Ok(Err(_)) => std::ptr::null_mut(),
-    Err(_) => {
-      let _ = js::error(env, "Internal error in isolated-vm-rs");
+    Err(internal) => {
+      let _ = js::error(env, &internal);
       std::ptr::null_mut()
     }
   }
@@ -83,8 +82,10 @@ fn call(env: sys::napi_env, info: sys::napi_callback_info) -> napi::Result<sys::
 }
 
 unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-  // SAFETY: the Box<Target> leaked in `new_function`, finalised once.
-  drop(unsafe { Box::from_raw(data as *mut Target) });
+  crate::unwind::contain((), || {
+    // SAFETY: the Box<Target> leaked in `new_function`, finalised once.
+    drop(unsafe { Box::from_raw(data as *mut Target) });
+  });
 }
 
 /// What a host function made by [`new_function`] calls, and how.

@@ -71,7 +71,7 @@ fn is_library(env: sys::napi_env, v: sys::napi_value) -> bool {
   let Ok(data) = crate::bridge::env::EnvData::get(env) else {
     return false;
   };
-  let Some(r) = data.library else {
+  let Some(r) = data.library() else {
     return false;
   };
   let mut lib = std::ptr::null_mut();
@@ -110,7 +110,7 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
       }?)?)
     }
     Handle::Library => {
-      if let Some(r) = crate::bridge::env::EnvData::get(env)?.library {
+      if let Some(r) = crate::bridge::env::EnvData::get(env)?.library() {
         let mut lib = std::ptr::null_mut();
         // SAFETY: the reference belongs to this env.
         crate::bridge::js::check(unsafe { sys::napi_get_reference_value(env, r, &mut lib) })?;

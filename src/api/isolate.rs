@@ -156,7 +156,7 @@ impl Isolate {
 #[napi_derive::napi]
 impl Isolate {
   /// `new Isolate({ memoryLimit, onCatastrophicError, inspector, snapshot })`.
-  #[napi(constructor)]
+  #[napi(constructor, catch_unwind)]
   pub fn new(env: Env, options: Option<Unknown>) -> napi::Result<Self> {
     let raw = env.raw();
     let v = options.map(|u| u.raw()).unwrap_or(std::ptr::null_mut());
@@ -167,62 +167,62 @@ impl Isolate {
   }
 
   /// Disposes the isolate; a second call throws "Isolate is already disposed".
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn dispose(&self, env: Env) -> napi::Result<()> {
     self.host.dispose().map_err(|t| js::throw(env.raw(), t))
   }
 
   /// True once disposed (by `dispose()` or the memory limit).
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn is_disposed(&self) -> bool {
     self.host.is_disposed()
   }
 
   /// Live remote handles owned by this isolate.
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn reference_count(&self, env: Env) -> napi::Result<u32> {
     let host = self.live(env.raw())?;
     Ok(host.state.handles.load(Ordering::Relaxed) as u32)
   }
 
   /// CPU time spent in this isolate (bigint ns; time blocked elsewhere excluded).
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn cpu_time(&self, env: Env) -> napi::Result<Raw> {
     self.time(env, self.host.state.cpu_ns.load(Ordering::Relaxed))
   }
 
   /// Wall time spent running in this isolate (bigint ns).
-  #[napi(getter)]
+  #[napi(getter, catch_unwind)]
   pub fn wall_time(&self, env: Env) -> napi::Result<Raw> {
     self.time(env, self.host.state.wall_ns.load(Ordering::Relaxed))
   }
 
   /// Heap statistics (SPEC §1.4).
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn get_heap_statistics(&self, env: Env) -> napi::Result<Raw> {
     self.heap_impl(env, Flavor::Async)
   }
 
   /// Heap statistics, synchronously.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn get_heap_statistics_sync(&self, env: Env) -> napi::Result<Raw> {
     self.heap_impl(env, Flavor::Sync)
   }
 
   /// A new context (Promise).
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn create_context(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
     self.create_context_impl(env, options, Flavor::Async)
   }
 
   /// A new context.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn create_context_sync(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
     self.create_context_impl(env, options, Flavor::Sync)
   }
 
   /// Compiles a script (Promise).
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn compile_script(
     &self,
     env: Env,
@@ -233,7 +233,7 @@ impl Isolate {
   }
 
   /// Compiles a script.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn compile_script_sync(
     &self,
     env: Env,

@@ -6,40 +6,33 @@ use napi::bindgen_prelude::Unknown;
 use napi::{sys, Env, JsValue};
 
 /// Registers the JS helper object (type checks Node-API lacks). Called once by `index.js`.
-#[napi_derive::napi(js_name = "__setHelpers")]
+#[napi_derive::napi(js_name = "__setHelpers", catch_unwind)]
 pub fn set_helpers(env: Env, helpers: Unknown) -> napi::Result<()> {
   let e = env.raw();
   let data = EnvData::get(e)?;
   let mut r = std::ptr::null_mut();
   // SAFETY: valid env and object.
   js::check(unsafe { sys::napi_create_reference(e, helpers.raw(), 1, &mut r) })?;
-  for (_, f) in data.helper_fns.drain() {
-    // SAFETY: the reference belongs to this env.
-    unsafe { sys::napi_delete_reference(e, f) };
-  }
-  if let Some(old) = data.helpers.replace(r) {
-    // SAFETY: the old reference belongs to this env.
-    unsafe { sys::napi_delete_reference(e, old) };
-  }
+  data.set_helpers(e, r);
   Ok(())
 }
 
 /// The embedded V8's version.
-#[napi_derive::napi(js_name = "__v8Version")]
+#[napi_derive::napi(js_name = "__v8Version", catch_unwind)]
 pub fn v8_version() -> String {
   crate::platform::ensure_initialized();
   crate::platform::v8_version().to_string()
 }
 
 /// Test hook: number of host values currently kept alive for isolates in this environment.
-#[napi_derive::napi(js_name = "__hostRefCount")]
+#[napi_derive::napi(js_name = "__hostRefCount", catch_unwind)]
 pub fn host_ref_count(env: Env) -> napi::Result<u32> {
-  Ok(EnvData::get(env.raw())?.host_refs.len() as u32)
+  Ok(EnvData::get(env.raw())?.host_ref_count() as u32)
 }
 
 /// Test hook: runs a full GC in `isolate` (weak callbacks included) and returns the number of
 /// live guest-side handle entries afterwards.
-#[napi_derive::napi(js_name = "__collectGarbage")]
+#[napi_derive::napi(js_name = "__collectGarbage", catch_unwind)]
 pub fn collect_garbage(env: Env, isolate: &crate::api::isolate::Isolate) -> napi::Result<js::Raw> {
   let v = crate::bridge::run(
     &env,
@@ -62,16 +55,13 @@ pub fn collect_garbage(env: Env, isolate: &crate::api::isolate::Isolate) -> napi
 }
 
 /// Registers the library object (called once by `index.js`).
-#[napi_derive::napi(js_name = "__setLibrary")]
+#[napi_derive::napi(js_name = "__setLibrary", catch_unwind)]
 pub fn set_library(env: Env, library: Unknown) -> napi::Result<()> {
   let e = env.raw();
   let data = EnvData::get(e)?;
   let mut r = std::ptr::null_mut();
   // SAFETY: valid env and object.
   js::check(unsafe { sys::napi_create_reference(e, library.raw(), 1, &mut r) })?;
-  if let Some(old) = data.library.replace(r) {
-    // SAFETY: the old reference belongs to this env.
-    unsafe { sys::napi_delete_reference(e, old) };
-  }
+  data.set_library(e, r);
   Ok(())
 }

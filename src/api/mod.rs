@@ -15,5 +15,6 @@ mod init;
 pub mod isolate;
 pub mod lib_object;
 pub mod options;
+pub mod panic_hook;
 pub mod reference;
 pub mod script;

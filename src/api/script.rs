@@ -92,19 +92,19 @@ impl Script {
 #[napi_derive::napi]
 impl Script {
   /// Scripts come only from `isolate.compileScript()`.
-  #[napi(constructor)]
+  #[napi(constructor, catch_unwind)]
   pub fn constructor(env: Env) -> napi::Result<Self> {
     Err(js::type_error(env.raw(), &msg::private_ctor("Script")))
   }
 
   /// Runs the script in `context` (Promise).
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn run(&self, env: Env, context: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
     self.run_impl(env, context, options, Flavor::Async)
   }
 
   /// Runs the script in `context`.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn run_sync(
     &self,
     env: Env,
@@ -115,7 +115,7 @@ impl Script {
   }
 
   /// Runs the script, ignoring the outcome.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn run_ignored(
     &self,
     env: Env,
@@ -126,7 +126,7 @@ impl Script {
   }
 
   /// Releases the script; later runs throw "Script has been released".
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn release(&self) {
     self.slot.release();
   }

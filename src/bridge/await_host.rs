@@ -22,6 +22,12 @@ unsafe extern "C" fn on_settle(
   env: sys::napi_env,
   info: sys::napi_callback_info,
 ) -> sys::napi_value {
+  crate::unwind::contain((), || settle(env, info));
+  std::ptr::null_mut()
+}
+
+/// The body of [`on_settle`]: hands the settled outcome (copied) to the handler's `done`.
+fn settle(env: sys::napi_env, info: sys::napi_callback_info) {
   let mut argc = 1usize;
   let mut argv = [std::ptr::null_mut(); 1];
   let mut data: *mut c_void = std::ptr::null_mut();
@@ -37,24 +43,27 @@ unsafe extern "C" fn on_settle(
     )
   };
   if data.is_null() {
-    return std::ptr::null_mut();
+    return;
   }
   // SAFETY: `data` is the Handler boxed in `then`, alive until the function's finalizer.
   let handler = unsafe { &*(data as *const Handler) };
   let Some(done) = handler.done.lock().take() else {
-    return std::ptr::null_mut();
+    return;
   };
   let value = argv[0];
-  let outcome = if handler.fulfilled {
-    convert::copy(env, value).map_err(|f| match f {
-      js::Failure::Thrown(t) => t,
-      js::Failure::Pending => super::host_ref::take_exception(env),
-    })
-  } else {
-    Err(thrown_of(env, value))
-  };
-  let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || done(outcome)));
-  std::ptr::null_mut()
+  // A panic while reading the outcome still settles the waiting side, with the internal error.
+  let outcome = crate::unwind::catch(|| {
+    if handler.fulfilled {
+      convert::copy(env, value).map_err(|f| match f {
+        js::Failure::Thrown(t) => t,
+        js::Failure::Pending => super::host_ref::take_exception(env),
+      })
+    } else {
+      Err(thrown_of(env, value))
+    }
+  })
+  .unwrap_or_else(|internal| Err(Thrown::error(internal)));
+  done(outcome);
 }
 
 /// A rejection reason as [`Thrown`] (errors keep class, message and stack).
@@ -65,8 +74,10 @@ fn thrown_of(env: sys::napi_env, reason: sys::napi_value) -> Thrown {
 }
 
 unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-  // SAFETY: `data` is the Box<Handler> leaked in `handler_fn`, finalised once.
-  drop(unsafe { Box::from_raw(data as *mut Handler) });
+  crate::unwind::contain((), || {
+    // SAFETY: `data` is the Box<Handler> leaked in `handler_fn`, finalised once.
+    drop(unsafe { Box::from_raw(data as *mut Handler) });
+  });
 }
 
 fn handler_fn(

@@ -31,6 +31,9 @@ pub mod env;
 pub mod host_ref;
 pub mod js;
 pub mod node_handles;
+mod node_ptr;
+
+pub use node_ptr::{NodeHandle, NodePtr};
 
 /// Work for a Node environment's thread.
 pub type Callback = Box<dyn FnOnce(sys::napi_env) + Send>;
@@ -48,32 +51,13 @@ pub struct SyncWaiter {
   pub inline: Option<(NodePtr<sys::napi_env>, std::thread::ThreadId)>,
 }
 
-// SAFETY: the env pointer is only used on the thread recorded beside it.
-unsafe impl Sync for SyncWaiter {}
-
-/// A raw napi pointer that may be moved between threads but is only dereferenced on Node's
-/// thread of the environment that created it.
-pub struct NodePtr<T>(pub T);
-// SAFETY: the wrapped napi handles (deferreds, references) are only passed back to napi on the
-// owning environment's thread, inside the threadsafe function's callback.
-unsafe impl<T> Send for NodePtr<T> {}
-
-impl<T: Copy> NodePtr<T> {
-  /// The wrapped pointer (using a method makes closures capture the whole Send wrapper).
-  pub fn get(&self) -> T {
-    self.0
-  }
-}
-
-/// The per-environment completion channel.
+/// The per-environment completion channel. `Send + Sync` through its fields: the threadsafe
+/// function may be called from any thread, and the lock makes sure no call happens after the
+/// environment finalised it.
 pub struct Bridge {
   tsfn: RwLock<Option<NodePtr<sys::napi_threadsafe_function>>>,
   pending: AtomicUsize,
 }
-
-// SAFETY: napi_call_threadsafe_function may be called from any thread; the RwLock makes sure
-// no call happens after the environment finalised the function.
-unsafe impl Sync for Bridge {}
 
 unsafe extern "C" fn call_js(
   env: sys::napi_env,
@@ -89,13 +73,15 @@ unsafe extern "C" fn call_js(
   if env.is_null() {
     return;
   }
-  let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || cb(env)));
+  crate::unwind::contain((), move || cb(env));
 }
 
 unsafe extern "C" fn tsfn_finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-  // SAFETY: `data` is the Arc<Bridge> pointer leaked in `Bridge::new`.
-  let bridge = unsafe { Arc::from_raw(data as *const Bridge) };
-  *bridge.tsfn.write() = None;
+  crate::unwind::contain((), || {
+    // SAFETY: `data` is the Arc<Bridge> pointer leaked in `Bridge::new`.
+    let bridge = unsafe { Arc::from_raw(data as *const Bridge) };
+    *bridge.tsfn.write() = None;
+  });
 }
 
 impl Bridge {

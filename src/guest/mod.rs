@@ -7,6 +7,7 @@ mod host_call;
 pub mod local_reference;
 pub mod nested;
 mod options;
+pub mod panic_hook;
 pub mod pending;
 pub mod reference;
 mod reference_args;
@@ -184,12 +185,11 @@ pub fn dispatch<'s>(
   mut rv: v8::ReturnValue<'s, v8::Value>,
   body: Body,
 ) {
-  let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(scope, &args)));
-  match outcome {
+  match crate::unwind::catch(|| body(scope, &args)) {
     Ok(Ok(Some(v))) => rv.set(v),
     Ok(Ok(None)) => {}
     Ok(Err(e)) => throw(scope, e),
-    Err(_) => throw(scope, Thrown::error("Internal error in isolated-vm-rs")),
+    Err(internal) => throw(scope, Thrown::error(internal)),
   }
 }
 

@@ -69,11 +69,13 @@ fn collected<'s>(
   args: v8::FunctionCallbackArguments<'s>,
   _rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  let Some(id) = args.get(0).uint32_value(scope) else {
-    return;
-  };
-  let Some(OnCollect(hook)) = scope.get_slot::<OnCollect>().copied() else {
-    return;
-  };
-  let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(scope, id)));
+  crate::unwind::contain((), || {
+    let Some(id) = args.get(0).uint32_value(scope) else {
+      return;
+    };
+    let Some(OnCollect(hook)) = scope.get_slot::<OnCollect>().copied() else {
+      return;
+    };
+    hook(scope, id);
+  });
 }

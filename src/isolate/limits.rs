@@ -1,5 +1,6 @@
 //! Hard memory limits: a counting ArrayBuffer allocator, the near-heap-limit callback and a
-//! GC-epilogue check. None of these callbacks runs JavaScript or can panic.
+//! GC-epilogue check. None of these callbacks runs JavaScript, and none lets a panic escape
+//! (each body runs under [`crate::unwind::contain`]).
 //!
 //! The accounting itself, [`MemoryState`], lives in `transfer::memory` (the value conversions
 //! count the ArrayBuffers they make against it) and is re-exported here for the isolate's side.
@@ -10,6 +11,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 unsafe extern "C" fn allocate(state: &MemoryState, len: usize) -> *mut c_void {
+  crate::unwind::contain(std::ptr::null_mut(), || allocate_zeroed(state, len))
+}
+
+fn allocate_zeroed(state: &MemoryState, len: usize) -> *mut c_void {
   if state.would_exceed(len) {
     if len <= 64 {
       // SPEC §2.10: tiny backing stores over the limit terminate the isolate instead.
@@ -27,6 +32,10 @@ unsafe extern "C" fn allocate(state: &MemoryState, len: usize) -> *mut c_void {
 }
 
 unsafe extern "C" fn allocate_uninitialized(state: &MemoryState, len: usize) -> *mut c_void {
+  crate::unwind::contain(std::ptr::null_mut(), || allocate_raw(state, len))
+}
+
+fn allocate_raw(state: &MemoryState, len: usize) -> *mut c_void {
   if state.would_exceed(len) {
     if len <= 64 {
       state.trip();
@@ -42,17 +51,21 @@ unsafe extern "C" fn allocate_uninitialized(state: &MemoryState, len: usize) -> 
 }
 
 unsafe extern "C" fn free(state: &MemoryState, data: *mut c_void, len: usize) {
-  state.external.fetch_sub(
-    len.min(state.external.load(Ordering::Relaxed)),
-    Ordering::Relaxed,
-  );
-  // SAFETY: `data` came from our malloc/calloc above (V8 frees only what this allocator made).
-  unsafe { libc::free(data) };
+  crate::unwind::contain((), || {
+    state.external.fetch_sub(
+      len.min(state.external.load(Ordering::Relaxed)),
+      Ordering::Relaxed,
+    );
+    // SAFETY: `data` came from our malloc/calloc above (V8 frees only what this allocator made).
+    unsafe { libc::free(data) };
+  });
 }
 
 unsafe extern "C" fn drop_state(state: *const MemoryState) {
-  // SAFETY: the pointer was produced by Arc::into_raw in `allocator` and is dropped once.
-  drop(unsafe { Arc::from_raw(state) });
+  crate::unwind::contain((), || {
+    // SAFETY: the pointer was produced by Arc::into_raw in `allocator` and is dropped once.
+    drop(unsafe { Arc::from_raw(state) });
+  });
 }
 
 static VTABLE: v8::RustAllocatorVtable<MemoryState> = v8::RustAllocatorVtable {
@@ -87,6 +100,11 @@ pub unsafe extern "C" fn near_heap_limit(
   // SAFETY: `data` is the MemoryState pointer registered by the runtime, which keeps it alive
   // for as long as the isolate exists.
   let state = unsafe { &*(data as *const MemoryState) };
+  crate::unwind::contain(current, || grant_headroom(state, current))
+}
+
+/// The body of [`near_heap_limit`].
+fn grant_headroom(state: &MemoryState, current: usize) -> usize {
   // The GC that precedes this call has just refreshed `heap_used` in the epilogue.
   let used = state.heap_used.load(Ordering::Relaxed);
   let over = used.saturating_add(state.external.load(Ordering::Relaxed)) > state.limit;
@@ -116,11 +134,13 @@ pub unsafe extern "C" fn gc_epilogue(
   let state = unsafe { &*(data as *const MemoryState) };
   // SAFETY: V8 passes the live isolate that is running this GC, on its own thread.
   let mut isolate = unsafe { v8::Isolate::from_raw_isolate_ptr_unchecked(isolate) };
-  let stats = isolate.get_heap_statistics();
-  let used = stats.used_heap_size();
-  state.heap_used.store(used, Ordering::Relaxed);
-  let total = used.saturating_add(state.external.load(Ordering::Relaxed));
-  if total > state.limit {
-    state.trip();
-  }
+  crate::unwind::contain((), || {
+    let stats = isolate.get_heap_statistics();
+    let used = stats.used_heap_size();
+    state.heap_used.store(used, Ordering::Relaxed);
+    let total = used.saturating_add(state.external.load(Ordering::Relaxed));
+    if total > state.limit {
+      state.trip();
+    }
+  });
 }

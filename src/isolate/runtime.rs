@@ -379,7 +379,14 @@ impl<'a> Runtime<'a> {
 }
 
 extern "C" fn promise_reject(message: v8::PromiseRejectMessage) {
-  v8::callback_scope!(unsafe scope, &message);
+  crate::unwind::contain((), || track_rejection(&message));
+}
+
+/// Records an unhandled rejection, or forgets it once a handler is added (SPEC §2.1).
+fn track_rejection(message: &v8::PromiseRejectMessage) {
+  // SAFETY: V8 calls the promise-reject callback on the isolate's thread, with the isolate
+  // entered and the rejecting promise's context current.
+  v8::callback_scope!(unsafe scope, message);
   let Some(tracker) = scope.get_slot::<Rejections>().cloned() else {
     return;
   };

@@ -60,38 +60,44 @@ fn deliver(isolate: *mut c_void, task: Task) {
 /// The platform hooks: every foreground task goes to its isolate's sink.
 pub struct Router;
 
+/// V8 calls these from C++ (any thread): a panic is contained, and the task it carried is
+/// dropped unrun.
 impl v8::PlatformImpl for Router {
   fn post_task(&self, isolate: *mut c_void, task: v8::Task) {
-    deliver(
-      isolate,
-      Task {
-        task,
-        nestable: true,
-      },
-    );
+    crate::unwind::contain((), || {
+      deliver(
+        isolate,
+        Task {
+          task,
+          nestable: true,
+        },
+      )
+    });
   }
 
   fn post_non_nestable_task(&self, isolate: *mut c_void, task: v8::Task) {
-    deliver(
-      isolate,
-      Task {
-        task,
-        nestable: false,
-      },
-    );
+    crate::unwind::contain((), || {
+      deliver(
+        isolate,
+        Task {
+          task,
+          nestable: false,
+        },
+      )
+    });
   }
 
   fn post_delayed_task(&self, isolate: *mut c_void, task: v8::Task, delay: f64) {
-    delay_task(isolate, task, true, delay);
+    crate::unwind::contain((), || delay_task(isolate, task, true, delay));
   }
 
   fn post_non_nestable_delayed_task(&self, isolate: *mut c_void, task: v8::Task, delay: f64) {
-    delay_task(isolate, task, false, delay);
+    crate::unwind::contain((), || delay_task(isolate, task, false, delay));
   }
 
   fn post_idle_task(&self, _isolate: *mut c_void, task: v8::IdleTask) {
     // Idle tasks are disabled when the platform is created; drop any that arrive anyway.
-    drop(task);
+    crate::unwind::contain((), || drop(task));
   }
 }
 

@@ -55,14 +55,16 @@ impl MemoryState {
 }
 
 unsafe extern "C" fn counted_free(data: *mut c_void, len: usize, deleter_data: *mut c_void) {
-  // SAFETY: `deleter_data` is the Arc leaked in `counted_store`, reclaimed exactly once here.
-  let state = unsafe { Arc::from_raw(deleter_data as *const MemoryState) };
-  state.external.fetch_sub(
-    len.min(state.external.load(Ordering::Relaxed)),
-    Ordering::Relaxed,
-  );
-  // SAFETY: `data` came from malloc in `counted_store`.
-  unsafe { libc::free(data) };
+  crate::unwind::contain((), || {
+    // SAFETY: `deleter_data` is the Arc leaked in `counted_store`, reclaimed exactly once here.
+    let state = unsafe { Arc::from_raw(deleter_data as *const MemoryState) };
+    state.external.fetch_sub(
+      len.min(state.external.load(Ordering::Relaxed)),
+      Ordering::Relaxed,
+    );
+    // SAFETY: `data` came from malloc in `counted_store`.
+    unsafe { libc::free(data) };
+  });
 }
 
 /// A backing store holding a copy of `bytes`, counted as external memory of the isolate, or

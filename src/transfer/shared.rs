@@ -95,13 +95,17 @@ impl Drop for SharedMemory {
   }
 }
 
-/// A V8 backing store as the keeper of shared memory.
-pub struct BackingStoreOwner(pub v8::SharedRef<v8::BackingStore>);
+/// A V8 backing store as the keeper of shared memory. It only keeps the store alive: nothing
+/// can reach the store through it.
+pub struct BackingStoreOwner {
+  _store: v8::SharedRef<v8::BackingStore>,
+}
 
 // SAFETY: the backing store of a SharedArrayBuffer is made to be used from several isolates and
-// threads; `SharedRef` is a `std::shared_ptr`, whose reference count is atomic.
+// threads; `SharedRef` is a `std::shared_ptr`, whose reference count is atomic, so it may be
+// dropped on any thread.
 unsafe impl Send for BackingStoreOwner {}
-// SAFETY: as above; the owner is only held and dropped, never used through `&`.
+// SAFETY: the field is private and never read, so a `&BackingStoreOwner` gives access to nothing.
 unsafe impl Sync for BackingStoreOwner {}
 
 /// The `SharedMemory` of a guest SharedArrayBuffer.
@@ -111,12 +115,16 @@ pub fn of_guest(
   let store = sab.get_backing_store();
   let ptr = store.data().map(|p| p.as_ptr() as usize).unwrap_or(0);
   let len = store.byte_length();
-  SharedMemory::for_memory(ptr, len, move || Ok(Owner::Guest(BackingStoreOwner(store))))
+  SharedMemory::for_memory(ptr, len, move || {
+    Ok(Owner::Guest(BackingStoreOwner { _store: store }))
+  })
 }
 
 extern "C" fn release(_data: *mut std::ffi::c_void, _len: usize, keeper: *mut std::ffi::c_void) {
-  // SAFETY: `keeper` is the Arc leaked in `to_guest`, released exactly once by V8.
-  drop(unsafe { Arc::from_raw(keeper as *const SharedMemory) });
+  crate::unwind::contain((), || {
+    // SAFETY: `keeper` is the Arc leaked in `to_guest`, released exactly once by V8.
+    drop(unsafe { Arc::from_raw(keeper as *const SharedMemory) });
+  });
 }
 
 /// A SharedArrayBuffer of the current isolate over `mem`.

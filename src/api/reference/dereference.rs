@@ -47,7 +47,7 @@ impl Dereference {
 #[napi_derive::napi]
 impl Dereference {
   /// Tokens come only from `derefInto()`.
-  #[napi(constructor)]
+  #[napi(constructor, catch_unwind)]
   pub fn constructor(env: Env) -> napi::Result<Self> {
     Err(js::type_error(env.raw(), &msg::private_ctor("Dereference")))
   }

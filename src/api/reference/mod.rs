@@ -269,7 +269,7 @@ impl Reference {
 #[napi_derive::napi]
 impl Reference {
   /// `new Reference(value)`: references to host values arrive with the data-model work.
-  #[napi(constructor)]
+  #[napi(constructor, catch_unwind)]
   pub fn constructor(env: Env, value: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
     let e = env.raw();
     let o = options::object_arg(e, raw(options), "Reference", 2).map_err(|f| f.throw(e))?;
@@ -279,7 +279,7 @@ impl Reference {
   }
 
   /// `typeof` of the referenced value (`"null"` for null).
-  #[napi(getter, js_name = "typeof")]
+  #[napi(getter, js_name = "typeof", catch_unwind)]
   pub fn type_of(&self, env: Env) -> napi::Result<String> {
     if self.is_host {
       self.host_target().map_err(|t| js::throw(env.raw(), t))?;
@@ -290,7 +290,7 @@ impl Reference {
   }
 
   /// Releases this handle; a second call throws "Reference has been released".
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn release(&self, env: Env) -> napi::Result<()> {
     if self.is_host {
       if self.host.lock().take().is_none() {
@@ -305,7 +305,7 @@ impl Reference {
   }
 
   /// Only valid in the owning isolate; from Node this references a guest value.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn deref(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
     let e = env.raw();
     let out = (|| -> Result<_, Failure> {
@@ -324,31 +324,31 @@ impl Reference {
   }
 
   /// Structured clone of the value (Promise).
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn copy(&self, env: Env) -> napi::Result<Raw> {
     self.copy_impl(env, Flavor::Async)
   }
 
   /// Structured clone of the value.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn copy_sync(&self, env: Env) -> napi::Result<Raw> {
     self.copy_impl(env, Flavor::Sync)
   }
 
   /// Reads an own property (Promise).
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn get(&self, env: Env, key: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
     self.get_impl(env, key, options, Flavor::Async)
   }
 
   /// Reads an own property.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn get_sync(&self, env: Env, key: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
     self.get_impl(env, key, options, Flavor::Sync)
   }
 
   /// Defines an own data property (Promise).
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn set(
     &self,
     env: Env,
@@ -360,7 +360,7 @@ impl Reference {
   }
 
   /// Defines an own data property.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn set_sync(
     &self,
     env: Env,
@@ -372,7 +372,7 @@ impl Reference {
   }
 
   /// Defines an own data property, ignoring the outcome.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn set_ignored(
     &self,
     env: Env,
@@ -384,7 +384,7 @@ impl Reference {
   }
 
   /// Calls the referenced function (Promise).
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn apply(
     &self,
     env: Env,
@@ -396,7 +396,7 @@ impl Reference {
   }
 
   /// Calls the referenced function synchronously.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn apply_sync(
     &self,
     env: Env,
@@ -408,7 +408,7 @@ impl Reference {
   }
 
   /// Calls the referenced function, ignoring the outcome.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn apply_ignored(
     &self,
     env: Env,
@@ -421,7 +421,7 @@ impl Reference {
 
   /// A single-use token that becomes the referenced value when transferred into the isolate
   /// that owns it (`{ release }` releases this Reference).
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn deref_into(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
     let e = env.raw();
     let out = (|| -> Result<_, Failure> {
@@ -449,7 +449,7 @@ impl Reference {
   }
 
   /// Only for guest code running asynchronously; from Node it always throws (SPEC §2.6).
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn apply_sync_promise(
     &self,
     env: Env,
@@ -464,19 +464,19 @@ impl Reference {
   }
 
   /// Deletes a property (Promise).
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn delete(&self, env: Env, key: Unknown) -> napi::Result<Raw> {
     self.delete_impl(env, key, Flavor::Async)
   }
 
   /// Deletes a property.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn delete_sync(&self, env: Env, key: Unknown) -> napi::Result<Raw> {
     self.delete_impl(env, key, Flavor::Sync)
   }
 
   /// Deletes a property, ignoring the outcome.
-  #[napi]
+  #[napi(catch_unwind)]
   pub fn delete_ignored(&self, env: Env, key: Unknown) -> napi::Result<Raw> {
     self.delete_impl(env, key, Flavor::Ignored)
   }

@@ -85,14 +85,14 @@ fn fulfilled<'s>(
   args: v8::FunctionCallbackArguments<'s>,
   _rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+  let caught = crate::unwind::catch(|| {
     if let Some((guard, opts, convert)) = take(scope, &args) {
       let out = convert(scope, args.get(0), opts);
       guard.settle(out);
     }
-  }));
-  if caught.is_err() {
-    throw(scope, Thrown::error("Internal error in isolated-vm-rs"));
+  });
+  if let Err(internal) = caught {
+    throw(scope, Thrown::error(internal));
   }
 }
 
@@ -101,13 +101,13 @@ fn rejected<'s>(
   args: v8::FunctionCallbackArguments<'s>,
   _rv: v8::ReturnValue<'s, v8::Value>,
 ) {
-  let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+  let caught = crate::unwind::catch(|| {
     if let Some((guard, _, _)) = take(scope, &args) {
       let reason = v8_out::thrown(scope, args.get(0), None);
       guard.settle(Err(reason));
     }
-  }));
-  if caught.is_err() {
-    throw(scope, Thrown::error("Internal error in isolated-vm-rs"));
+  });
+  if let Err(internal) = caught {
+    throw(scope, Thrown::error(internal));
   }
 }
