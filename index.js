@@ -261,7 +261,8 @@ binding.__setHelpers({
   },
   setOwn(obj, key, value) {
     hostObject(obj);
-    delete obj[key];
+    // A non-configurable property stays; defining over it then fails with "Set failed".
+    Reflect.deleteProperty(obj, key);
     if (!Reflect.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true })) {
       throw new TypeError('Set failed');
     }

@@ -55,17 +55,7 @@ impl Callback {
       ));
     }
     let o = options.map(|u| u.raw()).unwrap_or(std::ptr::null_mut());
-    let mode = (|| -> Result<CallMode, js::Failure> {
-      let o = options::object_arg(e, o, "Callback", 2)?;
-      Ok(if options::flag(e, o, "async")? {
-        CallMode::Async
-      } else if options::flag(e, o, "ignored")? {
-        CallMode::Ignored
-      } else {
-        CallMode::Sync
-      })
-    })()
-    .map_err(|f| f.throw(e))?;
+    let mode: CallMode = options::parse(e, o, "Callback", 2).map_err(|f| f.throw(e))?;
     Ok(Callback {
       handle: handle_for(e, f.raw(), mode)?,
     })

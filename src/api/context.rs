@@ -7,7 +7,9 @@ use crate::bridge::js::{self, Failure, Raw};
 use crate::bridge::{self, Flavor, NodePtr};
 use crate::error::msg;
 use crate::isolate::ops::script;
+use crate::isolate::options::{ClosureOptions, EvalOptions};
 use crate::isolate::IsolateHost;
+use crate::transfer::options::TransferOptions;
 use crate::transfer::thrown::Thrown;
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue};
@@ -41,7 +43,7 @@ fn raw(u: Option<Unknown>) -> sys::napi_value {
 pub fn import_args(
   e: sys::napi_env,
   a: sys::napi_value,
-  copy: bool,
+  t: TransferOptions,
 ) -> Result<Vec<crate::transfer::value::Value>, Failure> {
   let mut values = Vec::new();
   if options::is_undefined(e, a) {
@@ -60,7 +62,7 @@ pub fn import_args(
     let mut x = std::ptr::null_mut();
     // SAFETY: index in range.
     js::check(unsafe { sys::napi_get_element(e, a, i, &mut x) })?;
-    values.push(import(e, x, copy)?);
+    values.push(import(e, x, t)?);
   }
   Ok(values)
 }
@@ -119,14 +121,8 @@ impl Context {
     let (ctx, code, origin, timeout, t) = (|| -> Result<_, Failure> {
       let ctx = self.id()?;
       let code = options::string_arg(e, code.raw(), 1)?;
-      let o = options::object_arg(e, raw(opts), "undefined", 2)?;
-      Ok((
-        ctx,
-        code,
-        options::origin(e, o)?,
-        options::timeout(e, o)?,
-        options::transfer(e, o)?,
-      ))
+      let o = options::method::<EvalOptions>(e, raw(opts), 2)?;
+      Ok((ctx, code, o.origin, o.timeout, o.transfer))
     })()
     .map_err(|f| f.throw(e))?;
     let host = self.host.clone();
@@ -152,18 +148,9 @@ impl Context {
     let parsed = (|| -> Result<_, Failure> {
       let ctx = self.id()?;
       let code = options::string_arg(e, code.raw(), 1)?;
-      let o = options::object_arg(e, raw(opts), "undefined", 3)?;
-      let arg_opts = options::transfer_nested(e, o, "arguments")?;
-      let result = options::transfer_nested(e, o, "result")?;
-      let values = import_args(e, raw(args), arg_opts.copy)?;
-      Ok((
-        ctx,
-        code,
-        values,
-        options::origin(e, o)?,
-        options::timeout(e, o)?,
-        result,
-      ))
+      let o = options::method::<ClosureOptions>(e, raw(opts), 3)?;
+      let values = import_args(e, raw(args), o.arguments)?;
+      Ok((ctx, code, values, o.origin, o.timeout, o.result))
     })();
     let (ctx, code, values, origin, timeout, result) = parsed.map_err(|f| f.throw(e))?;
     let host = self.host.clone();

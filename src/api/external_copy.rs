@@ -4,6 +4,7 @@ use crate::api::options;
 use crate::bridge::convert;
 use crate::bridge::js::{self, Failure, Raw};
 use crate::error::msg;
+use crate::isolate::options::{CopyOptions, ReleaseOptions};
 use crate::transfer::external::{self, ExternalData};
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
@@ -160,11 +161,10 @@ impl ExternalCopy {
   pub fn copy(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
     let e = env.raw();
     let out = (|| -> Result<_, Failure> {
-      let o = options::object_arg(e, raw(options), "undefined", 1)?;
+      let o = options::method::<CopyOptions>(e, raw(options), 1)?;
       let data = self.data()?;
-      let transfer_in = options::flag(e, o, "transferIn")?;
-      let v = convert::materialize(e, &data, transfer_in)?;
-      if options::flag(e, o, "release")? {
+      let v = convert::materialize(e, &data, o.transfer_in)?;
+      if o.release {
         self.data.lock().take();
       }
       Ok(v)
@@ -177,9 +177,9 @@ impl ExternalCopy {
   pub fn copy_into(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
     let e = env.raw();
     let out = (|| -> Result<_, Failure> {
-      let o = options::object_arg(e, raw(options), "undefined", 1)?;
+      let o = options::method::<ReleaseOptions>(e, raw(options), 1)?;
       let data = self.data()?;
-      if options::flag(e, o, "release")? {
+      if o.release {
         self.data.lock().take();
       }
       let token = ExternalCopyInto {

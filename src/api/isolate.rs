@@ -10,8 +10,8 @@ use crate::bridge::js::{self, Failure, Raw};
 use crate::bridge::{self, Flavor};
 use crate::error::msg;
 use crate::isolate::ops::{context, script};
+use crate::isolate::options::{CompileOptions, ContextOptions};
 use crate::isolate::{IsolateHost, IsolateOptions};
-use crate::transfer::thrown::Thrown;
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue};
 use std::sync::atomic::Ordering;
@@ -24,33 +24,7 @@ pub struct Isolate {
 }
 
 fn parse_options(env: sys::napi_env, v: sys::napi_value) -> Result<IsolateOptions, Failure> {
-  if !options::is_undefined(env, v) && js::type_of(env, v) != sys::ValueType::napi_object {
-    return Err(Thrown::type_error("`Isolate` requires parameter 1 to be an object").into());
-  }
-  let obj = (!options::is_undefined(env, v)).then_some(v);
-  let limit_mb = match options::field(env, obj, "memoryLimit")? {
-    None => 128.0,
-    Some(x) => match crate::bridge::convert::primitive(env, x)? {
-      Some(crate::transfer::value::Value::Number(n)) if !n.is_nan() => n,
-      _ => return Err(Thrown::type_error("`memoryLimit` must be a number").into()),
-    },
-  };
-  if limit_mb < 8.0 {
-    return Err(Thrown::error("`memoryLimit` must be at least 8").into());
-  }
-  if let Some(f) = options::field(env, obj, "onCatastrophicError")? {
-    if js::type_of(env, f) != sys::ValueType::napi_function {
-      return Err(Thrown::type_error("`onCatastrophicError` must be a function").into());
-    }
-  }
-  if options::field(env, obj, "snapshot")?.is_some() {
-    return Err(Thrown::type_error("`snapshot` must be an ExternalCopy to ArrayBuffer").into());
-  }
-  // Cap at 1 TiB so the byte count stays representable; V8 clamps its own heap further.
-  let bytes = (limit_mb.min(1024.0 * 1024.0) * 1024.0 * 1024.0) as usize;
-  Ok(IsolateOptions {
-    memory_limit: bytes,
-  })
+  options::parse(env, v, "Isolate", 1)
 }
 
 impl Isolate {
@@ -69,7 +43,7 @@ impl Isolate {
   ) -> napi::Result<Raw> {
     let raw = env.raw();
     let o = opts.map(|u| u.raw()).unwrap_or(std::ptr::null_mut());
-    options::object_arg(raw, o, "undefined", 1).map_err(|f| f.throw(raw))?;
+    options::method::<ContextOptions>(raw, o, 1).map_err(|f| f.throw(raw))?;
     let host = self.host.clone();
     let v = bridge::run(
       &env,
@@ -98,8 +72,8 @@ impl Isolate {
     let parsed = (|| -> Result<_, Failure> {
       let code = options::string_arg(raw, code.raw(), 1)?;
       let o = opts.map(|u| u.raw()).unwrap_or(std::ptr::null_mut());
-      let o = options::object_arg(raw, o, "undefined", 2)?;
-      Ok((code, options::origin(raw, o)?))
+      let o = options::method::<CompileOptions>(raw, o, 2)?;
+      Ok((code, o.origin))
     })();
     let (code, origin) = parsed.map_err(|f| f.throw(raw))?;
     let host = self.host.clone();

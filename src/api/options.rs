@@ -1,116 +1,116 @@
-//! Reading option objects and arguments from JS with isolated-vm's exact TypeErrors.
+//! The host face's [`OptionSource`]: option objects and arguments as napi values, read with the
+//! engine's one option schema (`isolate::options`). Node's thread only.
 
 use crate::bridge::convert;
 use crate::bridge::js::{self, Failure};
 use crate::error::msg;
-use crate::transfer::options::TransferOptions;
+use crate::isolate::ops::reference::PropKey;
+use crate::isolate::options::{self as schema, KeyKind, Kind, OptionSource, Schema};
 use crate::transfer::thrown::Thrown;
+use crate::transfer::value::Value;
 use napi::sys;
 
-/// True for `undefined` (absent options).
-pub fn is_undefined(env: sys::napi_env, v: sys::napi_value) -> bool {
-  v.is_null() || js::type_of(env, v) == sys::ValueType::napi_undefined
+/// Reads napi values of environment `env`.
+#[derive(Clone, Copy)]
+pub struct NapiSource(pub sys::napi_env);
+
+impl OptionSource for NapiSource {
+  type Value = sys::napi_value;
+  type Object = sys::napi_value;
+  type Error = Failure;
+
+  fn kind(&mut self, v: sys::napi_value) -> Kind {
+    if v.is_null() {
+      return Kind::Undefined;
+    }
+    match js::type_of(self.0, v) {
+      sys::ValueType::napi_undefined => Kind::Undefined,
+      sys::ValueType::napi_null => Kind::Null,
+      sys::ValueType::napi_boolean => Kind::Bool,
+      sys::ValueType::napi_number => Kind::Number,
+      sys::ValueType::napi_string => Kind::String,
+      sys::ValueType::napi_bigint => Kind::BigInt,
+      sys::ValueType::napi_symbol => Kind::Symbol,
+      sys::ValueType::napi_function => Kind::Function,
+      _ => Kind::Object,
+    }
+  }
+
+  fn truthy(&mut self, v: sys::napi_value) -> bool {
+    let mut b = std::ptr::null_mut();
+    let mut out = false;
+    // SAFETY: valid env and value on Node's thread; coercion to boolean never runs JS.
+    unsafe {
+      if sys::napi_coerce_to_bool(self.0, v, &mut b) == sys::Status::napi_ok {
+        sys::napi_get_value_bool(self.0, b, &mut out);
+      }
+    }
+    out
+  }
+
+  fn number(&mut self, v: sys::napi_value) -> f64 {
+    let mut n = f64::NAN;
+    // SAFETY: valid env and a number value.
+    unsafe { sys::napi_get_value_double(self.0, v, &mut n) };
+    n
+  }
+
+  fn string(&mut self, v: sys::napi_value) -> Result<String, Failure> {
+    Ok(convert::rust_string(self.0, v).unwrap_or_default())
+  }
+
+  fn object(&mut self, v: sys::napi_value) -> Option<sys::napi_value> {
+    self.kind(v).is_object().then_some(v)
+  }
+
+  fn get(&mut self, obj: sys::napi_value, name: &str) -> Result<sys::napi_value, Failure> {
+    Ok(js::get_named(self.0, obj, name)?)
+  }
 }
 
-/// An options argument: `undefined` → `None`, an object → `Some`, anything else → TypeError
-/// "`<what>` requires parameter <n> to be an object" (isolated-vm renders methods as `undefined`).
+/// Checks options argument `v` (parameter `n` of `what`; methods are `undefined`) and reads
+/// it with schema `T`.
+pub fn parse<T: Schema>(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  what: &str,
+  n: u32,
+) -> Result<T, Failure> {
+  T::parse(&mut NapiSource(env), v, what, n)
+}
+
+/// The options argument of a method, parameter `n`.
+pub fn method<T: Schema>(env: sys::napi_env, v: sys::napi_value, n: u32) -> Result<T, Failure> {
+  parse(env, v, schema::METHOD, n)
+}
+
+/// True for `undefined` (an absent argument).
+pub fn is_undefined(env: sys::napi_env, v: sys::napi_value) -> bool {
+  NapiSource(env).kind(v) == Kind::Undefined
+}
+
+/// An options argument: `undefined`/`null` → `None`, an object → `Some`, else the TypeError.
 pub fn object_arg(
   env: sys::napi_env,
   v: sys::napi_value,
   what: &str,
   n: u32,
 ) -> Result<Option<sys::napi_value>, Failure> {
-  if is_undefined(env, v) {
-    return Ok(None);
-  }
-  match js::type_of(env, v) {
-    sys::ValueType::napi_object | sys::ValueType::napi_function => Ok(Some(v)),
-    _ => Err(Thrown::type_error(format!("`{what}` requires parameter {n} to be an object")).into()),
-  }
+  schema::object_arg(&mut NapiSource(env), v, what, n)
 }
 
-/// `obj[name]`, or `undefined` when there is no options object.
+/// `obj[name]`, or `None` when there is no options object or the field is `undefined`/`null`.
 pub fn field(
   env: sys::napi_env,
   obj: Option<sys::napi_value>,
   name: &str,
 ) -> Result<Option<sys::napi_value>, Failure> {
-  match obj {
-    None => Ok(None),
-    Some(o) => {
-      let v = js::get_named(env, o, name)?;
-      Ok((!is_undefined(env, v)).then_some(v))
-    }
-  }
+  schema::field(&mut NapiSource(env), obj, name)
 }
 
-/// A boolean flag: truthiness, like isolated-vm's option reader.
+/// A boolean flag (truthiness).
 pub fn flag(env: sys::napi_env, obj: Option<sys::napi_value>, name: &str) -> Result<bool, Failure> {
-  match field(env, obj, name)? {
-    None => Ok(false),
-    Some(v) => {
-      let mut b = std::ptr::null_mut();
-      // SAFETY: valid env and value.
-      js::check(unsafe { sys::napi_coerce_to_bool(env, v, &mut b) })?;
-      let mut out = false;
-      // SAFETY: b is a boolean.
-      js::check(unsafe { sys::napi_get_value_bool(env, b, &mut out) })?;
-      Ok(out)
-    }
-  }
-}
-
-/// A numeric option, or `None` when absent. Non-numbers and NaN → "`<name>` must be a number".
-pub fn number(
-  env: sys::napi_env,
-  obj: Option<sys::napi_value>,
-  name: &str,
-) -> Result<Option<f64>, Failure> {
-  match field(env, obj, name)? {
-    None => Ok(None),
-    Some(v) => match convert::primitive(env, v)? {
-      Some(crate::transfer::value::Value::Number(n)) if !n.is_nan() => Ok(Some(n)),
-      _ => Err(Thrown::type_error(format!("`{name}` must be a number")).into()),
-    },
-  }
-}
-
-/// `timeout` in ms (0 = none). Negative → TypeError; fractions round up; huge values saturate.
-pub fn timeout(env: sys::napi_env, obj: Option<sys::napi_value>) -> Result<u32, Failure> {
-  match number(env, obj, "timeout")? {
-    None => Ok(0),
-    Some(n) if n < 0.0 => Err(Thrown::type_error("`timeout` must be a non-negative number").into()),
-    Some(n) => Ok(n.ceil().min(f64::from(u32::MAX)) as u32),
-  }
-}
-
-/// `copy` / `externalCopy` / `reference` / `promise` from an options object.
-pub fn transfer(
-  env: sys::napi_env,
-  obj: Option<sys::napi_value>,
-) -> Result<TransferOptions, Failure> {
-  let t = TransferOptions::new(
-    flag(env, obj, "copy")?,
-    flag(env, obj, "externalCopy")?,
-    flag(env, obj, "reference")?,
-    flag(env, obj, "promise")?,
-  )?;
-  Ok(t)
-}
-
-/// The nested `arguments` or `result` transfer options (`TransferOptionsBidirectional`).
-pub fn transfer_nested(
-  env: sys::napi_env,
-  obj: Option<sys::napi_value>,
-  name: &str,
-) -> Result<TransferOptions, Failure> {
-  match field(env, obj, name)? {
-    None => Ok(TransferOptions::default()),
-    Some(v) => {
-      let o = object_arg(env, v, name, 1)?;
-      transfer(env, o)
-    }
-  }
+  schema::flag(&mut NapiSource(env), obj, name)
 }
 
 /// A required string argument ("`undefined` requires parameter N to be a string").
@@ -130,34 +130,26 @@ pub fn string_arg(
   Ok(convert::read_string(env, v)?)
 }
 
-/// ScriptOrigin fields: `filename`, `lineOffset`, `columnOffset`.
-pub fn origin(
-  env: sys::napi_env,
-  obj: Option<sys::napi_value>,
-) -> Result<crate::isolate::runtime::Origin, Failure> {
-  let filename = match field(env, obj, "filename")? {
-    None => "<isolated-vm>".to_string(),
-    Some(v) => {
-      if js::type_of(env, v) != sys::ValueType::napi_string {
-        return Err(Thrown::type_error("`filename` must be a string").into());
-      }
-      convert::rust_string(env, v).unwrap_or_default()
-    }
-  };
-  let int = |name: &str| -> Result<i32, Failure> {
-    Ok(match number(env, obj, name)? {
-      None => 0,
-      Some(n) => n.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32,
-    })
-  };
-  Ok(crate::isolate::runtime::Origin {
-    filename,
-    line_offset: int("lineOffset")?,
-    column_offset: int("columnOffset")?,
-  })
+/// A property key as it can cross into an isolate: string or uint32 number (SPEC §2.8). A
+/// symbol is a valid key only for a value of this environment (see [`key_kind`]); it cannot
+/// travel, so here it is "Invalid `key`".
+pub fn prop_key(env: sys::napi_env, v: sys::napi_value) -> Result<PropKey, Failure> {
+  match key_kind(env, v)? {
+    KeyKind::String => match convert::primitive(env, v)? {
+      Some(Value::String(s)) => Ok(PropKey::Name(s)),
+      _ => Err(Thrown::type_error(msg::INVALID_KEY).into()),
+    },
+    KeyKind::Index(i) => Ok(PropKey::Index(i)),
+    KeyKind::Symbol => Err(Thrown::type_error(msg::INVALID_KEY).into()),
+  }
 }
 
-/// Keeps the message catalogue referenced from this module.
+/// Classifies a key argument (string, symbol or uint32, else "Invalid `key`").
+pub fn key_kind(env: sys::napi_env, v: sys::napi_value) -> Result<KeyKind, Failure> {
+  Ok(schema::key(&mut NapiSource(env), v)?)
+}
+
+/// "A non-transferable value was passed".
 pub fn non_transferable() -> Failure {
   Thrown::type_error(msg::NON_TRANSFERABLE).into()
 }

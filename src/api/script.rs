@@ -8,6 +8,7 @@ use crate::bridge::js::{self, Failure, Raw};
 use crate::bridge::{self, Flavor};
 use crate::error::msg;
 use crate::isolate::ops::script;
+use crate::isolate::options::RunOptions;
 use crate::isolate::IsolateHost;
 use crate::transfer::thrown::Thrown;
 use napi::bindgen_prelude::{ClassInstance, FromNapiValue, Unknown};
@@ -63,15 +64,8 @@ impl Script {
         return Err(Thrown::error(msg::INVALID_CONTEXT).into());
       }
       let ctx_id = ctx.id()?;
-      let o = options::object_arg(e, raw(opts), "undefined", 2)?;
-      let release = options::flag(e, o, "release")?;
-      Ok((
-        handle.id,
-        ctx_id,
-        options::timeout(e, o)?,
-        options::transfer(e, o)?,
-        release,
-      ))
+      let o = options::method::<RunOptions>(e, raw(opts), 2)?;
+      Ok((handle.id, ctx_id, o.timeout, o.transfer, o.release))
     })();
     let (script_id, ctx_id, timeout, t, release) = parsed.map_err(|f| f.throw(e))?;
     let host = self.host.clone();

@@ -77,23 +77,65 @@ pub fn new_host_ref_with(
   Ok(Arc::new(HostRef::new(node, id, type_of(env, v), inherit)))
 }
 
+/// Host value `id` of this environment, or "Reference has been released".
+fn value_of(env: sys::napi_env, id: u32) -> Result<sys::napi_value, Thrown> {
+  EnvData::get(env)
+    .ok()
+    .and_then(|d| d.host_value(env, id))
+    .ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))
+}
+
 fn property_op(
   env: sys::napi_env,
   id: u32,
   helper: &'static str,
-  key: &Value,
+  key: sys::napi_value,
   extra: Option<sys::napi_value>,
 ) -> Result<sys::napi_value, Thrown> {
-  let value = EnvData::get(env)
-    .ok()
-    .and_then(|d| d.host_value(env, id))
-    .ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))?;
-  let key = convert::to_napi(env, key).map_err(|f| failure(env, f))?;
+  let value = value_of(env, id)?;
   let mut args = vec![value, key];
   if let Some(x) = extra {
     args.push(x);
   }
   convert::call_helper(env, helper, &args).map_err(|f| failure(env, f))
+}
+
+/// `get` on host value `id` (SPEC §2.8, index.js `getOwn`), the result leaving per `result`.
+/// `key` is a napi string, number or (from its own environment) symbol. Node's thread.
+pub fn run_get(
+  env: sys::napi_env,
+  id: u32,
+  key: sys::napi_value,
+  accessors: bool,
+  inherit: bool,
+  result: TransferOptions,
+) -> Result<Value, Thrown> {
+  let flags = u32::from(accessors) | (u32::from(inherit) << 1);
+  let mut flag = std::ptr::null_mut();
+  // SAFETY: valid env.
+  if unsafe { sys::napi_create_uint32(env, flags, &mut flag) } != sys::Status::napi_ok {
+    return Err(Thrown::error("napi failure"));
+  }
+  let out = property_op(env, id, "getOwn", key, Some(flag))?;
+  export(env, out, result, inherit).map_err(|f| failure(env, f))
+}
+
+/// `set` on host value `id`: `value` (already through the transfer rules) becomes an own data
+/// property. Node's thread.
+pub fn run_set(
+  env: sys::napi_env,
+  id: u32,
+  key: sys::napi_value,
+  value: sys::napi_value,
+) -> Result<Value, Thrown> {
+  property_op(env, id, "setOwn", key, Some(value))?;
+  Ok(Value::Bool(true))
+}
+
+/// `delete` on host value `id`. Node's thread.
+pub fn run_delete(env: sys::napi_env, id: u32, key: sys::napi_value) -> Result<Value, Thrown> {
+  property_op(env, id, "deleteOwn", key, None)?;
+  Ok(Value::Bool(true))
 }
 
 /// Reads the pending JS exception as a [`Thrown`].
@@ -121,8 +163,9 @@ pub fn take_exception(env: sys::napi_env) -> Thrown {
   }
 }
 
-/// A host value leaving for an isolate as an `apply` result (SPEC §2.2: fallback Reference).
-fn export(
+/// A host value leaving as a `get` / `apply` result (SPEC §2.2: options, then the default
+/// rules, else a Reference; `promise` is not applied to host values yet).
+pub fn export(
   env: sys::napi_env,
   v: sys::napi_value,
   opts: TransferOptions,
@@ -135,6 +178,9 @@ fn export(
     return Ok(Value::Handle(Handle::ExternalCopy(ExternalData::new(
       convert::copy(env, v)?,
     ))));
+  }
+  if opts.reference {
+    return Ok(Value::Handle(Handle::HostReference(new_host_ref(env, v)?)));
   }
   if let Some(p) = convert::primitive(env, v)? {
     return Ok(p);
@@ -158,10 +204,7 @@ fn failure(env: sys::napi_env, f: js::Failure) -> Thrown {
 pub fn run_op(env: sys::napi_env, id: u32, op: HostOp) -> Result<Value, Thrown> {
   match op {
     HostOp::Copy => {
-      let value = EnvData::get(env)
-        .ok()
-        .and_then(|d| d.host_value(env, id))
-        .ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))?;
+      let value = value_of(env, id)?;
       convert::copy(env, value).map_err(|f| failure(env, f))
     }
     op @ HostOp::Apply { .. } => {
@@ -174,23 +217,17 @@ pub fn run_op(env: sys::napi_env, id: u32, op: HostOp) -> Result<Value, Thrown> 
       inherit,
       result,
     } => {
-      let flags = u32::from(accessors) | (u32::from(inherit) << 1);
-      let mut flag = std::ptr::null_mut();
-      // SAFETY: valid env.
-      if unsafe { sys::napi_create_uint32(env, flags, &mut flag) } != sys::Status::napi_ok {
-        return Err(Thrown::error("napi failure"));
-      }
-      let out = property_op(env, id, "getOwn", &key, Some(flag))?;
-      export(env, out, result, inherit).map_err(|f| failure(env, f))
+      let key = convert::to_napi(env, &key).map_err(|f| failure(env, f))?;
+      run_get(env, id, key, accessors, inherit, result)
     }
     HostOp::Set { key, value } => {
+      let key = convert::to_napi(env, &key).map_err(|f| failure(env, f))?;
       let v = convert::to_napi(env, &value).map_err(|f| failure(env, f))?;
-      property_op(env, id, "setOwn", &key, Some(v))?;
-      Ok(Value::Bool(true))
+      run_set(env, id, key, v)
     }
     HostOp::Delete { key } => {
-      property_op(env, id, "deleteOwn", &key, None)?;
-      Ok(Value::Bool(true))
+      let key = convert::to_napi(env, &key).map_err(|f| failure(env, f))?;
+      run_delete(env, id, key)
     }
   }
 }

@@ -155,14 +155,7 @@ fn construct<'s>(
     crate::guest::require_new(args, "Callback")?;
     let f = v8::Local::<v8::Function>::try_from(args.get(0))
       .map_err(|_| Thrown::type_error("`Callback` requires parameter 1 to be a function"))?;
-    let o = super::options::object(args.get(1), "Callback", 2)?;
-    let mode = if super::options::flag(scope, o, "async")? {
-      CallMode::Async
-    } else if super::options::flag(scope, o, "ignored")? {
-      CallMode::Ignored
-    } else {
-      CallMode::Sync
-    };
+    let mode: CallMode = super::options::parse(scope, args.get(1), "Callback", 2)?;
     let this = args.this();
     let st = state(scope);
     let id = st.borrow_mut().next_id();

@@ -2,6 +2,7 @@
 //! (counted against its memory limit), `release()` drops this handle.
 
 use super::{dispatch, state, KIND_EXTERNAL_COPY};
+use crate::isolate::options::{self, CopyOptions};
 use crate::transfer::external::ExternalData;
 use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_in;
@@ -75,10 +76,43 @@ fn construct<'s>(
     if v.is_symbol() {
       return Err(Thrown::type_error("Unsupported type"));
     }
+    let (list, transfer_out) = transfer_options(scope, args.get(1))?;
     let copied = crate::transfer::v8_out::copy(scope, v)?;
+    for b in list {
+      b.detach(None);
+    }
+    if transfer_out {
+      if let Ok(b) = v8::Local::<v8::ArrayBuffer>::try_from(v) {
+        b.detach(None);
+      }
+    }
     init(scope, args.this(), ExternalData::new(copied));
     Ok(None)
   });
+}
+
+/// `{ transferList, transferOut }` of `new ExternalCopy(value, options)` (SPEC §1.3), read
+/// with the same rules as on the host: the buffers to detach once copied.
+fn transfer_options<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+) -> Result<(Vec<v8::Local<'s, v8::ArrayBuffer>>, bool), Thrown> {
+  let mut src = super::options::V8Source::new(scope);
+  let obj = options::object_arg(&mut src, v, "ExternalCopy", 2)?;
+  let list = options::field(&mut src, obj, "transferList")?;
+  let transfer_out = options::flag(&mut src, obj, "transferOut")?;
+  let mut buffers = Vec::new();
+  if let Some(list) = list {
+    let bad = || Thrown::type_error("Non-ArrayBuffer passed in `transferList`");
+    let arr = v8::Local::<v8::Array>::try_from(list).map_err(|_| bad())?;
+    for i in 0..arr.length() {
+      let x = arr
+        .get_index(scope, i)
+        .ok_or_else(|| Thrown::error("Failed to read `transferList`"))?;
+      buffers.push(v8::Local::<v8::ArrayBuffer>::try_from(x).map_err(|_| bad())?);
+    }
+  }
+  Ok((buffers, transfer_out))
 }
 
 fn copy<'s>(
@@ -88,22 +122,15 @@ fn copy<'s>(
 ) {
   dispatch(scope, args, rv, |scope, args| {
     let this = args.this();
+    let opts: CopyOptions = super::options::method(scope, args.get(0), 1)?;
     let data = data_of(scope, this)?;
-    let opts = v8::Local::<v8::Object>::try_from(args.get(0)).ok();
-    let flag = |scope: &mut v8::PinScope<'_, '_>, name: &str| {
-      opts.and_then(|o| {
-        let k = v8::String::new(scope, name)?;
-        o.get(scope, k.into()).map(|v| v.boolean_value(scope))
-      })
-    };
-    let value = if flag(scope, "transferIn") == Some(true) {
+    let value = if opts.transfer_in {
       data.transfer_in()?
     } else {
       data.value()?
     };
     let v = v8_in::value(scope, value)?;
-    let release = flag(scope, "release");
-    if release == Some(true) {
+    if opts.release {
       super::forget(scope, this);
     }
     Ok(Some(v))

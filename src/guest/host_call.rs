@@ -1,7 +1,7 @@
 //! Guest Reference operations on host values: through the bridge to the Node environment that
 //! owns the value.
 
-use super::reference_args::apply_op;
+use super::reference_args as a;
 use super::{pending, Mode};
 use crate::bridge::host_ref::{self, HostRef};
 use crate::error::msg;
@@ -78,19 +78,7 @@ pub fn apply_sync_promise<'s>(
   args: &v8::FunctionCallbackArguments<'s>,
   t: &Arc<HostRef>,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
-  if let Ok(opts) = v8::Local::<v8::Object>::try_from(args.get(2)) {
-    let key =
-      v8::String::new(scope, "result").ok_or_else(|| Thrown::error("Failed to read options"))?;
-    if opts
-      .get(scope, key.into())
-      .map(|v| !v.is_undefined())
-      .unwrap_or(false)
-    {
-      return Err(Thrown::type_error(
-        "`result` options are not available for `applySyncPromise`",
-      ));
-    }
-  }
+  let opts = a::apply_options(scope, args)?.for_sync_promise()?;
   let (waiters, shared) = waiters_and_state(scope);
   if !waiters.is_empty() {
     // The host is blocked in a synchronous call into this isolate: its promises cannot settle.
@@ -99,7 +87,7 @@ pub fn apply_sync_promise<'s>(
     ));
   }
   let shared = shared.ok_or_else(|| Thrown::error(msg::DISPOSED))?;
-  let op = apply_op(scope, args)?;
+  let op = a::apply_op(scope, args, opts)?;
   let out = {
     let isolate: &mut v8::Isolate = scope;
     host_ref::call_await(t, op, &shared.waiting_on_host, |rx| {

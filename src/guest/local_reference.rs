@@ -1,12 +1,19 @@
 //! `new ivm.Reference(value)` inside a guest: a Reference to a value of the same isolate. Kept in
 //! the guest state's `locals` table (weakly tied to the object, like every guest handle).
 
-use super::reference_args::Op;
+use super::reference_args::{self as a, Op};
 use super::{state, Mode, KIND_LOCAL_REFERENCE};
 use crate::error::msg;
+use crate::isolate::ops::property;
+use crate::isolate::ops::reference::get_result;
 use crate::isolate::ops::register::Info;
+use crate::isolate::remote::answer_from;
+use crate::isolate::runtime::Core;
+use crate::transfer::options::TransferOptions;
 use crate::transfer::thrown::Thrown;
+use crate::transfer::value::Value;
 use crate::transfer::{v8_in, v8_out};
+use std::rc::Rc;
 
 /// Turns the object being constructed into a Reference to `value`.
 pub fn init(
@@ -49,21 +56,6 @@ pub fn target<'s>(
   })
 }
 
-fn object<'s>(v: v8::Local<'s, v8::Value>) -> Result<v8::Local<'s, v8::Object>, Thrown> {
-  v8::Local::<v8::Object>::try_from(v).map_err(|_| Thrown::type_error(msg::NOT_OBJECT))
-}
-
-fn key<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  k: v8::Local<'s, v8::Value>,
-) -> Result<v8::Local<'s, v8::Value>, Thrown> {
-  if k.is_string() || k.is_symbol() || (k.is_uint32()) {
-    return Ok(k);
-  }
-  let _ = scope;
-  Err(Thrown::type_error(msg::INVALID_KEY))
-}
-
 /// `copySync()`: a structured clone inside the same isolate.
 pub fn copy<'s>(
   scope: &mut v8::PinScope<'s, '_>,
@@ -73,123 +65,43 @@ pub fn copy<'s>(
   v8_in::value(scope, &copied)
 }
 
-/// `getSync(key)`: own properties only; accessors only with `accessors`.
-pub fn get<'s>(
+/// A key argument for a value of this isolate: symbols work here.
+fn key<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  k: v8::Local<'s, v8::Value>,
+) -> Result<v8::Local<'s, v8::Value>, Thrown> {
+  a::key(scope, k)?;
+  Ok(k)
+}
+
+/// A value that went through the transfer rules, back in this isolate (as it would arrive in
+/// any other).
+fn arrive<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: &Value,
+) -> Result<v8::Local<'s, v8::Value>, Thrown> {
+  v8_in::value(scope, v)
+}
+
+/// A result under `opts`, falling back to a Reference (as `get` / `apply` results leave any
+/// isolate), arriving back in this one.
+fn result<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   v: v8::Local<'s, v8::Value>,
-  k: v8::Local<'s, v8::Value>,
-  accessors: bool,
+  opts: TransferOptions,
   inherit: bool,
 ) -> Result<v8::Local<'s, v8::Value>, Thrown> {
-  let obj = object(v)?;
-  let k = key(scope, k)?;
-  let name = v8::Local::<v8::Name>::try_from(k)
-    .ok()
-    .or_else(|| k.to_string(scope).map(Into::into));
-  let name = name.ok_or_else(|| Thrown::type_error(msg::INVALID_KEY))?;
-  let mut holder = obj;
-  let desc = loop {
-    let desc = holder
-      .get_own_property_descriptor(scope, name)
-      .ok_or_else(|| Thrown::error("Failed to read property"))?;
-    if !desc.is_undefined() || !inherit {
-      break desc;
-    }
-    match holder
-      .get_prototype(scope)
-      .and_then(|p| v8::Local::<v8::Object>::try_from(p).ok())
-    {
-      Some(p) => holder = p,
-      None => break desc,
-    }
-  };
-  if desc.is_undefined() {
-    return Ok(v8::undefined(scope).into());
-  }
-  let desc = desc
-    .to_object(scope)
-    .ok_or_else(|| Thrown::error("Failed to read property"))?;
-  let get_key =
-    v8::String::new(scope, "get").ok_or_else(|| Thrown::error("Failed to read property"))?;
-  let getter = desc
-    .get(scope, get_key.into())
-    .unwrap_or_else(|| v8::undefined(scope).into());
-  if !getter.is_undefined() && !accessors {
-    return Err(Thrown::type_error(msg::PROPERTY_IS_GETTER));
-  }
-  obj
-    .get(scope, k)
-    .ok_or_else(|| Thrown::error("Failed to read property"))
+  let core = scope
+    .get_slot::<Rc<Core>>()
+    .cloned()
+    .ok_or_else(|| Thrown::error(msg::DISPOSED))?;
+  let out = get_result(scope, &core.tables, &core.state, v, opts, inherit)?;
+  let answer = answer_from(&core.state, out)?;
+  super::remote::receive(scope, answer)
 }
 
-/// `setSync(key, value)`: defines an own data property.
-pub fn set<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  v: v8::Local<'s, v8::Value>,
-  k: v8::Local<'s, v8::Value>,
-  value: v8::Local<'s, v8::Value>,
-) -> Result<v8::Local<'s, v8::Value>, Thrown> {
-  let obj = object(v)?;
-  let k = key(scope, k)?;
-  let name = v8::Local::<v8::Name>::try_from(k)
-    .ok()
-    .or_else(|| k.to_string(scope).map(Into::into));
-  let name = name.ok_or_else(|| Thrown::type_error(msg::INVALID_KEY))?;
-  obj.delete(scope, k);
-  if obj.create_data_property(scope, name, value) != Some(true) {
-    return Err(Thrown::type_error(msg::SET_FAILED));
-  }
-  Ok(v8::Boolean::new(scope, true).into())
-}
-
-/// `deleteSync(key)`.
-pub fn delete<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  v: v8::Local<'s, v8::Value>,
-  k: v8::Local<'s, v8::Value>,
-) -> Result<v8::Local<'s, v8::Value>, Thrown> {
-  let obj = object(v)?;
-  let k = key(scope, k)?;
-  if obj.delete(scope, k) != Some(true) {
-    return Err(Thrown::type_error(msg::DELETE_FAILED));
-  }
-  Ok(v8::Boolean::new(scope, true).into())
-}
-
-/// `applySync(receiver, args)`: a direct call.
-pub fn apply<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  v: v8::Local<'s, v8::Value>,
-  receiver: v8::Local<'s, v8::Value>,
-  list: v8::Local<'s, v8::Value>,
-) -> Option<v8::Local<'s, v8::Value>> {
-  let f = match v8::Local::<v8::Function>::try_from(v) {
-    Ok(f) => f,
-    Err(_) => {
-      super::throw(scope, Thrown::type_error("Reference is not a function"));
-      return None;
-    }
-  };
-  let mut values = Vec::new();
-  if let Ok(arr) = v8::Local::<v8::Array>::try_from(list) {
-    for i in 0..arr.length() {
-      values.push(arr.get_index(scope, i)?);
-    }
-  }
-  f.call(scope, receiver, &values)
-}
-
-fn accessors_option<'s>(scope: &mut v8::PinScope<'s, '_>, opts: v8::Local<'s, v8::Value>) -> bool {
-  v8::Local::<v8::Object>::try_from(opts)
-    .ok()
-    .and_then(|o| {
-      let k = v8::String::new(scope, "accessors")?;
-      o.get(scope, k.into()).map(|x| x.boolean_value(scope))
-    })
-    .unwrap_or(false)
-}
-
-/// Runs `op` now (`None`: an exception is pending).
+/// Runs `op` now (`None`: an exception is pending), with the same argument rules and results
+/// as on a value of another isolate.
 fn run_now<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   v: v8::Local<'s, v8::Value>,
@@ -198,14 +110,44 @@ fn run_now<'s>(
   args: &v8::FunctionCallbackArguments<'s>,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   match op {
-    Op::Apply => Ok(apply(scope, v, args.get(0), args.get(1))),
+    Op::Apply => {
+      let opts = a::apply_options(scope, args)?;
+      let (recv, list) = a::apply_values(scope, args, opts.arguments)?;
+      let recv = arrive(scope, &recv)?;
+      let mut values = Vec::with_capacity(list.len());
+      for x in &list {
+        values.push(arrive(scope, x)?);
+      }
+      match property::call(scope, v, recv, &values)? {
+        Some(r) => result(scope, r, opts.result, false).map(Some),
+        None => Ok(None),
+      }
+    }
     Op::Copy => copy(scope, v).map(Some),
     Op::Get => {
-      let accessors = accessors_option(scope, args.get(1));
-      get(scope, v, args.get(0), accessors, info.inherit).map(Some)
+      let k = key(scope, args.get(0))?;
+      let opts = a::get_options(scope, args)?;
+      match property::get(scope, v, k, opts.accessors, info.inherit)? {
+        Some(r) => result(scope, r, opts.transfer, info.inherit).map(Some),
+        None => Ok(None),
+      }
     }
-    Op::Set => set(scope, v, args.get(0), args.get(1)).map(Some),
-    Op::Delete => delete(scope, v, args.get(0)).map(Some),
+    Op::Set => {
+      let k = key(scope, args.get(0))?;
+      let t = a::set_options(scope, args)?;
+      // Same heap: without transfer options the value is stored as is.
+      let x = if t == TransferOptions::default() {
+        args.get(1)
+      } else {
+        let value = a::export_arg(scope, args.get(1), t)?;
+        arrive(scope, &value)?
+      };
+      Ok(property::set(scope, v, k, x)?.map(|()| v8::Boolean::new(scope, true).into()))
+    }
+    Op::Delete => {
+      let k = key(scope, args.get(0))?;
+      Ok(property::delete(scope, v, k)?.map(|()| v8::Boolean::new(scope, true).into()))
+    }
   }
 }
 

@@ -8,6 +8,7 @@ use crate::bridge::host_ref::HostRef;
 use crate::error::msg;
 use crate::isolate::handle::Handle;
 use crate::isolate::host_op::HostOp;
+use crate::isolate::options::{ReferenceOptions, ReleaseOptions};
 use crate::isolate::remote::IsolateRef;
 use crate::transfer::thrown::Thrown;
 use std::sync::Arc;
@@ -109,9 +110,8 @@ fn construct<'s>(
 ) {
   dispatch(scope, args, rv, |scope, args| {
     crate::guest::require_new(args, "Reference")?;
-    let opts = super::options::object(args.get(1), "Reference", 2)?;
-    let inherit = super::options::flag(scope, opts, "unsafeInherit")?;
-    super::local_reference::init(scope, args.this(), args.get(0), inherit);
+    let opts: ReferenceOptions = super::options::parse(scope, args.get(1), "Reference", 2)?;
+    super::local_reference::init(scope, args.this(), args.get(0), opts.unsafe_inherit);
     Ok(None)
   });
 }
@@ -143,14 +143,14 @@ fn release<'s>(
   });
 }
 
-/// Whether the options object in argument `i` has `release: true`.
+/// `{ release }` of `deref` / `derefInto` (parameter 1, read before the target is checked, as
+/// on the host).
 fn release_option<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
-  i: i32,
 ) -> Result<bool, Thrown> {
-  let o = v8::Local::<v8::Object>::try_from(args.get(i)).ok();
-  super::options::flag(scope, o, "release")
+  let o: ReleaseOptions = super::options::method(scope, args.get(0), 1)?;
+  Ok(o.release)
 }
 
 fn deref<'s>(
@@ -159,10 +159,11 @@ fn deref<'s>(
   rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   dispatch(scope, args, rv, |scope, args| {
+    let release = release_option(scope, args)?;
     let Target::Local(v, _) = target(scope, args.this())? else {
       return Err(Thrown::type_error(msg::CANNOT_DEREF));
     };
-    if release_option(scope, args, 0)? {
+    if release {
       super::forget(scope, args.this());
     }
     Ok(Some(v))
@@ -175,6 +176,7 @@ fn deref_into<'s>(
   rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   dispatch(scope, args, rv, |scope, args| {
+    let release = release_option(scope, args)?;
     let handle = match target(scope, args.this())? {
       Target::Host(h) => Handle::HostDerefInto(h),
       Target::Remote(r) => super::deref_token(r),
@@ -182,7 +184,7 @@ fn deref_into<'s>(
         super::deref_token(crate::isolate::ops::register::register(scope, v, info)?)
       }
     };
-    if release_option(scope, args, 0)? {
+    if release {
       super::forget(scope, args.this());
     }
     super::token::new_instance(scope, handle)
@@ -201,19 +203,14 @@ fn run<'s>(
   match target(scope, args.this())? {
     Target::Local(v, info) => super::local_reference::run(scope, v, info, op, args, mode),
     Target::Host(t) => {
-      let mut host_op = a::parse(scope, args, op)?;
+      let (mut host_op, _timeout) = a::parse(scope, args, op)?;
       if let HostOp::Get { inherit, .. } = &mut host_op {
         *inherit = t.inherit;
       }
       super::host_call::perform(scope, &t, host_op, mode)
     }
     Target::Remote(r) => {
-      let timeout = if op == Op::Apply {
-        a::timeout(scope, args)?
-      } else {
-        0
-      };
-      let host_op = a::parse(scope, args, op)?;
+      let (host_op, timeout) = a::parse(scope, args, op)?;
       super::remote::perform(scope, &r, host_op, timeout, mode)
     }
   }

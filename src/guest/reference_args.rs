@@ -1,8 +1,12 @@
-//! Reading the arguments of guest Reference methods into operations (keys, transfer options,
-//! values leaving the guest).
+//! Reading the arguments of guest Reference methods (keys, the engine's option schema, values
+//! leaving the guest) into operations. The host face reads the same arguments in
+//! `api::reference` with the same schema and rules.
 
+use super::options::{self as o, V8Source};
 use crate::error::msg;
 use crate::isolate::host_op::HostOp;
+use crate::isolate::ops::register::{register, Info};
+use crate::isolate::options::{ApplyOptions, GetOptions, KeyKind};
 use crate::transfer::options::TransferOptions;
 use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_out;
@@ -23,65 +27,88 @@ pub enum Op {
   Delete,
 }
 
-/// Reads the arguments of `op`.
+/// Reads the arguments of `op` on a value of another thread: the operation and its `timeout`.
 pub fn parse<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
   op: Op,
-) -> Result<HostOp, Thrown> {
-  match op {
-    Op::Apply => apply_op(scope, args),
-    Op::Copy => Ok(HostOp::Copy),
-    Op::Get => get_op(scope, args),
-    Op::Set => set_op(scope, args),
-    Op::Delete => delete_op(scope, args),
+) -> Result<(HostOp, u32), Thrown> {
+  Ok(match op {
+    Op::Apply => {
+      let opts = apply_options(scope, args)?;
+      (apply_op(scope, args, opts)?, opts.timeout)
+    }
+    Op::Copy => (HostOp::Copy, 0),
+    Op::Get => {
+      let key = cross_key(scope, args.get(0))?;
+      let opts = get_options(scope, args)?;
+      let op = HostOp::Get {
+        key,
+        accessors: opts.accessors,
+        inherit: false,
+        result: opts.transfer,
+      };
+      (op, 0)
+    }
+    Op::Set => {
+      let key = cross_key(scope, args.get(0))?;
+      let t = set_options(scope, args)?;
+      let value = export_arg(scope, args.get(1), t)?;
+      (HostOp::Set { key, value }, 0)
+    }
+    Op::Delete => {
+      let key = cross_key(scope, args.get(0))?;
+      (HostOp::Delete { key }, 0)
+    }
+  })
+}
+
+/// A key argument: string, symbol or uint32 number, else "Invalid `key`".
+pub fn key<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  k: v8::Local<'s, v8::Value>,
+) -> Result<KeyKind, Thrown> {
+  crate::isolate::options::key(&mut V8Source::new(scope), k)
+}
+
+/// A key that must travel to another thread: a symbol cannot ("Invalid `key`").
+pub fn cross_key<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  k: v8::Local<'s, v8::Value>,
+) -> Result<Value, Thrown> {
+  match key(scope, k)? {
+    KeyKind::String => Ok(Value::String(v8_out::to_js_string(scope, k))),
+    KeyKind::Index(i) => Ok(Value::Number(f64::from(i))),
+    KeyKind::Symbol => Err(Thrown::type_error(msg::INVALID_KEY)),
   }
 }
 
-/// The `timeout` option of `apply*` (0: none).
-pub fn timeout<'s>(
+/// `get*(key, options)`: parameter 2.
+pub fn get_options<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
-) -> Result<u32, Thrown> {
-  let opts = v8::Local::<v8::Object>::try_from(args.get(2)).ok();
-  super::options::timeout(scope, opts)
+) -> Result<GetOptions, Thrown> {
+  o::method(scope, args.get(1), 2)
 }
 
-/// Reads `{ copy, externalCopy, reference }` from a guest options object.
-pub fn guest_transfer(
-  scope: &mut v8::PinScope<'_, '_>,
-  obj: Option<v8::Local<v8::Object>>,
-) -> Result<TransferOptions, Thrown> {
-  let flag = |scope: &mut v8::PinScope<'_, '_>, name: &str| -> bool {
-    let Some(o) = obj else { return false };
-    let Some(k) = v8::String::new(scope, name) else {
-      return false;
-    };
-    o.get(scope, k.into())
-      .map(|v| v.boolean_value(scope))
-      .unwrap_or(false)
-  };
-  let (c, e, r, p) = (
-    flag(scope, "copy"),
-    flag(scope, "externalCopy"),
-    flag(scope, "reference"),
-    flag(scope, "promise"),
-  );
-  TransferOptions::new(c, e, r, p)
-}
-
-fn sub_object<'s>(
+/// `set*(key, value, options)`: parameter 3.
+pub fn set_options<'s>(
   scope: &mut v8::PinScope<'s, '_>,
-  obj: Option<v8::Local<'s, v8::Object>>,
-  name: &str,
-) -> Option<v8::Local<'s, v8::Object>> {
-  let o = obj?;
-  let k = v8::String::new(scope, name)?;
-  let v = o.get(scope, k.into())?;
-  v8::Local::<v8::Object>::try_from(v).ok()
+  args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<TransferOptions, Thrown> {
+  o::method(scope, args.get(2), 3)
 }
 
-/// A value leaving the guest as an argument: options, then primitives, else non-transferable.
+/// `apply*(receiver, args, options)`: parameter 3.
+pub fn apply_options<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+) -> Result<ApplyOptions, Thrown> {
+  o::method(scope, args.get(2), 3)
+}
+
+/// A value leaving the guest as an argument or a `set` value (SPEC §2.2): the transfer
+/// options, then handles and primitives, else "A non-transferable value was passed".
 pub fn export_arg<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   v: v8::Local<'s, v8::Value>,
@@ -96,6 +123,13 @@ pub fn export_arg<'s>(
       data,
     )));
   }
+  if opts.reference {
+    let info = Info {
+      type_of: v8_out::type_of(v),
+      inherit: false,
+    };
+    return Ok(Value::Handle(register(scope, v, info)?.into_handle()));
+  }
   if let Some(p) = v8_out::primitive(scope, v) {
     return Ok(p);
   }
@@ -105,16 +139,12 @@ pub fn export_arg<'s>(
   }
 }
 
-/// Reads `applySync`-style arguments: `(receiver, args, { arguments, result })`.
-pub fn apply_op<'s>(
+/// The receiver and arguments of `apply*` leaving the guest under `arguments` options.
+pub fn apply_values<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
-) -> Result<HostOp, Thrown> {
-  let opts = v8::Local::<v8::Object>::try_from(args.get(2)).ok();
-  let arg_obj = sub_object(scope, opts, "arguments");
-  let arg_opts = guest_transfer(scope, arg_obj)?;
-  let result_obj = sub_object(scope, opts, "result");
-  let result_opts = guest_transfer(scope, result_obj)?;
+  arg_opts: TransferOptions,
+) -> Result<(Value, Vec<Value>), Thrown> {
   let recv = args.get(0);
   let receiver = if recv.is_undefined() {
     Value::Undefined
@@ -122,69 +152,20 @@ pub fn apply_op<'s>(
     export_arg(scope, recv, arg_opts)?
   };
   let values = export_list(scope, args.get(1), arg_opts)?;
+  Ok((receiver, values))
+}
+
+/// `apply*(receiver, args, options)` as an operation (options already read).
+pub fn apply_op<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+  opts: ApplyOptions,
+) -> Result<HostOp, Thrown> {
+  let (receiver, args) = apply_values(scope, args, opts.arguments)?;
   Ok(HostOp::Apply {
     receiver,
-    args: values,
-    result: result_opts,
-  })
-}
-
-/// A property key from the guest: a string or a uint32 number.
-pub fn guest_key(
-  scope: &mut v8::PinScope<'_, '_>,
-  k: v8::Local<v8::Value>,
-) -> Result<Value, Thrown> {
-  match v8_out::primitive(scope, k) {
-    Some(Value::String(s)) => Ok(Value::String(s)),
-    Some(Value::Number(n)) if n >= 0.0 && n <= f64::from(u32::MAX) && n.fract() == 0.0 => {
-      Ok(Value::Number(n))
-    }
-    _ => Err(Thrown::type_error(msg::INVALID_KEY)),
-  }
-}
-
-pub fn get_op<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  args: &v8::FunctionCallbackArguments<'s>,
-) -> Result<HostOp, Thrown> {
-  let key = guest_key(scope, args.get(0))?;
-  let opts = v8::Local::<v8::Object>::try_from(args.get(1)).ok();
-  let result = guest_transfer(scope, opts)?;
-  let accessors = match opts {
-    Some(o) => {
-      let k = v8::String::new(scope, "accessors")
-        .ok_or_else(|| Thrown::error("Failed to read options"))?;
-      o.get(scope, k.into())
-        .map(|v| v.boolean_value(scope))
-        .unwrap_or(false)
-    }
-    None => false,
-  };
-  Ok(HostOp::Get {
-    key,
-    accessors,
-    inherit: false,
-    result,
-  })
-}
-
-pub fn set_op<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  args: &v8::FunctionCallbackArguments<'s>,
-) -> Result<HostOp, Thrown> {
-  let key = guest_key(scope, args.get(0))?;
-  let opts = v8::Local::<v8::Object>::try_from(args.get(2)).ok();
-  let t = guest_transfer(scope, opts)?;
-  let value = export_arg(scope, args.get(1), t)?;
-  Ok(HostOp::Set { key, value })
-}
-
-pub fn delete_op<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  args: &v8::FunctionCallbackArguments<'s>,
-) -> Result<HostOp, Thrown> {
-  Ok(HostOp::Delete {
-    key: guest_key(scope, args.get(0))?,
+    args,
+    result: opts.result,
   })
 }
 

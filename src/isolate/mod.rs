@@ -12,6 +12,7 @@ pub mod host_ref;
 pub mod inline;
 pub mod limits;
 pub mod ops;
+pub mod options;
 pub mod remote;
 pub mod runner;
 pub mod runtime;

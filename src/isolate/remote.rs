@@ -116,7 +116,13 @@ pub fn own_host(state: &SharedState) -> Option<Arc<IsolateHost>> {
 
 /// Turns an operation's result into what leaves the owner isolate (on its thread).
 pub fn answer(rt: &Runtime, out: Out) -> Result<Answer, Thrown> {
-  let host = || own_host(&rt.state).ok_or_else(|| Thrown::error(msg::DISPOSED));
+  answer_from(&rt.state, out)
+}
+
+/// [`answer`] for the isolate with shared state `state` (its thread, under its lock; also
+/// from a guest callback answering a Reference to a value of its own isolate).
+pub fn answer_from(state: &SharedState, out: Out) -> Result<Answer, Thrown> {
+  let host = || own_host(state).ok_or_else(|| Thrown::error(msg::DISPOSED));
   Ok(match out {
     Out::Value(v) => Answer::Value(v),
     Out::Promise(slot) => Answer::Promise(slot),

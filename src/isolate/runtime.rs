@@ -109,7 +109,7 @@ pub struct Runtime<'a> {
 }
 
 /// ScriptOrigin options for compiling.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
   /// Resource name (default `<isolated-vm>`).
   pub filename: String,

@@ -13,14 +13,16 @@ mod transfer;
 use crate::bridge::{self, Flavor};
 use crate::error::msg;
 use crate::isolate::ops::reference as ops;
+use crate::isolate::options::{ApplyOptions, GetOptions, ReferenceOptions, ReleaseOptions};
 use crate::isolate::IsolateHost;
+use crate::transfer::options::TransferOptions;
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
 pub use dereference::{DerefTarget, Dereference};
+use host::Host;
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue};
 use std::sync::Arc;
-use transfer::key_value;
 pub use transfer::{import, out_to_napi, prop_key};
 
 /// A reference to a value in an isolate (here: a guest value).
@@ -117,25 +119,20 @@ impl Reference {
   ) -> napi::Result<Raw> {
     let e = env.raw();
     let host = self.host_target().map_err(|t| js::throw(e, t))?;
-    let (k, accessors, t) = (|| -> Result<_, Failure> {
+    if let Some(target) = host {
+      let parsed = (|| -> Result<_, Failure> {
+        options::key_kind(e, key.raw())?;
+        options::method::<GetOptions>(e, raw(opts), 2)
+      })();
+      let o = parsed.map_err(|f| f.throw(e))?;
+      return self.host_op(e, &target, Host::Get(key.raw(), o), flavor);
+    }
+    let (k, o) = (|| -> Result<_, Failure> {
       let k = prop_key(e, key.raw())?;
-      let o = options::object_arg(e, raw(opts), "undefined", 2)?;
-      Ok((
-        k,
-        options::flag(e, o, "accessors")?,
-        options::transfer(e, o)?,
-      ))
+      Ok((k, options::method::<GetOptions>(e, raw(opts), 2)?))
     })()
     .map_err(|f| f.throw(e))?;
-    if let Some(target) = host {
-      let op = HostOp::Get {
-        key: key_value(k),
-        accessors,
-        inherit: target.inherit,
-        result: t,
-      };
-      return self.host_op(e, &target, op, flavor);
-    }
+    let (accessors, t) = (o.accessors, o.transfer);
     let h = self.handle(e)?;
     let id = h.id;
     let host = h.host.clone();
@@ -160,16 +157,23 @@ impl Reference {
     let e = env.raw();
     let host = self.host_target().map_err(|t| js::throw(e, t))?;
     if let Some(target) = host {
-      let k = prop_key(e, key.raw()).map_err(|f| f.throw(e))?;
-      // Same environment: the value is stored as is.
-      return self.host_set(e, &target, k, value.raw(), flavor);
+      let parsed = (|| -> Result<_, Failure> {
+        options::key_kind(e, key.raw())?;
+        let t = options::method::<TransferOptions>(e, raw(opts), 3)?;
+        // Same heap: without transfer options the value is stored as is.
+        if t == TransferOptions::default() {
+          return Ok(value.raw());
+        }
+        crate::bridge::convert::to_napi(e, &import(e, value.raw(), t)?)
+      })();
+      let val = parsed.map_err(|f| f.throw(e))?;
+      return self.host_op(e, &target, Host::Set(key.raw(), val), flavor);
     }
     let h = self.handle(e)?;
     let (k, val) = (|| -> Result<_, Failure> {
       let k = prop_key(e, key.raw())?;
-      let o = options::object_arg(e, raw(opts), "undefined", 3)?;
-      let t = options::transfer(e, o)?;
-      Ok((k, import(e, value.raw(), t.copy)?))
+      let t = options::method::<TransferOptions>(e, raw(opts), 3)?;
+      Ok((k, import(e, value.raw(), t)?))
     })()
     .map_err(|f| f.throw(e))?;
     let id = h.id;
@@ -186,10 +190,11 @@ impl Reference {
   fn delete_impl(&self, env: Env, key: Unknown, flavor: Flavor) -> napi::Result<Raw> {
     let e = env.raw();
     let host = self.host_target().map_err(|t| js::throw(e, t))?;
-    let k = prop_key(e, key.raw()).map_err(|f| f.throw(e))?;
     if let Some(target) = host {
-      return self.host_op(e, &target, HostOp::Delete { key: key_value(k) }, flavor);
+      options::key_kind(e, key.raw()).map_err(|f| f.throw(e))?;
+      return self.host_op(e, &target, Host::Delete(key.raw()), flavor);
     }
+    let k = prop_key(e, key.raw()).map_err(|f| f.throw(e))?;
     let h = self.handle(e)?;
     let id = h.id;
     let v = bridge::run(
@@ -213,18 +218,15 @@ impl Reference {
     let e = env.raw();
     let host = self.host_target().map_err(|t| js::throw(e, t))?;
     let parsed = (|| -> Result<_, Failure> {
-      let o = options::object_arg(e, raw(opts), "undefined", 3)?;
-      let arg_opts = options::transfer_nested(e, o, "arguments")?;
-      let result = options::transfer_nested(e, o, "result")?;
-      let timeout = options::timeout(e, o)?;
+      let o = options::method::<ApplyOptions>(e, raw(opts), 3)?;
       let recv = raw(receiver);
       let recv = if options::is_undefined(e, recv) {
         Value::Undefined
       } else {
-        import(e, recv, arg_opts.copy)?
+        import(e, recv, o.arguments)?
       };
-      let values = crate::api::context::import_args(e, raw(args), arg_opts.copy)?;
-      Ok((recv, values, timeout, result))
+      let values = crate::api::context::import_args(e, raw(args), o.arguments)?;
+      Ok((recv, values, o.timeout, o.result))
     })();
     let (recv, values, timeout, result) = parsed.map_err(|f| f.throw(e))?;
     if let Some(t) = host {
@@ -233,7 +235,7 @@ impl Reference {
         args: values,
         result,
       };
-      return self.host_op(e, &t, op, flavor);
+      return self.host_op(e, &t, Host::Op(op), flavor);
     }
     let h = self.handle(e)?;
     let id = h.id;
@@ -250,7 +252,7 @@ impl Reference {
 
   fn copy_impl(&self, env: Env, flavor: Flavor) -> napi::Result<Raw> {
     if let Some(t) = self.host_target().map_err(|t| js::throw(env.raw(), t))? {
-      return self.host_op(env.raw(), &t, HostOp::Copy, flavor);
+      return self.host_op(env.raw(), &t, Host::Op(HostOp::Copy), flavor);
     }
     let h = self.handle(env.raw())?;
     let id = h.id;
@@ -272,9 +274,9 @@ impl Reference {
   #[napi(constructor, catch_unwind)]
   pub fn constructor(env: Env, value: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
     let e = env.raw();
-    let o = options::object_arg(e, raw(options), "Reference", 2).map_err(|f| f.throw(e))?;
-    let inherit = options::flag(e, o, "unsafeInherit").map_err(|f| f.throw(e))?;
-    let target = host_ref::new_host_ref_with(e, value.raw(), inherit)?;
+    let o: ReferenceOptions =
+      options::parse(e, raw(options), "Reference", 2).map_err(|f| f.throw(e))?;
+    let target = host_ref::new_host_ref_with(e, value.raw(), o.unsafe_inherit)?;
     Ok(Reference::to_host(target))
   }
 
@@ -309,13 +311,13 @@ impl Reference {
   pub fn deref(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
     let e = env.raw();
     let out = (|| -> Result<_, Failure> {
-      let o = options::object_arg(e, raw(options), "undefined", 1)?;
+      let o = options::method::<ReleaseOptions>(e, raw(options), 1)?;
       let Some(t) = self.host_target()? else {
         self.slot.get(msg::REFERENCE_RELEASED)?;
         return Err(Thrown::type_error(msg::CANNOT_DEREF).into());
       };
       let v = self.host_value(e, &t)?;
-      if options::flag(e, o, "release")? {
+      if o.release {
         self.host.lock().take();
       }
       Ok(v)
@@ -425,7 +427,7 @@ impl Reference {
   pub fn deref_into(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
     let e = env.raw();
     let out = (|| -> Result<_, Failure> {
-      let o = options::object_arg(e, raw(options), "undefined", 1)?;
+      let o = options::method::<ReleaseOptions>(e, raw(options), 1)?;
       let token = match self.host_target()? {
         Some(t) => Dereference::new(DerefTarget::Host(t)),
         None => {
@@ -433,7 +435,7 @@ impl Reference {
           Dereference::new(DerefTarget::Guest(h))
         }
       };
-      if options::flag(e, o, "release")? {
+      if o.release {
         if self.is_host {
           self.host.lock().take();
         } else {

@@ -5,13 +5,14 @@ use super::Reference;
 use crate::api::handle::RemoteHandle;
 use crate::api::options;
 use crate::bridge::convert;
+use crate::bridge::host_ref;
 use crate::bridge::js::{self, Failure};
-use crate::error::msg;
 use crate::isolate::ops::export::Out;
 use crate::isolate::ops::reference::PropKey;
 use crate::isolate::IsolateHost;
-use crate::transfer::thrown::Thrown;
-use crate::transfer::value::Value;
+use crate::transfer::external::ExternalData;
+use crate::transfer::options::TransferOptions;
+use crate::transfer::value::{Handle, Value};
 use napi::bindgen_prelude::ToNapiValue;
 use napi::sys;
 use std::sync::Arc;
@@ -73,35 +74,36 @@ fn promise_of(
   Ok(promise)
 }
 
-/// A property key as a value.
-pub(super) fn key_value(k: PropKey) -> Value {
-  match k {
-    PropKey::Name(n) => Value::String(n),
-    PropKey::Index(i) => Value::Number(f64::from(i)),
-  }
-}
-
-/// Reads a property key: string or uint32 number, else TypeError "Invalid `key`".
+/// Reads a property key that crosses into an isolate (SPEC §2.8; see `api::options`).
 pub fn prop_key(env: sys::napi_env, v: sys::napi_value) -> Result<PropKey, Failure> {
-  match convert::primitive(env, v)? {
-    Some(Value::String(s)) => Ok(PropKey::Name(s)),
-    Some(Value::Number(n)) if n >= 0.0 && n <= f64::from(u32::MAX) && n.fract() == 0.0 => {
-      Ok(PropKey::Index(n as u32))
-    }
-    _ => Err(Thrown::type_error(msg::INVALID_KEY).into()),
-  }
+  options::prop_key(env, v)
 }
 
-/// Reads a value to send into an isolate: primitives, or a clone with `copy: true`; anything
-/// else is "A non-transferable value was passed".
-pub fn import(env: sys::napi_env, v: sys::napi_value, copy: bool) -> Result<Value, Failure> {
+/// Reads a value to send into an isolate (an argument, a receiver, a `set` value) under
+/// transfer options `t` (SPEC §2.2): `reference` / `externalCopy` / `copy`, then handles and
+/// primitives; anything else is "A non-transferable value was passed".
+pub fn import(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  t: TransferOptions,
+) -> Result<Value, Failure> {
+  if t.reference {
+    return Ok(Value::Handle(Handle::HostReference(
+      host_ref::new_host_ref(env, v)?,
+    )));
+  }
+  if t.external_copy {
+    return Ok(Value::Handle(Handle::ExternalCopy(ExternalData::new(
+      convert::copy(env, v)?,
+    ))));
+  }
   if let Some(p) = convert::primitive(env, v)? {
     return Ok(p);
   }
-  if let Some(h) = crate::api::handles::from_object(env, v, !copy)? {
+  if let Some(h) = crate::api::handles::from_object(env, v, !t.copy)? {
     return Ok(h);
   }
-  if copy {
+  if t.copy {
     return convert::copy(env, v);
   }
   Err(options::non_transferable())

@@ -6,6 +6,7 @@ use crate::guest::reference_args::export_list;
 use crate::guest::remote;
 use crate::guest::{dispatch, getter, method, Mode};
 use crate::isolate::ops::script;
+use crate::isolate::options::{ClosureOptions, EvalOptions};
 use crate::isolate::remote::{answer, IsolateContext};
 use crate::isolate::Runtime;
 use crate::transfer::thrown::Thrown;
@@ -109,13 +110,10 @@ fn eval_in<'s>(
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let c = context(scope, args.this())?;
   let code = o::string(scope, args.get(0), 1)?;
-  let obj = o::object(args.get(1), "eval", 2)?;
-  let timeout = o::timeout(scope, obj)?;
-  let origin = o::origin(scope, obj)?;
-  let t = o::transfer(scope, obj)?;
+  let opts: EvalOptions = o::method(scope, args.get(1), 2)?;
   let id = c.handle.id;
   let work = Box::new(move |rt: &mut Runtime| {
-    let out = script::eval(rt, id, code, origin, timeout, t)?;
+    let out = script::eval(rt, id, code, opts.origin, opts.timeout, opts.transfer)?;
     answer(rt, out)
   });
   remote::run(scope, &c.handle.host, work, mode)
@@ -128,14 +126,16 @@ fn eval_closure_in<'s>(
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let c = context(scope, args.this())?;
   let code = o::string(scope, args.get(0), 1)?;
-  let obj = o::object(args.get(2), "evalClosure", 3)?;
-  let timeout = o::timeout(scope, obj)?;
-  let origin = o::origin(scope, obj)?;
-  let arg_opts = o::transfer_nested(scope, obj, "arguments")?;
-  let result = o::transfer_nested(scope, obj, "result")?;
-  let values = export_list(scope, args.get(1), arg_opts)?;
+  let opts: ClosureOptions = o::method(scope, args.get(2), 3)?;
+  let values = export_list(scope, args.get(1), opts.arguments)?;
   let id = c.handle.id;
   let work = Box::new(move |rt: &mut Runtime| {
+    let ClosureOptions {
+      origin,
+      timeout,
+      result,
+      ..
+    } = opts;
     let out = script::eval_closure(rt, id, code, values, origin, timeout, result)?;
     answer(rt, out)
   });

@@ -6,6 +6,7 @@ use crate::guest::options as o;
 use crate::guest::remote;
 use crate::guest::{dispatch, getter, method, Mode};
 use crate::isolate::handle::Handle;
+use crate::isolate::options::{CompileOptions, ContextOptions};
 use crate::isolate::remote::Answer;
 use crate::isolate::remote::{IsolateContext, IsolateScript, RemoteHandle};
 use crate::isolate::{IsolateHost, IsolateOptions, Runtime};
@@ -56,26 +57,7 @@ fn options<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   v: v8::Local<'s, v8::Value>,
 ) -> Result<IsolateOptions, Thrown> {
-  let obj = o::object(v, "Isolate", 1)?;
-  let limit_mb = o::number(scope, obj, "memoryLimit")?.unwrap_or(128.0);
-  if limit_mb < 8.0 {
-    return Err(Thrown::error("`memoryLimit` must be at least 8"));
-  }
-  if let Some(f) = o::field(scope, obj, "onCatastrophicError")? {
-    if !f.is_function() {
-      return Err(Thrown::type_error(
-        "`onCatastrophicError` must be a function",
-      ));
-    }
-  }
-  if o::field(scope, obj, "snapshot")?.is_some() {
-    return Err(Thrown::type_error(
-      "`snapshot` must be an ExternalCopy to ArrayBuffer",
-    ));
-  }
-  Ok(IsolateOptions {
-    memory_limit: (limit_mb.min(1024.0 * 1024.0) * 1024.0 * 1024.0) as usize,
-  })
+  o::parse(scope, v, "Isolate", 1)
 }
 
 fn construct<'s>(
@@ -122,7 +104,7 @@ fn create_context_in<'s>(
   mode: Mode,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let host = held(scope, args.this())?;
-  o::object(args.get(0), "createContext", 1)?;
+  let _: ContextOptions = o::method(scope, args.get(0), 1)?;
   let work = Box::new(|rt: &mut Runtime| {
     let c = IsolateContext::create(rt)?;
     Ok(Answer::Value(Value::Handle(Handle::Context(c))))
@@ -137,8 +119,7 @@ fn compile_script_in<'s>(
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let host = held(scope, args.this())?;
   let code = o::string(scope, args.get(0), 1)?;
-  let obj = o::object(args.get(1), "compileScript", 2)?;
-  let origin = o::origin(scope, obj)?;
+  let CompileOptions { origin } = o::method(scope, args.get(1), 2)?;
   let work = Box::new(move |rt: &mut Runtime| {
     let id = crate::isolate::ops::script::compile(rt, code, origin)?;
     let host =

@@ -6,6 +6,7 @@ use crate::guest::options as o;
 use crate::guest::remote;
 use crate::guest::{dispatch, method, Mode};
 use crate::isolate::ops::script;
+use crate::isolate::options::RunOptions;
 use crate::isolate::remote::{answer, IsolateScript};
 use crate::isolate::Runtime;
 use crate::transfer::thrown::Thrown;
@@ -64,10 +65,12 @@ fn run_in<'s>(
   if !Arc::ptr_eq(&c.handle.host, &s.handle.host) {
     return Err(Thrown::error(msg::INVALID_CONTEXT));
   }
-  let opts = o::object(args.get(1), "run", 2)?;
-  let timeout = o::timeout(scope, opts)?;
-  let t = o::transfer(scope, opts)?;
-  if o::flag(scope, opts, "release")? {
+  let RunOptions {
+    timeout,
+    release,
+    transfer: t,
+  } = o::method(scope, args.get(1), 2)?;
+  if release {
     crate::guest::forget(scope, args.this());
   }
   let (script_id, context_id) = (s.handle.id, c.handle.id);

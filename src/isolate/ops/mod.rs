@@ -4,6 +4,7 @@ pub mod context;
 pub mod export;
 pub mod heap;
 pub mod promise_export;
+pub mod property;
 pub mod reference;
 pub mod register;
 pub mod script;
