@@ -135,13 +135,10 @@ fn run_now<'s>(
     Op::Set => {
       let k = key(scope, args.get(0))?;
       let t = a::set_options(scope, args)?;
-      // Same heap: without transfer options the value is stored as is.
-      let x = if t == TransferOptions::default() {
-        args.get(1)
-      } else {
-        let value = a::export_arg(scope, args.get(1), t)?;
-        arrive(scope, &value)?
-      };
+      // The value goes through the transfer rules even though it stays in this heap, as in
+      // isolated-vm: an object without options is "A non-transferable value was passed".
+      let value = a::export_arg(scope, args.get(1), t)?;
+      let x = arrive(scope, &value)?;
       Ok(property::set(scope, v, k, x)?.map(|()| v8::Boolean::new(scope, true).into()))
     }
     Op::Delete => {

@@ -1,8 +1,7 @@
 //! Operations on References to host values from their own environment, run directly on
 //! Node's thread with the same implementation guests reach through the bridge
-//! (`bridge::host_ref`): keys may be symbols here (the value lives in this heap); a `set` value
-//! is stored as is unless transfer options are given; apply arguments and results go through
-//! the transfer rules as they would into any isolate.
+//! (`bridge::host_ref`): keys may be symbols here (the value lives in this heap); `set` values,
+//! apply arguments and results go through the transfer rules as they would into any isolate.
 
 use super::Reference;
 use crate::bridge::convert;

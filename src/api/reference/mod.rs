@@ -160,10 +160,8 @@ impl Reference {
       let parsed = (|| -> Result<_, Failure> {
         options::key_kind(e, key.raw())?;
         let t = options::method::<TransferOptions>(e, raw(opts), 3)?;
-        // Same heap: without transfer options the value is stored as is.
-        if t == TransferOptions::default() {
-          return Ok(value.raw());
-        }
+        // The value goes through the transfer rules even though it stays in this heap, as in
+        // isolated-vm: an object without options is "A non-transferable value was passed".
         crate::bridge::convert::to_napi(e, &import(e, value.raw(), t)?)
       })();
       let val = parsed.map_err(|f| f.throw(e))?;

@@ -78,8 +78,14 @@ pub fn export<'s>(
           Fallback::Reference => settled_reference,
           Fallback::Undefined => settled_lenient,
         };
-        super::promise_export::attach(scope, p, slot.clone(), inner, convert)
-          .ok_or_else(|| Thrown::error("Failed to attach to the promise"))?;
+        super::promise_export::attach(scope, p, slot.clone(), inner, convert).ok_or_else(|| {
+          // Attaching fails when execution is being terminated: a disposal under way.
+          if state.disposed.load(std::sync::atomic::Ordering::SeqCst) {
+            Thrown::error(crate::error::msg::DISPOSED_DURING)
+          } else {
+            Thrown::error("Failed to attach to the promise")
+          }
+        })?;
         tables.borrow_mut().needs_checkpoint = true;
       }
       Err(_) => {
