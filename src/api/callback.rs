@@ -4,7 +4,7 @@ use crate::api::options;
 use crate::bridge::convert;
 use crate::bridge::host_ref::{new_host_ref, CallbackHandle};
 use crate::bridge::js;
-use crate::isolate::call_mode::CallMode;
+use crate::isolate::flavor::Flavor;
 use crate::transfer::thrown::Thrown;
 use napi::bindgen_prelude::Unknown;
 use napi::{sys, Env, JsValue};
@@ -20,7 +20,7 @@ pub struct Callback {
 pub fn handle_for(
   env: sys::napi_env,
   f: sys::napi_value,
-  mode: CallMode,
+  mode: Flavor,
 ) -> napi::Result<Arc<CallbackHandle>> {
   let name = js::get_named(env, f, "name")
     .ok()
@@ -55,7 +55,7 @@ impl Callback {
       ));
     }
     let o = options.map(|u| u.raw()).unwrap_or(std::ptr::null_mut());
-    let mode: CallMode = options::parse(e, o, "Callback", 2).map_err(|f| f.throw(e))?;
+    let mode: Flavor = options::parse(e, o, "Callback", 2).map_err(|f| f.throw(e))?;
     Ok(Callback {
       handle: handle_for(e, f.raw(), mode)?,
     })

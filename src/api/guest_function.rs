@@ -5,7 +5,6 @@
 use crate::api::handle::RemoteHandle;
 use crate::bridge::js::{self, Failure};
 use crate::bridge::{self, Flavor};
-use crate::isolate::call_mode::CallMode;
 use crate::isolate::ops::reference as ops;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::value::Value;
@@ -62,14 +61,10 @@ fn call(env: sys::napi_env, info: sys::napi_callback_info) -> napi::Result<sys::
   let id = handle.id;
   let copy = TransferOptions {
     copy: true,
-    promise: mode == CallMode::Async,
+    promise: mode == Flavor::Async,
     ..Default::default()
   };
-  let flavor = match mode {
-    CallMode::Sync => Flavor::Sync,
-    CallMode::Async => Flavor::Async,
-    CallMode::Ignored => Flavor::Ignored,
-  };
+  let flavor = mode;
   let env_ = Env::from_raw(env);
   let host = handle.host.clone();
   bridge::run(
@@ -89,7 +84,7 @@ unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mu
 }
 
 /// What a host function made by [`new_function`] calls, and how.
-struct Target(Arc<RemoteHandle>, CallMode);
+struct Target(Arc<RemoteHandle>, Flavor);
 
 /// A host function that calls guest function `handle` in `mode`.
 pub fn new_function(
@@ -97,7 +92,7 @@ pub fn new_function(
   handle: Arc<RemoteHandle>,
   name: &str,
   length: u32,
-  mode: CallMode,
+  mode: Flavor,
 ) -> Result<sys::napi_value, Failure> {
   let data = Box::into_raw(Box::new(Target(handle, mode))) as *mut c_void;
   let mut f = std::ptr::null_mut();

@@ -166,16 +166,8 @@ impl Bridge {
   }
 }
 
-/// Which flavour of a method was called.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
-  /// Returns a promise.
-  Async,
-  /// Blocks and returns the result.
-  Sync,
-  /// Returns undefined; results and errors are discarded.
-  Ignored,
-}
+/// Which flavour of a method was called (the engine's one flavour enum).
+pub use crate::isolate::flavor::Flavor;
 
 /// What settles an async call's promise on Node's thread: its value, or the failure to reject
 /// with (given the caller's stack).

@@ -3,10 +3,9 @@
 //! their receiver, clone their arguments and result (SPEC §2.7). Also the guest's own
 //! `ivm.Callback` class, which marks a guest function for transfer with a call mode.
 
-use super::{dispatch, pending, state, Mode, KIND_CALLBACK};
+use super::{dispatch, pending, state, Flavor, KIND_CALLBACK};
 use crate::bridge::host_ref::{self, CallbackHandle};
 use crate::error::msg;
-use crate::isolate::call_mode::CallMode;
 use crate::isolate::handle::Handle;
 use crate::isolate::host_op::HostOp;
 use crate::isolate::remote::IsolateFunction;
@@ -91,15 +90,15 @@ fn call<'s>(
     result: copy,
   };
   match cb.mode {
-    CallMode::Sync => super::host_call::perform(scope, &cb.target, op, Mode::Sync),
+    Flavor::Sync => super::host_call::perform(scope, &cb.target, op, Flavor::Sync),
     // Async callbacks await a promise the host function returns.
-    CallMode::Async => {
+    Flavor::Async => {
       let (promise, settle) =
         pending::promise(scope).ok_or_else(|| Thrown::error("Failed to create a promise"))?;
       host_ref::call_async(&cb.target, op, true, settle);
       Ok(Some(promise.into()))
     }
-    CallMode::Ignored => super::host_call::perform(scope, &cb.target, op, Mode::Ignored),
+    Flavor::Ignored => super::host_call::perform(scope, &cb.target, op, Flavor::Ignored),
   }
 }
 
@@ -111,7 +110,7 @@ fn call_isolate<'s>(
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let result = TransferOptions {
     copy: true,
-    promise: f.mode == CallMode::Async,
+    promise: f.mode == Flavor::Async,
     ..Default::default()
   };
   let op = HostOp::Apply {
@@ -119,11 +118,7 @@ fn call_isolate<'s>(
     args,
     result,
   };
-  let mode = match f.mode {
-    CallMode::Sync => Mode::Sync,
-    CallMode::Async => Mode::Async,
-    CallMode::Ignored => Mode::Ignored,
-  };
+  let mode = f.mode;
   super::remote::perform(scope, &f.target, op, 0, mode)
 }
 
@@ -155,7 +150,7 @@ fn construct<'s>(
     crate::guest::require_new(args, "Callback")?;
     let f = v8::Local::<v8::Function>::try_from(args.get(0))
       .map_err(|_| Thrown::type_error("`Callback` requires parameter 1 to be a function"))?;
-    let mode: CallMode = super::options::parse(scope, args.get(1), "Callback", 2)?;
+    let mode: Flavor = super::options::parse(scope, args.get(1), "Callback", 2)?;
     let this = args.this();
     let st = state(scope);
     let id = st.borrow_mut().next_id();

@@ -2,7 +2,7 @@
 //! owns the value.
 
 use super::reference_args as a;
-use super::{pending, Mode};
+use super::{pending, Flavor};
 use crate::bridge::host_ref::{self, HostRef};
 use crate::error::msg;
 use crate::isolate::host_op::HostOp;
@@ -52,20 +52,20 @@ pub fn perform<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   t: &std::sync::Arc<HostRef>,
   op: HostOp,
-  mode: Mode,
+  mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   match mode {
-    Mode::Sync => {
+    Flavor::Sync => {
       let out = call_host(scope, t, op)?;
       v8_in::value(scope, &out).map(Some)
     }
-    Mode::Async => {
+    Flavor::Async => {
       let (promise, settle) =
         pending::promise(scope).ok_or_else(|| Thrown::error("Failed to create a promise"))?;
       host_ref::call_async(t, op, false, settle);
       Ok(Some(promise.into()))
     }
-    Mode::Ignored => {
+    Flavor::Ignored => {
       host_ref::call_async(t, op, false, Box::new(|_| {}));
       Ok(None)
     }

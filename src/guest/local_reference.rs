@@ -2,7 +2,7 @@
 //! the guest state's `locals` table (weakly tied to the object, like every guest handle).
 
 use super::reference_args::{self as a, Op};
-use super::{state, Mode, KIND_LOCAL_REFERENCE};
+use super::{state, Flavor, KIND_LOCAL_REFERENCE};
 use crate::error::msg;
 use crate::isolate::ops::property;
 use crate::isolate::ops::reference::get_result;
@@ -156,9 +156,9 @@ pub fn run<'s>(
   info: Info,
   op: Op,
   args: &v8::FunctionCallbackArguments<'s>,
-  mode: Mode,
+  mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
-  if mode == Mode::Sync {
+  if mode == Flavor::Sync {
     return run_now(scope, v, info, op, args);
   }
   let failed = || Thrown::error("Failed to create a promise");
@@ -185,7 +185,7 @@ pub fn run<'s>(
     settled.ok_or_else(failed)?;
   }
   Ok(match mode {
-    Mode::Async => Some(promise.into()),
+    Flavor::Async => Some(promise.into()),
     _ => None,
   })
 }

@@ -45,13 +45,7 @@ pub struct GuestState {
   /// Functions of other threads behind guest callback functions, by id.
   pub callbacks: HashMap<u32, callback::Callee>,
   /// `new ivm.Callback(fn, opts)` objects of this isolate: function and mode.
-  pub own_callbacks: HashMap<
-    u32,
-    (
-      v8::Global<v8::Function>,
-      crate::isolate::call_mode::CallMode,
-    ),
-  >,
+  pub own_callbacks: HashMap<u32, (v8::Global<v8::Function>, crate::isolate::flavor::Flavor)>,
   /// Single-use tokens (`derefInto()`) and the handle they stand for until used.
   pub tokens: HashMap<u32, Option<Handle>>,
   /// The token class.
@@ -73,10 +67,7 @@ pub type Removed = (
   Option<Arc<crate::transfer::external::ExternalData>>,
   Option<(v8::Global<v8::Value>, crate::isolate::ops::register::Info)>,
   Option<IsolateRef>,
-  Option<(
-    v8::Global<v8::Function>,
-    crate::isolate::call_mode::CallMode,
-  )>,
+  Option<(v8::Global<v8::Function>, crate::isolate::flavor::Flavor)>,
   Option<Option<Handle>>,
   Option<nested::Nested>,
 );
@@ -335,16 +326,8 @@ pub fn isolate_ref<'s>(
   remote::new_instance(scope, r.clone()).ok_or_else(failed)
 }
 
-/// How a guest method call waits for its target.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-  /// Blocks and returns the value.
-  Sync,
-  /// Returns a promise.
-  Async,
-  /// Returns `undefined`, discards the outcome.
-  Ignored,
-}
+/// How a guest method call waits for its target (the engine's one flavour enum).
+pub use crate::isolate::flavor::Flavor;
 
 /// Adds method `name` to a class prototype.
 pub fn method(

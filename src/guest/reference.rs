@@ -3,7 +3,7 @@
 //! table of the guest state, and the object's internal fields hold the table id and kind.
 
 use super::reference_args::{self as a, Op};
-use super::{dispatch, getter, method, state, Mode};
+use super::{dispatch, getter, method, state, Flavor};
 use crate::bridge::host_ref::HostRef;
 use crate::error::msg;
 use crate::isolate::handle::Handle;
@@ -198,7 +198,7 @@ fn run<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
   op: Op,
-  mode: Mode,
+  mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   match target(scope, args.this())? {
     Target::Local(v, info) => super::local_reference::run(scope, v, info, op, args, mode),
@@ -217,19 +217,19 @@ fn run<'s>(
 }
 
 crate::guest::methods! {
-  apply_sync => run(Op::Apply, Mode::Sync);
-  apply => run(Op::Apply, Mode::Async);
-  apply_ignored => run(Op::Apply, Mode::Ignored);
-  copy_sync => run(Op::Copy, Mode::Sync);
-  copy => run(Op::Copy, Mode::Async);
-  get_sync => run(Op::Get, Mode::Sync);
-  get => run(Op::Get, Mode::Async);
-  set_sync => run(Op::Set, Mode::Sync);
-  set => run(Op::Set, Mode::Async);
-  set_ignored => run(Op::Set, Mode::Ignored);
-  delete_sync => run(Op::Delete, Mode::Sync);
-  delete => run(Op::Delete, Mode::Async);
-  delete_ignored => run(Op::Delete, Mode::Ignored);
+  apply_sync => run(Op::Apply, Flavor::Sync);
+  apply => run(Op::Apply, Flavor::Async);
+  apply_ignored => run(Op::Apply, Flavor::Ignored);
+  copy_sync => run(Op::Copy, Flavor::Sync);
+  copy => run(Op::Copy, Flavor::Async);
+  get_sync => run(Op::Get, Flavor::Sync);
+  get => run(Op::Get, Flavor::Async);
+  set_sync => run(Op::Set, Flavor::Sync);
+  set => run(Op::Set, Flavor::Async);
+  set_ignored => run(Op::Set, Flavor::Ignored);
+  delete_sync => run(Op::Delete, Flavor::Sync);
+  delete => run(Op::Delete, Flavor::Async);
+  delete_ignored => run(Op::Delete, Flavor::Ignored);
 }
 
 fn apply_sync_promise<'s>(

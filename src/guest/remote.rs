@@ -7,7 +7,7 @@
 //! blocked on this chain. A guest running asynchronously (nobody is blocked on it) may not call
 //! another isolate synchronously: that could deadlock two isolates waiting on each other.
 
-use super::{pending, state, Mode, KIND_REMOTE_REFERENCE};
+use super::{pending, state, Flavor, KIND_REMOTE_REFERENCE};
 use crate::error::msg;
 use crate::isolate::host_op::HostOp;
 use crate::isolate::remote::{self, Answer, IsolateRef};
@@ -152,20 +152,20 @@ pub fn run<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   host: &crate::isolate::IsolateHost,
   work: Phase2<Answer>,
-  mode: Mode,
+  mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   match mode {
-    Mode::Sync => {
+    Flavor::Sync => {
       let answer = call_sync(scope, host, work)?;
       receive(scope, answer).map(Some)
     }
-    Mode::Async => {
+    Flavor::Async => {
       let (promise, settle) =
         pending::promise(scope).ok_or_else(|| Thrown::error("Failed to create a promise"))?;
       call_async(host, work, settle);
       Ok(Some(promise.into()))
     }
-    Mode::Ignored => {
+    Flavor::Ignored => {
       call_async(host, work, Box::new(|_| {}));
       Ok(None)
     }
@@ -178,7 +178,7 @@ pub fn perform<'s>(
   target: &IsolateRef,
   op: HostOp,
   timeout: u32,
-  mode: Mode,
+  mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let id = target.handle.id;
   let work = Box::new(move |rt: &mut Runtime| remote::perform(rt, id, op, timeout));

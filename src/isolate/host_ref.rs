@@ -3,7 +3,7 @@
 //! lives here, in the engine; what needs Node-API (posting work to the environment's thread,
 //! running the operation there) sits behind [`NodeSide`], which the bridge implements.
 
-use crate::isolate::call_mode::CallMode;
+use crate::isolate::flavor::Flavor;
 use crate::isolate::host_op::HostOp;
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
@@ -78,7 +78,7 @@ pub struct CallbackHandle {
   /// The function.
   pub target: Arc<HostRef>,
   /// Call behaviour.
-  pub mode: CallMode,
+  pub mode: Flavor,
   /// The function's `name`.
   pub name: String,
   /// The function's `length`.

@@ -64,7 +64,7 @@ pub struct IsolateFunction {
   /// Its `length`.
   pub length: u32,
   /// How calls wait for it.
-  pub mode: crate::isolate::call_mode::CallMode,
+  pub mode: crate::isolate::flavor::Flavor,
 }
 
 /// A context of an isolate as it travels between threads.
@@ -141,7 +141,7 @@ pub fn answer_from(state: &SharedState, out: Out) -> Result<Answer, Thrown> {
         },
         name,
         length,
-        mode: crate::isolate::call_mode::CallMode::Sync,
+        mode: crate::isolate::flavor::Flavor::Sync,
       }))))
     }
   })

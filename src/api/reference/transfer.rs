@@ -34,7 +34,7 @@ pub fn out_to_napi(
       }),
       &name,
       length,
-      crate::isolate::call_mode::CallMode::Sync,
+      crate::isolate::flavor::Flavor::Sync,
     ),
     Out::Reference { id, type_of } => {
       let r = Reference::wrap(host.clone(), id, type_of);

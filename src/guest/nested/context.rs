@@ -4,7 +4,7 @@ use super::{init, private, template, this, Nested, KIND_CONTEXT};
 use crate::guest::options as o;
 use crate::guest::reference_args::export_list;
 use crate::guest::remote;
-use crate::guest::{dispatch, getter, method, Mode};
+use crate::guest::{dispatch, getter, method, Flavor};
 use crate::isolate::ops::script;
 use crate::isolate::options::{ClosureOptions, EvalOptions};
 use crate::isolate::remote::{answer, IsolateContext};
@@ -106,7 +106,7 @@ fn context(
 fn eval_in<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
-  mode: Mode,
+  mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let c = context(scope, args.this())?;
   let code = o::string(scope, args.get(0), 1)?;
@@ -122,7 +122,7 @@ fn eval_in<'s>(
 fn eval_closure_in<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
-  mode: Mode,
+  mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let c = context(scope, args.this())?;
   let code = o::string(scope, args.get(0), 1)?;
@@ -143,12 +143,12 @@ fn eval_closure_in<'s>(
 }
 
 crate::guest::methods! {
-  eval_sync => eval_in(Mode::Sync);
-  eval => eval_in(Mode::Async);
-  eval_ignored => eval_in(Mode::Ignored);
-  eval_closure_sync => eval_closure_in(Mode::Sync);
-  eval_closure => eval_closure_in(Mode::Async);
-  eval_closure_ignored => eval_closure_in(Mode::Ignored);
+  eval_sync => eval_in(Flavor::Sync);
+  eval => eval_in(Flavor::Async);
+  eval_ignored => eval_in(Flavor::Ignored);
+  eval_closure_sync => eval_closure_in(Flavor::Sync);
+  eval_closure => eval_closure_in(Flavor::Async);
+  eval_closure_ignored => eval_closure_in(Flavor::Ignored);
 }
 
 fn release<'s>(

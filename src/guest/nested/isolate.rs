@@ -4,7 +4,7 @@ use super::{init, template, this, Nested, KIND_ISOLATE};
 use crate::error::msg;
 use crate::guest::options as o;
 use crate::guest::remote;
-use crate::guest::{dispatch, getter, method, Mode};
+use crate::guest::{dispatch, getter, method, Flavor};
 use crate::isolate::handle::Handle;
 use crate::isolate::options::{CompileOptions, ContextOptions};
 use crate::isolate::remote::Answer;
@@ -101,7 +101,7 @@ fn held(
 fn create_context_in<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
-  mode: Mode,
+  mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let host = held(scope, args.this())?;
   let _: ContextOptions = o::method(scope, args.get(0), 1)?;
@@ -115,7 +115,7 @@ fn create_context_in<'s>(
 fn compile_script_in<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
-  mode: Mode,
+  mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let host = held(scope, args.this())?;
   let code = o::string(scope, args.get(0), 1)?;
@@ -135,7 +135,7 @@ fn compile_script_in<'s>(
 fn heap_statistics_in<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
-  mode: Mode,
+  mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let host = held(scope, args.this())?;
   let work = Box::new(|rt: &mut Runtime| {
@@ -149,12 +149,12 @@ fn heap_statistics_in<'s>(
 }
 
 crate::guest::methods! {
-  heap_statistics_sync => heap_statistics_in(Mode::Sync);
-  heap_statistics => heap_statistics_in(Mode::Async);
-  create_context_sync => create_context_in(Mode::Sync);
-  create_context => create_context_in(Mode::Async);
-  compile_script_sync => compile_script_in(Mode::Sync);
-  compile_script => compile_script_in(Mode::Async);
+  heap_statistics_sync => heap_statistics_in(Flavor::Sync);
+  heap_statistics => heap_statistics_in(Flavor::Async);
+  create_context_sync => create_context_in(Flavor::Sync);
+  create_context => create_context_in(Flavor::Async);
+  compile_script_sync => compile_script_in(Flavor::Sync);
+  compile_script => compile_script_in(Flavor::Async);
 }
 
 fn dispose<'s>(

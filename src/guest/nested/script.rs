@@ -4,7 +4,7 @@ use super::{init, private, template, this, Nested, KIND_SCRIPT};
 use crate::error::msg;
 use crate::guest::options as o;
 use crate::guest::remote;
-use crate::guest::{dispatch, method, Mode};
+use crate::guest::{dispatch, method, Flavor};
 use crate::isolate::ops::script;
 use crate::isolate::options::RunOptions;
 use crate::isolate::remote::{answer, IsolateScript};
@@ -54,7 +54,7 @@ pub fn new_instance<'s>(
 fn run_in<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
-  mode: Mode,
+  mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let Nested::Script(s) = this(scope, args.this(), KIND_SCRIPT)? else {
     return Err(Thrown::type_error("Illegal invocation"));
@@ -86,9 +86,9 @@ fn run_in<'s>(
 }
 
 crate::guest::methods! {
-  run_sync => run_in(Mode::Sync);
-  run => run_in(Mode::Async);
-  run_ignored => run_in(Mode::Ignored);
+  run_sync => run_in(Flavor::Sync);
+  run => run_in(Flavor::Async);
+  run_ignored => run_in(Flavor::Ignored);
 }
 
 fn release<'s>(

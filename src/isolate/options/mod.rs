@@ -15,7 +15,7 @@ pub mod v8_source;
 mod tests;
 
 use crate::error::msg;
-use crate::isolate::call_mode::CallMode;
+use crate::isolate::flavor::Flavor;
 use crate::isolate::runtime::Origin;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::thrown::Thrown;
@@ -391,15 +391,15 @@ impl Schema for ReferenceOptions {
   }
 }
 
-impl Schema for CallMode {
+impl Schema for Flavor {
   /// `new Callback(fn, { async } | { ignored } | { sync })`: sync is the default.
   fn read<S: OptionSource>(src: &mut S, obj: Option<S::Object>) -> Result<Self, S::Error> {
     Ok(if flag(src, obj, "async")? {
-      CallMode::Async
+      Flavor::Async
     } else if flag(src, obj, "ignored")? {
-      CallMode::Ignored
+      Flavor::Ignored
     } else {
-      CallMode::Sync
+      Flavor::Sync
     })
   }
 }

@@ -334,13 +334,13 @@ fn release_copy_reference_and_callback_options() {
     2,
   );
   assert!(r.unwrap().release);
-  assert_eq!(parse::<CallMode>(V::Undefined, 2).unwrap(), CallMode::Sync);
+  assert_eq!(parse::<Flavor>(V::Undefined, 2).unwrap(), Flavor::Sync);
   assert_eq!(
-    parse::<CallMode>(obj(vec![("async", V::Bool(true))]), 2).unwrap(),
-    CallMode::Async
+    parse::<Flavor>(obj(vec![("async", V::Bool(true))]), 2).unwrap(),
+    Flavor::Async
   );
   let ignored = obj(vec![("ignored", V::Bool(true))]);
-  assert_eq!(parse::<CallMode>(ignored, 2).unwrap(), CallMode::Ignored);
+  assert_eq!(parse::<Flavor>(ignored, 2).unwrap(), Flavor::Ignored);
   assert!(parse::<ContextOptions>(obj(vec![("inspector", V::Bool(false))]), 1).is_ok());
   let e = parse::<ContextOptions>(V::Num(1.0), 1).unwrap_err();
   assert_eq!(
