@@ -68,10 +68,20 @@ impl IsolateHost {
     }
     let host0 = core.host_ns.get();
     let start = Instant::now();
+    state.inline_callers.fetch_add(1, Ordering::SeqCst);
     let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
       let mut rt = Runtime::new(&mut locker, core.clone());
       f(&mut rt)
     }));
+    // V8's tasks posted meanwhile (GC follow-ups, say) run here, under the lock this call
+    // holds, rather than waking the isolate's thread to contend for it.
+    state.inline_callers.fetch_sub(1, Ordering::SeqCst);
+    if out.is_ok() && state.has_tasks() && !state.disposed.load(Ordering::SeqCst) {
+      let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        super::thread::run_tasks(&mut locker, &core, true)
+      }));
+      state.wake_for_tasks();
+    }
     let wall = start.elapsed().as_nanos() as u64;
     let host = core.host_ns.get().saturating_sub(host0);
     state.wall_ns.fetch_add(wall, Ordering::Relaxed);

@@ -60,6 +60,9 @@ pub struct SharedState {
   pub host: std::sync::OnceLock<std::sync::Weak<IsolateHost>>,
   /// Jobs queued and not yet started.
   queued: AtomicUsize,
+  /// Synchronous calls running inline on other threads: they run V8's tasks before they let
+  /// go of the lock, so a new task need not wake the isolate's thread meanwhile.
+  pub(super) inline_callers: AtomicUsize,
   /// Foreground tasks V8 posted for this isolate, oldest first.
   tasks: Mutex<std::collections::VecDeque<Task>>,
   sender: Mutex<Option<crossbeam_channel::Sender<Msg>>>,
@@ -92,6 +95,22 @@ impl SharedState {
   /// so it comes after the async calls its caller queued before it.
   pub fn queued_jobs(&self) -> usize {
     self.queued.load(Ordering::SeqCst)
+  }
+
+  /// Whether V8 posted tasks that have not run yet.
+  pub fn has_tasks(&self) -> bool {
+    !self.tasks.lock().is_empty()
+  }
+
+  /// Wakes the isolate's thread for the tasks left (after an inline call, which runs only
+  /// nestable ones).
+  pub fn wake_for_tasks(&self) {
+    let guard = self.sender.lock();
+    if self.has_tasks() {
+      if let Some(tx) = guard.as_ref() {
+        let _ = tx.send(Msg::Tasks);
+      }
+    }
   }
 
   /// A fresh table id.
@@ -129,6 +148,7 @@ impl IsolateHost {
       waiting_on_host: AtomicUsize::new(0),
       host: std::sync::OnceLock::new(),
       queued: AtomicUsize::new(0),
+      inline_callers: AtomicUsize::new(0),
       tasks: Mutex::new(std::collections::VecDeque::new()),
       sender: Mutex::new(None),
     });
@@ -329,7 +349,7 @@ fn task_sink(state: &Arc<SharedState>) -> crate::platform::tasks::Sink {
       tasks.push_back(task);
       tasks.len() == 1
     };
-    if first {
+    if first && state.inline_callers.load(Ordering::SeqCst) == 0 {
       if let Some(tx) = guard.as_ref() {
         let _ = tx.send(Msg::Tasks);
       }
