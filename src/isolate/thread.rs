@@ -252,21 +252,25 @@ impl IsolateHost {
   pub fn shutdown(&self) {
     self.state.disposed.store(true, Ordering::SeqCst);
     self.v8_handle.terminate_execution();
-    if let Some(tx) = self.state.sender.lock().take() {
-      let _ = tx.send(Msg::Stop);
-    }
+    // No job can be queued from now on.
+    let sender = self.state.sender.lock().take();
     let shared = self.shared.lock().take();
     if let Some(shared) = shared {
       if !self.is_current_thread() && super::inline::can_lock_here() {
-        // Tear the isolate down right here (a running call stops at the termination); the
-        // isolate's thread finds it gone and ends by itself.
+        // Tear the isolate down right here (a running call stops at the termination). The
+        // isolate's thread is told only afterwards (its channel closes): woken earlier, it
+        // would contend for the lock, and on a busy machine it can be preempted holding it.
         let mut locker = shared.lock();
         teardown(&mut locker, &self.state);
         drop(locker);
         drop(shared);
+        drop(sender);
         return;
       }
       drop(shared);
+    }
+    if let Some(tx) = sender {
+      let _ = tx.send(Msg::Stop);
     }
     // Otherwise wait for the thread to finish (so the isolate's memory is gone when dispose
     // returns), but never while it waits for a host (possibly this very thread), and never for
