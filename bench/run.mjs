@@ -74,7 +74,9 @@ function runChild(script, args) {
 const busyCount = Math.max(0, Number(opts.busy) || 0);
 const busy = [];
 for (let i = 0; i < busyCount; i++) {
-  busy.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  const child = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  child.unref(); // killed on exit; must not keep this process alive
+  busy.push(child);
 }
 process.on('exit', () => busy.forEach((b) => b.kill('SIGKILL')));
 if (busyCount) log(`bench: ${busyCount} busy-looping process(es) running`);
