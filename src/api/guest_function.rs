@@ -127,17 +127,6 @@ pub fn new_function(
   // SAFETY: valid env.
   js::check(unsafe { sys::napi_create_uint32(env, length, &mut len) })?;
   let key = js::string(env, "length")?;
-  let desc = sys::napi_property_descriptor {
-    utf8name: std::ptr::null(),
-    name: key,
-    method: None,
-    getter: None,
-    setter: None,
-    value: len,
-    attributes: sys::PropertyAttributes::configurable,
-    data: std::ptr::null_mut(),
-  };
-  // SAFETY: one valid descriptor on a fresh function.
-  js::check(unsafe { sys::napi_define_properties(env, f, 1, &desc) })?;
+  js::define_data(env, f, key, len, sys::PropertyAttributes::configurable)?;
   Ok(f)
 }

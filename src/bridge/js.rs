@@ -141,6 +141,28 @@ pub fn set_named(
   check(unsafe { sys::napi_set_property(env, obj, key, value) })
 }
 
+/// Defines an own data property `key` with the given attributes (`Object.defineProperty`).
+pub fn define_data(
+  env: sys::napi_env,
+  obj: sys::napi_value,
+  key: sys::napi_value,
+  value: sys::napi_value,
+  attributes: sys::napi_property_attributes,
+) -> napi::Result<()> {
+  let desc = sys::napi_property_descriptor {
+    utf8name: std::ptr::null(),
+    name: key,
+    method: None,
+    getter: None,
+    setter: None,
+    value,
+    attributes,
+    data: null_mut(),
+  };
+  // SAFETY: one valid descriptor.
+  check(unsafe { sys::napi_define_properties(env, obj, 1, &desc) })
+}
+
 /// Defines a non-enumerable, writable, configurable own data property.
 pub fn define_hidden(
   env: sys::napi_env,
@@ -149,18 +171,13 @@ pub fn define_hidden(
   value: sys::napi_value,
 ) -> napi::Result<()> {
   let key = string(env, name)?;
-  let desc = sys::napi_property_descriptor {
-    utf8name: std::ptr::null(),
-    name: key,
-    method: None,
-    getter: None,
-    setter: None,
+  define_data(
+    env,
+    obj,
+    key,
     value,
-    attributes: sys::PropertyAttributes::writable | sys::PropertyAttributes::configurable,
-    data: null_mut(),
-  };
-  // SAFETY: one valid descriptor.
-  check(unsafe { sys::napi_define_properties(env, obj, 1, &desc) })
+    sys::PropertyAttributes::writable | sys::PropertyAttributes::configurable,
+  )
 }
 
 /// `typeof v` as napi reports it.

@@ -210,22 +210,16 @@ fn set_props(
       Key::Name(n) => {
         let key = js_string(env, n)?;
         if n == &JsString::from("__proto__") {
-          js::define_hidden(env, obj, "__proto__", val)?;
-          // Make it enumerable like any copied property.
-          let desc = sys::napi_property_descriptor {
-            utf8name: std::ptr::null(),
-            name: key,
-            method: None,
-            getter: None,
-            setter: None,
-            value: val,
-            attributes: sys::PropertyAttributes::writable
+          // An own, enumerable "__proto__" like any copied property (not the prototype).
+          js::define_data(
+            env,
+            obj,
+            key,
+            val,
+            sys::PropertyAttributes::writable
               | sys::PropertyAttributes::enumerable
               | sys::PropertyAttributes::configurable,
-            data: null_mut(),
-          };
-          // SAFETY: one valid descriptor.
-          check(unsafe { sys::napi_define_properties(env, obj, 1, &desc) })?;
+          )?;
         } else {
           // SAFETY: valid env and handles.
           check(unsafe { sys::napi_set_property(env, obj, key, val) })?;
