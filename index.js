@@ -7,6 +7,8 @@ const types = new Proxy(util.types, {
   get: (t, name) => (typeof t[name] === 'function' ? t[name] : () => false),
 });
 const binding = require('./binding.js');
+// The hottest sync methods are plain Node-API functions (src/api/fast.rs).
+binding.__installFastMethods(binding.Script, binding.Context, binding.Reference);
 
 function hostObject(obj) {
   if ((typeof obj !== 'object' && typeof obj !== 'function') || obj === null) {

@@ -28,6 +28,7 @@ pub struct Context {
 
 impl Drop for Context {
   fn drop(&mut self) {
+    crate::api::fast::forget(&*self);
     if let Some((env, r)) = self.global_obj.borrow_mut().take() {
       // SAFETY: finalizers run on the env's thread; the reference belongs to that env.
       unsafe { sys::napi_delete_reference(env.get(), r.get()) };
@@ -110,7 +111,7 @@ impl Context {
     Ok(self.slot.get(msg::CONTEXT_RELEASED)?.id)
   }
 
-  fn eval_impl(
+  pub(crate) fn eval_impl(
     &self,
     env: Env,
     code: Unknown,
@@ -136,7 +137,7 @@ impl Context {
     Ok(Raw(v))
   }
 
-  fn closure_impl(
+  pub(crate) fn closure_impl(
     &self,
     env: Env,
     code: Unknown,
@@ -215,12 +216,6 @@ impl Context {
     self.eval_impl(env, code, options, Flavor::Async)
   }
 
-  /// Evaluates code synchronously.
-  #[napi(catch_unwind)]
-  pub fn eval_sync(&self, env: Env, code: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
-    self.eval_impl(env, code, options, Flavor::Sync)
-  }
-
   /// Evaluates code, ignoring the outcome.
   #[napi(catch_unwind)]
   pub fn eval_ignored(
@@ -242,18 +237,6 @@ impl Context {
     options: Option<Unknown>,
   ) -> napi::Result<Raw> {
     self.closure_impl(env, code, args, options, Flavor::Async)
-  }
-
-  /// Runs `code` as the body of a function of `$0…$N`.
-  #[napi(catch_unwind)]
-  pub fn eval_closure_sync(
-    &self,
-    env: Env,
-    code: Unknown,
-    args: Option<Unknown>,
-    options: Option<Unknown>,
-  ) -> napi::Result<Raw> {
-    self.closure_impl(env, code, args, options, Flavor::Sync)
   }
 
   /// Runs `code` as a function body, ignoring the outcome.

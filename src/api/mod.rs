@@ -8,6 +8,7 @@
 pub mod callback;
 pub mod context;
 pub mod external_copy;
+pub mod fast;
 pub mod guest_function;
 pub mod handle;
 pub mod handles;

@@ -22,6 +22,12 @@ pub struct Script {
   pub(crate) slot: Slot,
 }
 
+impl Drop for Script {
+  fn drop(&mut self) {
+    crate::api::fast::forget(&*self);
+  }
+}
+
 fn raw(u: Option<Unknown>) -> sys::napi_value {
   u.map(|u| u.raw()).unwrap_or(std::ptr::null_mut())
 }
@@ -49,7 +55,7 @@ pub fn context_arg<'a>(
 }
 
 impl Script {
-  fn run_impl(
+  pub(crate) fn run_impl(
     &self,
     env: Env,
     context: Unknown,
@@ -95,17 +101,6 @@ impl Script {
   #[napi(catch_unwind)]
   pub fn run(&self, env: Env, context: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
     self.run_impl(env, context, options, Flavor::Async)
-  }
-
-  /// Runs the script in `context`.
-  #[napi(catch_unwind)]
-  pub fn run_sync(
-    &self,
-    env: Env,
-    context: Unknown,
-    options: Option<Unknown>,
-  ) -> napi::Result<Raw> {
-    self.run_impl(env, context, options, Flavor::Sync)
   }
 
   /// Runs the script, ignoring the outcome.

@@ -262,7 +262,7 @@ fn deref_into<'s>(
     .get(&keep.id)
     .map(|e| e.value.clone());
   let g = g.ok_or_else(|| Thrown::error(crate::error::msg::REFERENCE_RELEASED))?;
-  Ok(v8::Local::new(scope, g))
+  Ok(v8::Local::new(scope, &*g))
 }
 
 /// The error for a `derefInto()` token arriving anywhere but in the owner of its value.
@@ -295,7 +295,7 @@ fn own_value<'s>(
     .get(&r.handle.id)
     .map(|e| e.value.clone());
   let g = g.ok_or_else(|| Thrown::error(msg::REFERENCE_RELEASED))?;
-  Ok(v8::Local::new(scope, g))
+  Ok(v8::Local::new(scope, &*g))
 }
 
 /// Whether a reference of this isolate's table has `unsafeInherit`.

@@ -26,7 +26,7 @@ pub fn install(rt: &mut Runtime, context_id: u32) -> Result<(), Thrown> {
   let failed = || Thrown::error("Failed to install the panic test hook");
   let isolate = &mut *rt.isolate;
   v8::scope!(let hs, isolate);
-  let ctx = v8::Local::new(hs, &ctx);
+  let ctx = v8::Local::new(hs, &*ctx);
   let cs = &mut v8::ContextScope::new(hs, ctx);
   let f = v8::Function::new(cs, panics).ok_or_else(failed)?;
   let key = v8::String::new(cs, NAME).ok_or_else(failed)?;

@@ -17,10 +17,10 @@ use std::sync::Arc;
 
 /// A referenced guest value and the context it was created in.
 pub struct RefEntry {
-  /// The value.
-  pub value: v8::Global<v8::Value>,
+  /// The value (shared, so an operation holds it without a new V8 handle).
+  pub value: Rc<v8::Global<v8::Value>>,
   /// The context operations on it run in.
-  pub context: v8::Global<v8::Context>,
+  pub context: Rc<v8::Global<v8::Context>>,
   /// `unsafeInherit`: `get` walks the prototype chain; References it returns inherit this.
   pub inherit: bool,
 }
@@ -28,10 +28,10 @@ pub struct RefEntry {
 /// Handle tables: the targets of remote handles held by other threads, by id.
 #[derive(Default)]
 pub struct Tables {
-  /// Contexts by id.
-  pub contexts: HashMap<u32, v8::Global<v8::Context>>,
+  /// Contexts by id (shared, so a run holds its context without a new V8 handle).
+  pub contexts: HashMap<u32, Rc<v8::Global<v8::Context>>>,
   /// Compiled scripts by id.
-  pub scripts: HashMap<u32, v8::Global<v8::UnboundScript>>,
+  pub scripts: HashMap<u32, ScriptEntry>,
   /// Referenced values by id.
   pub references: HashMap<u32, RefEntry>,
   /// Set by a body while it compiles; a failure then is a compile error (location appended).
@@ -39,6 +39,15 @@ pub struct Tables {
   /// Set when converting the result attached promise handlers (`promise: true`), so one more
   /// microtask checkpoint must run for already-settled promises.
   pub needs_checkpoint: bool,
+}
+
+/// A compiled script and its binding to the context it last ran in (runs in the same context
+/// reuse it instead of binding the script anew each time, which allocates a new function).
+pub struct ScriptEntry {
+  /// The context-independent script.
+  pub unbound: v8::Global<v8::UnboundScript>,
+  /// The script bound to context `.0`, once it ran there.
+  pub bound: Option<(u32, Rc<v8::Global<v8::Script>>)>,
 }
 
 type Rejections = Rc<RefCell<Vec<(v8::Global<v8::Promise>, v8::Global<v8::Value>)>>>;

@@ -36,6 +36,12 @@ pub struct Reference {
   type_of: &'static str,
 }
 
+impl Drop for Reference {
+  fn drop(&mut self) {
+    crate::api::fast::forget(&*self);
+  }
+}
+
 fn raw(u: Option<Unknown>) -> sys::napi_value {
   u.map(|u| u.raw()).unwrap_or(std::ptr::null_mut())
 }
@@ -110,7 +116,7 @@ impl Reference {
       .map_err(|t| js::throw(env, t))
   }
 
-  fn get_impl(
+  pub(crate) fn get_impl(
     &self,
     env: Env,
     key: Unknown,
@@ -146,7 +152,7 @@ impl Reference {
     Ok(Raw(v))
   }
 
-  fn set_impl(
+  pub(crate) fn set_impl(
     &self,
     env: Env,
     key: Unknown,
@@ -205,7 +211,7 @@ impl Reference {
     Ok(Raw(v))
   }
 
-  fn apply_impl(
+  pub(crate) fn apply_impl(
     &self,
     env: Env,
     receiver: Option<Unknown>,
@@ -341,12 +347,6 @@ impl Reference {
     self.get_impl(env, key, options, Flavor::Async)
   }
 
-  /// Reads an own property.
-  #[napi(catch_unwind)]
-  pub fn get_sync(&self, env: Env, key: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
-    self.get_impl(env, key, options, Flavor::Sync)
-  }
-
   /// Defines an own data property (Promise).
   #[napi(catch_unwind)]
   pub fn set(
@@ -357,18 +357,6 @@ impl Reference {
     options: Option<Unknown>,
   ) -> napi::Result<Raw> {
     self.set_impl(env, key, value, options, Flavor::Async)
-  }
-
-  /// Defines an own data property.
-  #[napi(catch_unwind)]
-  pub fn set_sync(
-    &self,
-    env: Env,
-    key: Unknown,
-    value: Unknown,
-    options: Option<Unknown>,
-  ) -> napi::Result<Raw> {
-    self.set_impl(env, key, value, options, Flavor::Sync)
   }
 
   /// Defines an own data property, ignoring the outcome.
@@ -393,18 +381,6 @@ impl Reference {
     options: Option<Unknown>,
   ) -> napi::Result<Raw> {
     self.apply_impl(env, receiver, args, options, Flavor::Async)
-  }
-
-  /// Calls the referenced function synchronously.
-  #[napi(catch_unwind)]
-  pub fn apply_sync(
-    &self,
-    env: Env,
-    receiver: Option<Unknown>,
-    args: Option<Unknown>,
-    options: Option<Unknown>,
-  ) -> napi::Result<Raw> {
-    self.apply_impl(env, receiver, args, options, Flavor::Sync)
   }
 
   /// Calls the referenced function, ignoring the outcome.

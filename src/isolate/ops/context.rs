@@ -2,6 +2,7 @@
 
 use crate::isolate::ops::export::{new_reference, Out};
 use crate::isolate::Runtime;
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
 /// A new context: its table id and the id of the Reference to its global object.
@@ -16,7 +17,11 @@ pub fn create(rt: &mut Runtime) -> (u32, u32) {
   crate::isolate::collect::install(cs);
   let id = state.new_id();
   let global = v8::Global::new(cs, ctx);
-  core.tables.borrow_mut().contexts.insert(id, global);
+  core
+    .tables
+    .borrow_mut()
+    .contexts
+    .insert(id, Rc::new(global));
   state.handles.fetch_add(1, Ordering::Relaxed);
   let global = ctx.global(cs);
   let global_id = match new_reference(cs, &core.tables, &state, global.into()) {
@@ -31,6 +36,14 @@ pub fn release(rt: &mut Runtime, id: u32) {
   let removed = {
     let mut t = rt.tables();
     let a = t.contexts.remove(&id).map(|_| ());
+    if a.is_some() {
+      // Scripts bound to the released context let go of it.
+      for entry in t.scripts.values_mut() {
+        if entry.bound.as_ref().is_some_and(|(ctx, _)| *ctx == id) {
+          entry.bound = None;
+        }
+      }
+    }
     let b = t.scripts.remove(&id).map(|_| ());
     let c = t.references.remove(&id).map(|_| ());
     a.or(b).or(c).is_some()

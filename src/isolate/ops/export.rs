@@ -44,8 +44,8 @@ pub fn new_reference<'s>(
   let id = state.new_id();
   let context = scope.get_current_context();
   let entry = RefEntry {
-    value: v8::Global::new(scope, v),
-    context: v8::Global::new(scope, context),
+    value: std::rc::Rc::new(v8::Global::new(scope, v)),
+    context: std::rc::Rc::new(v8::Global::new(scope, context)),
     inherit: false,
   };
   tables.borrow_mut().references.insert(id, entry);

@@ -8,6 +8,7 @@ use crate::transfer::options::{Fallback, TransferOptions};
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{JsString, Value};
 use crate::transfer::{v8_in, v8_out};
+use std::rc::Rc;
 
 /// A property key from the host: string or uint32 index.
 #[derive(Debug, Clone)]
@@ -18,10 +19,10 @@ pub enum PropKey {
   Index(u32),
 }
 
-fn entry(
-  rt: &Runtime,
-  id: u32,
-) -> Result<(v8::Global<v8::Value>, v8::Global<v8::Context>), Thrown> {
+/// A referenced value and the context operations on it run in.
+type Target = (Rc<v8::Global<v8::Value>>, Rc<v8::Global<v8::Context>>);
+
+fn entry(rt: &Runtime, id: u32) -> Result<Target, Thrown> {
   rt.tables()
     .references
     .get(&id)
@@ -51,7 +52,7 @@ pub fn get(
     &ctx,
     0,
     move |scope, _| {
-      let target = v8::Local::new(scope, &value);
+      let target = v8::Local::new(scope, &*value);
       let Some(key) = key(scope, &k) else {
         return Ok(None);
       };
@@ -89,7 +90,7 @@ pub fn set(rt: &mut Runtime, id: u32, k: PropKey, val: Value) -> Result<Out, Thr
     &ctx,
     0,
     move |scope, _| {
-      let target = v8::Local::new(scope, &value);
+      let target = v8::Local::new(scope, &*value);
       property::checked_object(scope, target)?;
       let Some(key) = key(scope, &k) else {
         return Ok(None);
@@ -108,7 +109,7 @@ pub fn delete(rt: &mut Runtime, id: u32, k: PropKey) -> Result<Out, Thrown> {
     &ctx,
     0,
     move |scope, _| {
-      let target = v8::Local::new(scope, &value);
+      let target = v8::Local::new(scope, &*value);
       let Some(key) = key(scope, &k) else {
         return Ok(None);
       };
@@ -124,7 +125,7 @@ pub fn copy(rt: &mut Runtime, id: u32) -> Result<Out, Thrown> {
   rt.execute(
     &ctx,
     0,
-    move |scope, _| Some(v8::Local::new(scope, &value)),
+    move |scope, _| Some(v8::Local::new(scope, &*value)),
     |scope, _, v| v8_out::copy(scope, v).map(Out::Value),
   )
 }
@@ -144,7 +145,7 @@ pub fn apply(
     &ctx,
     timeout,
     move |scope, _| {
-      let target = v8::Local::new(scope, &value);
+      let target = v8::Local::new(scope, &*value);
       if !target.is_function() {
         return Err(Thrown::type_error("Reference is not a function"));
       }

@@ -2,15 +2,16 @@
 
 use crate::error::msg;
 use crate::isolate::ops::export::{export, Out};
-use crate::isolate::runtime::Origin;
+use crate::isolate::runtime::{Origin, ScriptEntry};
 use crate::isolate::Runtime;
 use crate::transfer::options::{Fallback, TransferOptions};
 use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_in;
 use crate::transfer::value::{JsString, Value};
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
-fn context(rt: &Runtime, id: u32) -> Result<v8::Global<v8::Context>, Thrown> {
+fn context(rt: &Runtime, id: u32) -> Result<Rc<v8::Global<v8::Context>>, Thrown> {
   rt.tables()
     .contexts
     .get(&id)
@@ -38,7 +39,11 @@ pub fn compile(rt: &mut Runtime, code: JsString, origin: Origin) -> Result<u32, 
       )?;
       tables.borrow_mut().compiling = false;
       let g = v8::Global::new(scope, unbound);
-      tables.borrow_mut().scripts.insert(id, g);
+      let entry = ScriptEntry {
+        unbound: g,
+        bound: None,
+      };
+      tables.borrow_mut().scripts.insert(id, entry);
       Some(v8::undefined(scope).into())
     },
     |_, _, _| Ok(()),
@@ -56,20 +61,38 @@ pub fn run(
   opts: TransferOptions,
 ) -> Result<Out, Thrown> {
   let ctx = context(rt, context_id)?;
-  let unbound = rt
-    .tables()
-    .scripts
-    .get(&script)
-    .cloned()
-    .ok_or_else(|| Thrown::error(msg::SCRIPT_RELEASED))?;
+  enum Compiled {
+    Bound(Rc<v8::Global<v8::Script>>),
+    Unbound(v8::Global<v8::UnboundScript>),
+  }
+  let compiled = {
+    let tables = rt.tables();
+    let entry = tables
+      .scripts
+      .get(&script)
+      .ok_or_else(|| Thrown::error(msg::SCRIPT_RELEASED))?;
+    match &entry.bound {
+      Some((c, bound)) if *c == context_id => Compiled::Bound(bound.clone()),
+      _ => Compiled::Unbound(entry.unbound.clone()),
+    }
+  };
   let state = rt.state.clone();
   rt.execute(
     &ctx,
     timeout,
-    move |scope, _| {
-      let unbound = v8::Local::new(scope, &unbound);
-      let script = unbound.bind_to_current_context(scope);
-      script.run(scope)
+    move |scope, tables| {
+      let script_local = match compiled {
+        Compiled::Bound(bound) => v8::Local::new(scope, &*bound),
+        Compiled::Unbound(unbound) => {
+          let unbound = v8::Local::new(scope, &unbound);
+          let bound = unbound.bind_to_current_context(scope);
+          if let Some(entry) = tables.borrow_mut().scripts.get_mut(&script) {
+            entry.bound = Some((context_id, Rc::new(v8::Global::new(scope, bound))));
+          }
+          bound
+        }
+      };
+      script_local.run(scope)
     },
     move |scope, tables, v| export(scope, tables, &state, v, opts, Fallback::Undefined),
   )

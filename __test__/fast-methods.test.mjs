@@ -1,0 +1,107 @@
+// The hottest sync methods are plain Node-API functions (src/api/fast.rs): they must behave as
+// the napi-rs methods around them do (receiver checks, optional arguments, errors), and a script
+// run again in a context reuses its binding there without mixing contexts up.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import ivm from 'isolated-vm-rs';
+
+const FAST = [
+  ['Script', 'runSync'],
+  ['Context', 'evalSync'],
+  ['Context', 'evalClosureSync'],
+  ['Reference', 'applySync'],
+  ['Reference', 'getSync'],
+  ['Reference', 'setSync'],
+];
+
+test('fast methods are prototype methods like the others (name, length, attributes)', () => {
+  for (const [cls, name] of FAST) {
+    const f = ivm[cls].prototype[name];
+    assert.equal(typeof f, 'function', `${cls}.${name}`);
+    assert.equal(f.name, name);
+    const d = Object.getOwnPropertyDescriptor(ivm[cls].prototype, name);
+    const other = Object.getOwnPropertyDescriptor(ivm[cls].prototype, name.replace(/Sync$/, ''));
+    assert.deepEqual(
+      { enumerable: d.enumerable, writable: d.writable, configurable: d.configurable },
+      { enumerable: other.enumerable, writable: other.writable, configurable: other.configurable },
+    );
+  }
+});
+
+test('a receiver of the wrong class throws TypeError "Illegal invocation", also after many good calls', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const script = isolate.compileScriptSync('1');
+  const ref = context.global;
+  const good = { Script: script, Context: context, Reference: ref };
+  const wrong = [{}, undefined, null, 1, 'x', () => {}, new ivm.ExternalCopy(1), isolate, script, context, ref];
+  const args = { runSync: [context], evalSync: ['1'], evalClosureSync: ['return 1'], applySync: [], getSync: ['x'], setSync: ['x', 1] };
+  for (let round = 0; round < 3; round++) {
+    for (const [cls, name] of FAST) {
+      const f = ivm[cls].prototype[name];
+      for (const w of wrong) {
+        if (w === good[cls]) continue;
+        assert.throws(() => f.call(w, ...args[name]), { name: 'TypeError', message: 'Illegal invocation' }, `${cls}.${name}`);
+      }
+      if (name !== 'applySync') f.call(good[cls], ...args[name]);
+    }
+  }
+  isolate.dispose();
+});
+
+test('objects collected and replaced by objects of other classes are checked again', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  for (let round = 0; round < 5; round++) {
+    let scripts = Array.from({ length: 200 }, () => isolate.compileScriptSync('2'));
+    for (const s of scripts) assert.equal(s.runSync(context), 2);
+    scripts = null;
+    global.gc?.();
+    const refs = Array.from({ length: 200 }, () => new ivm.Reference({}));
+    for (const r of refs) {
+      assert.throws(() => ivm.Script.prototype.runSync.call(r, context), { message: 'Illegal invocation' });
+    }
+  }
+  isolate.dispose();
+});
+
+test('optional arguments: null and undefined are "not given", as for the other methods', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const script = isolate.compileScriptSync('({ a: 1 })');
+  assert.equal(script.runSync(context, null), undefined);
+  assert.equal(script.runSync(context, undefined), undefined);
+  assert.equal(context.evalSync('3', null), 3);
+  assert.equal(context.evalClosureSync('return 4', null, null), 4);
+  const fn = context.evalSync('(a, b) => [a, b].join()', { reference: true });
+  assert.equal(fn.applySync(null, null, null), ',');
+  assert.equal(fn.applySync(), ',');
+  context.global.setSync('k', 5, null);
+  assert.equal(context.global.getSync('k', null), 5);
+  assert.throws(() => script.runSync(), { name: 'TypeError', message: '`undefined` requires parameter 1 to be a Context' });
+  isolate.dispose();
+});
+
+test('a script run in several contexts runs in each one it is given, also after a context is released', () => {
+  const isolate = new ivm.Isolate();
+  const contexts = Array.from({ length: 3 }, (_, i) => {
+    const c = isolate.createContextSync();
+    c.global.setSync('which', i);
+    return c;
+  });
+  const script = isolate.compileScriptSync('globalThis.count = (globalThis.count || 0) + 1; which + ":" + count');
+  for (let round = 1; round <= 3; round++) {
+    // The same context twice in a row, then the next one.
+    for (let i = 0; i < 3; i++) {
+      assert.equal(script.runSync(contexts[i]), `${i}:${2 * round - 1}`);
+      assert.equal(script.runSync(contexts[i]), `${i}:${2 * round}`);
+    }
+  }
+  contexts[2].release();
+  assert.throws(() => script.runSync(contexts[2]), { message: 'Context is released' });
+  assert.equal(script.runSync(contexts[1]), '1:7');
+  assert.equal(script.runSync(contexts[0]), '0:7');
+  script.release();
+  assert.throws(() => script.runSync(contexts[0]), { message: 'Script has been released' });
+  isolate.dispose();
+});

@@ -1,0 +1,246 @@
+//! The hottest synchronous methods (`script.runSync`, `context.evalSync`,
+//! `context.evalClosureSync`, `reference.applySync` / `getSync` / `setSync`) as plain Node-API
+//! callbacks instead of napi-rs's generated ones.
+//!
+//! napi-rs wraps every method call in bookkeeping that these calls do not need (a receiver
+//! borrow registered in a process-wide map behind a mutex, a second property lookup for the
+//! receiver's type tag, typed argument conversions): about a quarter of a `runSync` of `1+1`.
+//! Here the receiver is unwrapped with one `napi_unwrap`; the first call on an object checks its
+//! class by napi-rs's type tag, and the object's address is remembered as checked until the
+//! native object is dropped ([`forget`]), so later calls skip that lookup. A receiver of the
+//! wrong class (`Script.prototype.runSync.call({})`) throws `TypeError: Illegal invocation`, as
+//! napi-rs's methods do on Node. All these classes' methods take `&self` (their state is in
+//! cells), so a reentrant call on the same object aliases nothing.
+
+use crate::api::context::Context;
+use crate::api::reference::Reference;
+use crate::api::script::Script;
+use crate::bridge::js::{self, Raw};
+use crate::bridge::Flavor;
+use napi::bindgen_prelude::{ClassInstance, FromNapiValue, TypeTag, Unknown};
+use napi::{sys, Env, JsValue};
+use std::any::TypeId;
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::ffi::c_void;
+use std::ptr::null_mut;
+
+thread_local! {
+  /// Native objects (address, class) whose JS object passed the type-tag check.
+  static CHECKED: RefCell<HashSet<(usize, TypeId)>> = RefCell::new(HashSet::new());
+}
+
+/// Forgets `native` as checked: called when a native object of these classes is dropped, so
+/// its address, once reused, is checked again.
+pub fn forget<T: 'static>(native: &T) {
+  let key = (native as *const T as usize, TypeId::of::<T>());
+  // During thread teardown the set may be gone already: nothing to forget then.
+  let _ = CHECKED.try_with(|c| c.borrow_mut().remove(&key));
+}
+
+/// The native object behind `this`, if `this` is an instance of `T`.
+///
+/// # Safety
+/// `env` and `this` are the live arguments of a Node-API callback on this thread.
+unsafe fn receiver<'a, T: TypeTag + 'static>(
+  env: sys::napi_env,
+  this: sys::napi_value,
+) -> Option<&'a T> {
+  let mut ptr: *mut c_void = null_mut();
+  // SAFETY: valid env and value (the caller's contract).
+  if unsafe { sys::napi_unwrap(env, this, &mut ptr) } != sys::Status::napi_ok || ptr.is_null() {
+    return None;
+  }
+  let key = (ptr as usize, TypeId::of::<T>());
+  if !CHECKED.with(|c| c.borrow().contains(&key)) {
+    // SAFETY: FromNapiValue checks the object's type tag before it casts the pointer.
+    let instance = unsafe { ClassInstance::<T>::from_napi_value(env, this) }.ok()?;
+    if !std::ptr::eq(&*instance as *const T, ptr as *const T) {
+      return None;
+    }
+    CHECKED.with(|c| c.borrow_mut().insert(key));
+  }
+  // SAFETY: `ptr` is the address of a live `T` wrapped in `this` (checked above, or earlier
+  // and not dropped since: `forget` runs in `T`'s drop). napi-rs frees it only in the object's
+  // finaliser, which cannot run while `this` is on the stack.
+  Some(unsafe { &*(ptr as *const T) })
+}
+
+/// One fast method: its class, JS name and body (given the receiver and up to three
+/// arguments, missing ones `undefined`).
+trait Method {
+  type Class: TypeTag + 'static;
+  const NAME: &'static str;
+  fn call(this: &Self::Class, env: Env, args: [sys::napi_value; 3]) -> napi::Result<Raw>;
+}
+
+/// `Option<Unknown>` as napi-rs converts it: `None` for `undefined` and `null`.
+fn optional<'a>(env: sys::napi_env, v: sys::napi_value) -> Option<Unknown<'a>> {
+  match js::type_of(env, v) {
+    sys::ValueType::napi_undefined | sys::ValueType::napi_null => None,
+    // SAFETY: a live value of this callback.
+    _ => Some(unsafe { Unknown::from_raw_unchecked(env, v) }),
+  }
+}
+
+fn unknown<'a>(env: sys::napi_env, v: sys::napi_value) -> Unknown<'a> {
+  // SAFETY: a live value of this callback.
+  unsafe { Unknown::from_raw_unchecked(env, v) }
+}
+
+unsafe extern "C" fn callback<M: Method>(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  let run = || -> napi::Result<Raw> {
+    let mut argc = 3usize;
+    let mut argv = [null_mut(); 3];
+    let mut this = null_mut();
+    // SAFETY: the live callback info of this call; argv has room for argc values (the rest
+    // are filled with `undefined`).
+    js::check(unsafe {
+      sys::napi_get_cb_info(
+        env,
+        info,
+        &mut argc,
+        argv.as_mut_ptr(),
+        &mut this,
+        null_mut(),
+      )
+    })?;
+    // SAFETY: this callback's env and receiver.
+    let Some(native) = (unsafe { receiver::<M::Class>(env, this) }) else {
+      return Err(js::type_error(env, "Illegal invocation"));
+    };
+    M::call(native, Env::from(env), argv)
+  };
+  let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+    .map_err(napi::bindgen_prelude::panic_to_error)
+    .and_then(|r| r);
+  match out {
+    Ok(v) => v.0,
+    Err(e) => {
+      // SAFETY: Node's thread, inside the callback; an error already thrown stays pending.
+      unsafe { napi::JsError::from(e).throw_into(env) };
+      null_mut()
+    }
+  }
+}
+
+struct RunSync;
+impl Method for RunSync {
+  type Class = Script;
+  const NAME: &'static str = "runSync";
+  fn call(this: &Script, env: Env, a: [sys::napi_value; 3]) -> napi::Result<Raw> {
+    let e = env.raw();
+    this.run_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Sync)
+  }
+}
+
+struct EvalSync;
+impl Method for EvalSync {
+  type Class = Context;
+  const NAME: &'static str = "evalSync";
+  fn call(this: &Context, env: Env, a: [sys::napi_value; 3]) -> napi::Result<Raw> {
+    let e = env.raw();
+    this.eval_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Sync)
+  }
+}
+
+struct EvalClosureSync;
+impl Method for EvalClosureSync {
+  type Class = Context;
+  const NAME: &'static str = "evalClosureSync";
+  fn call(this: &Context, env: Env, a: [sys::napi_value; 3]) -> napi::Result<Raw> {
+    let e = env.raw();
+    this.closure_impl(
+      env,
+      unknown(e, a[0]),
+      optional(e, a[1]),
+      optional(e, a[2]),
+      Flavor::Sync,
+    )
+  }
+}
+
+struct ApplySync;
+impl Method for ApplySync {
+  type Class = Reference;
+  const NAME: &'static str = "applySync";
+  fn call(this: &Reference, env: Env, a: [sys::napi_value; 3]) -> napi::Result<Raw> {
+    let e = env.raw();
+    this.apply_impl(
+      env,
+      optional(e, a[0]),
+      optional(e, a[1]),
+      optional(e, a[2]),
+      Flavor::Sync,
+    )
+  }
+}
+
+struct GetSync;
+impl Method for GetSync {
+  type Class = Reference;
+  const NAME: &'static str = "getSync";
+  fn call(this: &Reference, env: Env, a: [sys::napi_value; 3]) -> napi::Result<Raw> {
+    let e = env.raw();
+    this.get_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Sync)
+  }
+}
+
+struct SetSync;
+impl Method for SetSync {
+  type Class = Reference;
+  const NAME: &'static str = "setSync";
+  fn call(this: &Reference, env: Env, a: [sys::napi_value; 3]) -> napi::Result<Raw> {
+    let e = env.raw();
+    this.set_impl(
+      env,
+      unknown(e, a[0]),
+      unknown(e, a[1]),
+      optional(e, a[2]),
+      Flavor::Sync,
+    )
+  }
+}
+
+/// Defines method `M` on `proto` with the attributes napi-rs gives methods (enumerable, not
+/// writable, not configurable).
+fn define<M: Method>(env: sys::napi_env, proto: sys::napi_value) -> napi::Result<()> {
+  let mut f = null_mut();
+  // SAFETY: valid env; the name is passed with its length; the callback is a plain function.
+  js::check(unsafe {
+    sys::napi_create_function(
+      env,
+      M::NAME.as_ptr().cast(),
+      M::NAME.len() as isize,
+      Some(callback::<M>),
+      null_mut(),
+      &mut f,
+    )
+  })?;
+  let key = js::string(env, M::NAME)?;
+  js::define_data(env, proto, key, f, sys::PropertyAttributes::enumerable)
+}
+
+/// Installs the fast methods on the classes' prototypes (called once by `index.js`).
+#[napi_derive::napi(js_name = "__installFastMethods", catch_unwind)]
+pub fn install(
+  env: Env,
+  script: Unknown,
+  context: Unknown,
+  reference: Unknown,
+) -> napi::Result<()> {
+  let e = env.raw();
+  let protos = [script, context, reference].map(|u| js::get_named(e, u.raw(), "prototype"));
+  let [script, context, reference] = protos;
+  let (script, context, reference) = (script?, context?, reference?);
+  define::<RunSync>(e, script)?;
+  define::<EvalSync>(e, context)?;
+  define::<EvalClosureSync>(e, context)?;
+  define::<ApplySync>(e, reference)?;
+  define::<GetSync>(e, reference)?;
+  define::<SetSync>(e, reference)?;
+  Ok(())
+}
