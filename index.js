@@ -7,8 +7,26 @@ const types = new Proxy(util.types, {
   get: (t, name) => (typeof t[name] === 'function' ? t[name] : () => false),
 });
 const binding = require('./binding.js');
-// The hottest sync methods are plain Node-API functions (src/api/fast.rs).
-binding.__installFastMethods(binding.Script, binding.Context, binding.Reference);
+// The hottest sync methods are plain Node-API functions (src/api/fast.rs). `applySync` reads
+// the first elements of a short argument array here, where that is cheap, and passes them on.
+{
+  const applySyncNative = binding.__installFastMethods(binding.Script, binding.Context, binding.Reference);
+  const applySync = {
+    applySync(receiver, args, options) {
+      if (Array.isArray(args)) {
+        switch (args.length) {
+          case 1: return applySyncNative(this, receiver, args, options, args[0]);
+          case 2: return applySyncNative(this, receiver, args, options, args[0], args[1]);
+          case 3: return applySyncNative(this, receiver, args, options, args[0], args[1], args[2]);
+          case 4: return applySyncNative(this, receiver, args, options, args[0], args[1], args[2], args[3]);
+        }
+      }
+      return applySyncNative(this, receiver, args, options);
+    },
+  }.applySync;
+  Object.defineProperty(applySync, 'length', { value: 0 });
+  Object.defineProperty(binding.Reference.prototype, 'applySync', { value: applySync, enumerable: true });
+}
 
 function hostObject(obj) {
   if ((typeof obj !== 'object' && typeof obj !== 'function') || obj === null) {

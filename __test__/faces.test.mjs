@@ -61,6 +61,13 @@ sameOnBothFaces('null options and null fields take the defaults', `
     run(() => ref.getSync('a', { copy: null }))];
 `, ['ok:1', 'ok:2', 'ok:1']);
 
+// isolated-vm 5.0.4 passes a null receiver on as null; only undefined means "none".
+sameOnBothFaces('a null receiver is passed on as null', `
+  const fn = new ivm.Reference(function () { 'use strict'; return this === null ? 'null' : typeof this; });
+  return [run(() => fn.applySync(null, [])), run(() => fn.applySync(undefined, [])), run(() => fn.applySync()),
+    run(() => fn.applySync(7, []))];
+`, ['ok:"null"', 'ok:"undefined"', 'ok:"undefined"', 'ok:"number"']);
+
 sameOnBothFaces('option type errors', `
   const ref = new ivm.Reference({ a: 1 });
   const fn = new ivm.Reference(() => 1);

@@ -105,3 +105,32 @@ test('a script run in several contexts runs in each one it is given, also after 
   assert.throws(() => script.runSync(contexts[0]), { message: 'Script has been released' });
   isolate.dispose();
 });
+
+test('applySync passes every argument array as it is, whatever its length or shape', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const fn = context.evalSync('(function (...a) { return a.length + ":" + a.map(String).join() })', { reference: true });
+  for (let n = 0; n <= 7; n++) {
+    const args = Array.from({ length: n }, (_, i) => i * 10);
+    assert.equal(fn.applySync(undefined, args), `${n}:${args.join()}`);
+  }
+  assert.equal(fn.applySync(undefined, [, 1, , 3]), '4:undefined,1,undefined,3', 'holes are undefined');
+  let reads = 0;
+  const withGetter = [1, 2];
+  Object.defineProperty(withGetter, 1, { get: () => (reads++, 'got') });
+  assert.equal(fn.applySync(undefined, withGetter), '2:1,got');
+  assert.equal(reads, 1, 'a getter on an element runs once');
+  assert.throws(() => fn.applySync(undefined, { length: 2, 0: 1, 1: 2 }), {
+    name: 'TypeError', message: '`undefined` requires parameter 2 to be an array',
+  });
+  assert.throws(() => fn.applySync(undefined, new Proxy([1, 2], {})), {
+    name: 'TypeError', message: '`undefined` requires parameter 2 to be an array',
+  });
+  assert.throws(() => fn.applySync(undefined, [{}]), { name: 'TypeError', message: 'A non-transferable value was passed' });
+  assert.equal(fn.applySync(undefined, [{ a: 1 }], { arguments: { copy: true } }), '1:[object Object]');
+  const strict = context.evalSync('(function () { "use strict"; return this === null ? "null" : typeof this })', { reference: true });
+  assert.equal(strict.applySync(null, []), 'null', 'a null receiver is passed on (isolated-vm 5.0.4 does)');
+  assert.equal(strict.applySync(undefined, []), 'undefined');
+  assert.equal(strict.applySync(5, [1, 2]), 'number');
+  isolate.dispose();
+});

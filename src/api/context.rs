@@ -46,6 +46,18 @@ pub fn import_args(
   a: sys::napi_value,
   t: TransferOptions,
 ) -> Result<Vec<crate::transfer::value::Value>, Failure> {
+  import_args_spread(e, a, &[], t)
+}
+
+/// [`import_args`], given the array's elements as read by the caller too (`spread`, from the
+/// `applySync` wrapper in `index.js`): when `a` is an array of that length, the elements are
+/// taken from `spread` instead of being read one by one through Node-API.
+pub fn import_args_spread(
+  e: sys::napi_env,
+  a: sys::napi_value,
+  spread: &[sys::napi_value],
+  t: TransferOptions,
+) -> Result<Vec<crate::transfer::value::Value>, Failure> {
   let mut values = Vec::new();
   if options::is_undefined(e, a) {
     return Ok(values);
@@ -59,6 +71,13 @@ pub fn import_args(
   let mut len = 0u32;
   // SAFETY: a is an array.
   js::check(unsafe { sys::napi_get_array_length(e, a, &mut len) })?;
+  values.reserve(len as usize);
+  if len > 0 && spread.len() == len as usize {
+    for &x in spread {
+      values.push(import(e, x, t)?);
+    }
+    return Ok(values);
+  }
   for i in 0..len {
     let mut x = std::ptr::null_mut();
     // SAFETY: index in range.

@@ -66,12 +66,26 @@ unsafe fn receiver<'a, T: TypeTag + 'static>(
   Some(unsafe { &*(ptr as *const T) })
 }
 
-/// One fast method: its class, JS name and body (given the receiver and up to three
-/// arguments, missing ones `undefined`).
+/// The most arguments a fast method reads (`applySync`'s receiver object, receiver, array,
+/// options and up to [`SPREAD`] elements of the array).
+const MAX_ARGS: usize = 4 + SPREAD;
+
+/// The most elements of an `applySync` argument array that `index.js` passes spread.
+const SPREAD: usize = 4;
+
+/// One fast method: its class, JS name and body (given the receiver and the arguments, missing
+/// ones `undefined`; `argc` is how many were passed).
 trait Method {
   type Class: TypeTag + 'static;
   const NAME: &'static str;
-  fn call(this: &Self::Class, env: Env, args: [sys::napi_value; 3]) -> napi::Result<Raw>;
+  /// The receiver is the first argument instead of `this` (a function that a JS wrapper calls).
+  const RECEIVER_FIRST: bool = false;
+  fn call(
+    this: &Self::Class,
+    env: Env,
+    args: &[sys::napi_value; MAX_ARGS],
+    argc: usize,
+  ) -> napi::Result<Raw>;
 }
 
 /// `Option<Unknown>` as napi-rs converts it: `None` for `undefined` and `null`.
@@ -93,8 +107,8 @@ unsafe extern "C" fn callback<M: Method>(
   info: sys::napi_callback_info,
 ) -> sys::napi_value {
   let run = || -> napi::Result<Raw> {
-    let mut argc = 3usize;
-    let mut argv = [null_mut(); 3];
+    let mut argc = MAX_ARGS;
+    let mut argv = [null_mut(); MAX_ARGS];
     let mut this = null_mut();
     // SAFETY: the live callback info of this call; argv has room for argc values (the rest
     // are filled with `undefined`).
@@ -108,11 +122,15 @@ unsafe extern "C" fn callback<M: Method>(
         null_mut(),
       )
     })?;
+    let argc = argc.min(MAX_ARGS);
+    if M::RECEIVER_FIRST {
+      this = argv[0];
+    }
     // SAFETY: this callback's env and receiver.
     let Some(native) = (unsafe { receiver::<M::Class>(env, this) }) else {
       return Err(js::type_error(env, "Illegal invocation"));
     };
-    M::call(native, Env::from(env), argv)
+    M::call(native, Env::from(env), &argv, argc)
   };
   let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
     .map_err(napi::bindgen_prelude::panic_to_error)
@@ -131,7 +149,12 @@ struct RunSync;
 impl Method for RunSync {
   type Class = Script;
   const NAME: &'static str = "runSync";
-  fn call(this: &Script, env: Env, a: [sys::napi_value; 3]) -> napi::Result<Raw> {
+  fn call(
+    this: &Script,
+    env: Env,
+    a: &[sys::napi_value; MAX_ARGS],
+    _argc: usize,
+  ) -> napi::Result<Raw> {
     let e = env.raw();
     this.run_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Sync)
   }
@@ -141,7 +164,12 @@ struct EvalSync;
 impl Method for EvalSync {
   type Class = Context;
   const NAME: &'static str = "evalSync";
-  fn call(this: &Context, env: Env, a: [sys::napi_value; 3]) -> napi::Result<Raw> {
+  fn call(
+    this: &Context,
+    env: Env,
+    a: &[sys::napi_value; MAX_ARGS],
+    _argc: usize,
+  ) -> napi::Result<Raw> {
     let e = env.raw();
     this.eval_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Sync)
   }
@@ -151,7 +179,12 @@ struct EvalClosureSync;
 impl Method for EvalClosureSync {
   type Class = Context;
   const NAME: &'static str = "evalClosureSync";
-  fn call(this: &Context, env: Env, a: [sys::napi_value; 3]) -> napi::Result<Raw> {
+  fn call(
+    this: &Context,
+    env: Env,
+    a: &[sys::napi_value; MAX_ARGS],
+    _argc: usize,
+  ) -> napi::Result<Raw> {
     let e = env.raw();
     this.closure_impl(
       env,
@@ -163,17 +196,29 @@ impl Method for EvalClosureSync {
   }
 }
 
+/// `reference.applySync(receiver, args, options)` as called by its wrapper in `index.js`:
+/// `(reference, receiver, args, options, ...elements)`, where `elements` are the first
+/// elements of `args` when it is a short array (read there, in optimised JavaScript, instead
+/// of one Node-API call each).
 struct ApplySync;
 impl Method for ApplySync {
   type Class = Reference;
   const NAME: &'static str = "applySync";
-  fn call(this: &Reference, env: Env, a: [sys::napi_value; 3]) -> napi::Result<Raw> {
+  const RECEIVER_FIRST: bool = true;
+  fn call(
+    this: &Reference,
+    env: Env,
+    a: &[sys::napi_value; MAX_ARGS],
+    argc: usize,
+  ) -> napi::Result<Raw> {
     let e = env.raw();
+    let spread = &a[4..argc.max(4)];
     this.apply_impl(
       env,
-      optional(e, a[0]),
-      optional(e, a[1]),
+      unknown(e, a[1]),
       optional(e, a[2]),
+      spread,
+      optional(e, a[3]),
       Flavor::Sync,
     )
   }
@@ -183,7 +228,12 @@ struct GetSync;
 impl Method for GetSync {
   type Class = Reference;
   const NAME: &'static str = "getSync";
-  fn call(this: &Reference, env: Env, a: [sys::napi_value; 3]) -> napi::Result<Raw> {
+  fn call(
+    this: &Reference,
+    env: Env,
+    a: &[sys::napi_value; MAX_ARGS],
+    _argc: usize,
+  ) -> napi::Result<Raw> {
     let e = env.raw();
     this.get_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Sync)
   }
@@ -193,7 +243,12 @@ struct SetSync;
 impl Method for SetSync {
   type Class = Reference;
   const NAME: &'static str = "setSync";
-  fn call(this: &Reference, env: Env, a: [sys::napi_value; 3]) -> napi::Result<Raw> {
+  fn call(
+    this: &Reference,
+    env: Env,
+    a: &[sys::napi_value; MAX_ARGS],
+    _argc: usize,
+  ) -> napi::Result<Raw> {
     let e = env.raw();
     this.set_impl(
       env,
@@ -205,9 +260,8 @@ impl Method for SetSync {
   }
 }
 
-/// Defines method `M` on `proto` with the attributes napi-rs gives methods (enumerable, not
-/// writable, not configurable).
-fn define<M: Method>(env: sys::napi_env, proto: sys::napi_value) -> napi::Result<()> {
+/// Method `M` as a JS function.
+fn function<M: Method>(env: sys::napi_env) -> napi::Result<sys::napi_value> {
   let mut f = null_mut();
   // SAFETY: valid env; the name is passed with its length; the callback is a plain function.
   js::check(unsafe {
@@ -220,18 +274,26 @@ fn define<M: Method>(env: sys::napi_env, proto: sys::napi_value) -> napi::Result
       &mut f,
     )
   })?;
+  Ok(f)
+}
+
+/// Defines method `M` on `proto` with the attributes napi-rs gives methods (enumerable, not
+/// writable, not configurable).
+fn define<M: Method>(env: sys::napi_env, proto: sys::napi_value) -> napi::Result<()> {
+  let f = function::<M>(env)?;
   let key = js::string(env, M::NAME)?;
   js::define_data(env, proto, key, f, sys::PropertyAttributes::enumerable)
 }
 
-/// Installs the fast methods on the classes' prototypes (called once by `index.js`).
+/// Installs the fast methods on the classes' prototypes (called once by `index.js`), and
+/// returns the function behind `reference.applySync` for its wrapper there.
 #[napi_derive::napi(js_name = "__installFastMethods", catch_unwind)]
 pub fn install(
   env: Env,
   script: Unknown,
   context: Unknown,
   reference: Unknown,
-) -> napi::Result<()> {
+) -> napi::Result<Raw> {
   let e = env.raw();
   let protos = [script, context, reference].map(|u| js::get_named(e, u.raw(), "prototype"));
   let [script, context, reference] = protos;
@@ -239,8 +301,7 @@ pub fn install(
   define::<RunSync>(e, script)?;
   define::<EvalSync>(e, context)?;
   define::<EvalClosureSync>(e, context)?;
-  define::<ApplySync>(e, reference)?;
   define::<GetSync>(e, reference)?;
   define::<SetSync>(e, reference)?;
-  Ok(())
+  function::<ApplySync>(e).map(Raw)
 }

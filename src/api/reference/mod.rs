@@ -214,8 +214,9 @@ impl Reference {
   pub(crate) fn apply_impl(
     &self,
     env: Env,
-    receiver: Option<Unknown>,
+    receiver: Unknown,
     args: Option<Unknown>,
+    spread: &[sys::napi_value],
     opts: Option<Unknown>,
     flavor: Flavor,
   ) -> napi::Result<Raw> {
@@ -223,13 +224,14 @@ impl Reference {
     let host = self.host_target().map_err(|t| js::throw(e, t))?;
     let parsed = (|| -> Result<_, Failure> {
       let o = options::method::<ApplyOptions>(e, raw(opts), 3)?;
-      let recv = raw(receiver);
+      // `null` is passed on as it is (only `undefined` is "no receiver").
+      let recv = receiver.raw();
       let recv = if options::is_undefined(e, recv) {
         Value::Undefined
       } else {
         import(e, recv, o.arguments)?
       };
-      let values = crate::api::context::import_args(e, raw(args), o.arguments)?;
+      let values = crate::api::context::import_args_spread(e, raw(args), spread, o.arguments)?;
       Ok((recv, values, o.timeout, o.result))
     })();
     let (recv, values, timeout, result) = parsed.map_err(|f| f.throw(e))?;
@@ -376,11 +378,11 @@ impl Reference {
   pub fn apply(
     &self,
     env: Env,
-    receiver: Option<Unknown>,
+    receiver: Unknown,
     args: Option<Unknown>,
     options: Option<Unknown>,
   ) -> napi::Result<Raw> {
-    self.apply_impl(env, receiver, args, options, Flavor::Async)
+    self.apply_impl(env, receiver, args, &[], options, Flavor::Async)
   }
 
   /// Calls the referenced function, ignoring the outcome.
@@ -388,11 +390,11 @@ impl Reference {
   pub fn apply_ignored(
     &self,
     env: Env,
-    receiver: Option<Unknown>,
+    receiver: Unknown,
     args: Option<Unknown>,
     options: Option<Unknown>,
   ) -> napi::Result<Raw> {
-    self.apply_impl(env, receiver, args, options, Flavor::Ignored)
+    self.apply_impl(env, receiver, args, &[], options, Flavor::Ignored)
   }
 
   /// A single-use token that becomes the referenced value when transferred into the isolate
