@@ -68,6 +68,54 @@ sameOnBothFaces('a null receiver is passed on as null', `
     run(() => fn.applySync(7, []))];
 `, ['ok:"null"', 'ok:"undefined"', 'ok:"undefined"', 'ok:"number"']);
 
+// One Reference dispatch, in isolated-vm 5.0.4's order: the argument types (an options object,
+// an arguments array) are checked first, then whether the Reference was released, then keys,
+// option fields and values; whatever it refers to (a value of this heap, or of another isolate).
+sameOnBothFaces('a released Reference: argument types first, then "released", then the rest', `
+  const iso = new ivm.Isolate();
+  const ctx = iso.createContextSync();
+  const out = [];
+  for (const r of [new ivm.Reference({}), ctx.evalSync('({})', { reference: true })]) {
+    r.release();
+    out.push([run(() => r.getSync(Symbol())), run(() => r.getSync('a', 5)), run(() => r.getSync('a', { copy: true, reference: true })),
+      run(() => r.setSync({}, 1)), run(() => r.setSync('a', {})), run(() => r.setSync('a', 1, 5)), run(() => r.deleteSync({})),
+      run(() => r.applySync(undefined, 5)), run(() => r.applySync(undefined, [], 5)), run(() => r.applySync({}, [])),
+      run(() => r.applySync(undefined, [], { timeout: 'x' })), run(() => r.copySync())]);
+  }
+  iso.dispose();
+  return out;
+`, Array(2).fill([
+  'err:Error:Reference has been released', 'err:TypeError:\`undefined\` requires parameter 2 to be an object',
+  'err:Error:Reference has been released', 'err:Error:Reference has been released', 'err:Error:Reference has been released',
+  'err:TypeError:\`undefined\` requires parameter 3 to be an object', 'err:Error:Reference has been released',
+  'err:TypeError:\`undefined\` requires parameter 2 to be an array', 'err:TypeError:\`undefined\` requires parameter 3 to be an object',
+  'err:Error:Reference has been released', 'err:Error:Reference has been released', 'err:Error:Reference has been released',
+]));
+
+// set and delete settle with undefined (isolated-vm 5.0.4), on every kind of target.
+sameOnBothFaces('set and delete return undefined', `
+  const iso = new ivm.Isolate();
+  const ctx = iso.createContextSync();
+  const out = [];
+  for (const r of [new ivm.Reference({}), ctx.evalSync('({})', { reference: true })]) {
+    out.push(run(() => r.setSync('a', 1)), run(() => r.deleteSync('a')), run(() => typeof r.setIgnored('b', 2)));
+  }
+  iso.dispose();
+  return out;
+`, Array(2).fill(['ok:undefined', 'ok:undefined', 'ok:"undefined"']).flat());
+
+// Keys: strings and indexes reach a value of another isolate; a symbol cannot travel.
+sameOnBothFaces('keys into another isolate', `
+  const iso = new ivm.Isolate();
+  const ctx = iso.createContextSync();
+  const r = ctx.evalSync('globalThis.o = { a: 1, 2: "two" }', { reference: true });
+  const out = [run(() => r.getSync('a')), run(() => r.getSync(2)), run(() => r.setSync('b', 3)), run(() => ctx.evalSync('o.b')),
+    run(() => r.deleteSync('a')), run(() => ctx.evalSync('"a" in o')), run(() => r.getSync(Symbol('s'))),
+    run(() => r.getSync(1.5)), run(() => r.getSync({}))];
+  iso.dispose();
+  return out;
+`);
+
 sameOnBothFaces('option type errors', `
   const ref = new ivm.Reference({ a: 1 });
   const fn = new ivm.Reference(() => 1);
@@ -96,7 +144,7 @@ sameOnBothFaces('keys: strings, uint32 numbers and symbols; anything else is inv
     run(() => o[s]), run(() => ref.deleteSync(s)), run(() => s in o),
     run(() => ref.getSync({})), run(() => ref.getSync(-1)), run(() => ref.getSync(1.5)), run(() => ref.getSync(null)),
     run(() => ref.deleteSync(true))];
-`, ['ok:1', 'ok:"seven"', 'ok:"sym"', 'ok:true', 'ok:2', 'ok:true', 'ok:false', 'err:TypeError:Invalid `key`',
+`, ['ok:1', 'ok:"seven"', 'ok:"sym"', 'ok:undefined', 'ok:2', 'ok:undefined', 'ok:false', 'err:TypeError:Invalid `key`',
   'err:TypeError:Invalid `key`', 'err:TypeError:Invalid `key`', 'err:TypeError:Invalid `key`', 'err:TypeError:Invalid `key`']);
 
 sameOnBothFaces('proxies anywhere on the chain are refused', `

@@ -4,7 +4,6 @@
 use crate::bridge::convert;
 use crate::bridge::js::{self, Failure};
 use crate::error::msg;
-use crate::isolate::ops::reference::PropKey;
 use crate::isolate::options::{self as schema, KeyKind, Kind, OptionSource, Schema};
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
@@ -130,16 +129,38 @@ pub fn string_arg(
   Ok(convert::read_string(env, v)?)
 }
 
-/// A property key as it can cross into an isolate: string or uint32 number (SPEC §2.8). A
-/// symbol is a valid key only for a value of this environment (see [`key_kind`]); it cannot
-/// travel, so here it is "Invalid `key`".
-pub fn prop_key(env: sys::napi_env, v: sys::napi_value) -> Result<PropKey, Failure> {
-  match key_kind(env, v)? {
+/// The argument types a Reference method checks before it looks at its target, as
+/// isolated-vm's signature checks do: options parameter `n` must be an object (or absent), and
+/// for `apply` (`args` given) parameter 2 an array (or absent). The fields and the values
+/// themselves are read after the target was found alive.
+pub fn signature(
+  env: sys::napi_env,
+  options: sys::napi_value,
+  n: u32,
+  args: Option<sys::napi_value>,
+) -> Result<(), Failure> {
+  object_arg(env, options, schema::METHOD, n)?;
+  if let Some(a) = args {
+    let mut is_array = false;
+    // SAFETY: valid env and value.
+    let status = unsafe { sys::napi_is_array(env, a, &mut is_array) };
+    let array = status == sys::Status::napi_ok && is_array;
+    if !array && !is_undefined(env, a) {
+      return Err(Thrown::type_error("`undefined` requires parameter 2 to be an array").into());
+    }
+  }
+  Ok(())
+}
+
+/// A key argument of kind `kind` (from [`key_kind`]) as it travels into an isolate: a string
+/// or an index; a symbol cannot ("Invalid `key`").
+pub fn key_value(env: sys::napi_env, v: sys::napi_value, kind: KeyKind) -> Result<Value, Failure> {
+  match kind {
     KeyKind::String => match convert::primitive(env, v)? {
-      Some(Value::String(s)) => Ok(PropKey::Name(s)),
+      Some(Value::String(s)) => Ok(Value::String(s)),
       _ => Err(Thrown::type_error(msg::INVALID_KEY).into()),
     },
-    KeyKind::Index(i) => Ok(PropKey::Index(i)),
+    KeyKind::Index(i) => Ok(Value::Number(f64::from(i))),
     KeyKind::Symbol => Err(Thrown::type_error(msg::INVALID_KEY).into()),
   }
 }

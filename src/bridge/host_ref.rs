@@ -7,8 +7,8 @@ use crate::bridge::env::EnvData;
 use crate::bridge::js;
 use crate::error::{msg, ErrorKind};
 use crate::isolate::handle::Handle;
-use crate::isolate::host_op::HostOp;
 use crate::isolate::host_ref::{Done, NodeSide};
+use crate::isolate::ref_op::RefOp;
 use crate::transfer::external::ExternalData;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::thrown::Thrown;
@@ -30,7 +30,7 @@ impl NodeSide for Bridge {
     }));
   }
 
-  fn perform(&self, id: u32, op: HostOp, await_result: bool, done: Done) {
+  fn perform(&self, id: u32, op: RefOp, await_result: bool, done: Done) {
     self.post(Box::new(move |env| {
       if !await_result {
         return done(run_op(env, id, op));
@@ -129,13 +129,13 @@ pub fn run_set(
   value: sys::napi_value,
 ) -> Result<Value, Thrown> {
   property_op(env, id, "setOwn", key, Some(value))?;
-  Ok(Value::Bool(true))
+  Ok(Value::Undefined)
 }
 
 /// `delete` on host value `id`. Node's thread.
 pub fn run_delete(env: sys::napi_env, id: u32, key: sys::napi_value) -> Result<Value, Thrown> {
   property_op(env, id, "deleteOwn", key, None)?;
-  Ok(Value::Bool(true))
+  Ok(Value::Undefined)
 }
 
 /// Reads the pending JS exception as a [`Thrown`].
@@ -201,17 +201,17 @@ fn failure(env: sys::napi_env, f: js::Failure) -> Thrown {
 }
 
 /// Runs `op` on host value `id`. Node's thread of the owning environment.
-pub fn run_op(env: sys::napi_env, id: u32, op: HostOp) -> Result<Value, Thrown> {
+pub fn run_op(env: sys::napi_env, id: u32, op: RefOp) -> Result<Value, Thrown> {
   match op {
-    HostOp::Copy => {
+    RefOp::Copy => {
       let value = value_of(env, id)?;
       convert::copy(env, value).map_err(|f| failure(env, f))
     }
-    op @ HostOp::Apply { .. } => {
+    op @ RefOp::Apply { .. } => {
       let (out, result) = run_op_raw(env, id, op)?;
       export(env, out, result, false).map_err(|f| failure(env, f))
     }
-    HostOp::Get {
+    RefOp::Get {
       key,
       accessors,
       inherit,
@@ -220,12 +220,12 @@ pub fn run_op(env: sys::napi_env, id: u32, op: HostOp) -> Result<Value, Thrown> 
       let key = convert::to_napi(env, &key).map_err(|f| failure(env, f))?;
       run_get(env, id, key, accessors, inherit, result)
     }
-    HostOp::Set { key, value } => {
+    RefOp::Set { key, value } => {
       let key = convert::to_napi(env, &key).map_err(|f| failure(env, f))?;
       let v = convert::to_napi(env, &value).map_err(|f| failure(env, f))?;
       run_set(env, id, key, v)
     }
-    HostOp::Delete { key } => {
+    RefOp::Delete { key } => {
       let key = convert::to_napi(env, &key).map_err(|f| failure(env, f))?;
       run_delete(env, id, key)
     }
@@ -236,9 +236,9 @@ pub fn run_op(env: sys::napi_env, id: u32, op: HostOp) -> Result<Value, Thrown> 
 fn run_op_raw(
   env: sys::napi_env,
   id: u32,
-  op: HostOp,
+  op: RefOp,
 ) -> Result<(sys::napi_value, TransferOptions), Thrown> {
-  let HostOp::Apply {
+  let RefOp::Apply {
     receiver,
     args,
     result,
@@ -274,7 +274,7 @@ fn run_op_raw(
 /// loop. `waiting_on` records which environment this isolate is blocked on.
 pub fn call(
   target: &Arc<HostRef>,
-  op: HostOp,
+  op: RefOp,
   waiters: &[Arc<dyn Any + Send + Sync>],
   waiting_on: &std::sync::atomic::AtomicUsize,
   wait: impl FnOnce(Wait<'_>) -> Result<Result<Value, Thrown>, crossbeam_channel::RecvError>,
@@ -334,7 +334,7 @@ pub enum Wait<'a> {
 /// From an isolate thread: performs `op` on the host without waiting; `done` receives the
 /// outcome on the host environment's thread (or is dropped if that environment is gone).
 /// With `await_result`, a promise returned by the host function is awaited first.
-pub fn call_async(target: &Arc<HostRef>, op: HostOp, await_result: bool, done: Done) {
+pub fn call_async(target: &Arc<HostRef>, op: RefOp, await_result: bool, done: Done) {
   target.node().perform(target.id, op, await_result, done);
 }
 
@@ -342,7 +342,7 @@ pub fn call_async(target: &Arc<HostRef>, op: HostOp, await_result: bool, done: D
 /// the promise it returns (if any) to settle, and returns the copied outcome (`applySyncPromise`).
 pub fn call_await(
   target: &Arc<HostRef>,
-  op: HostOp,
+  op: RefOp,
   waiting_on: &std::sync::atomic::AtomicUsize,
   wait: impl FnOnce(
     &crossbeam_channel::Receiver<Result<Value, Thrown>>,

@@ -7,7 +7,7 @@ use super::{dispatch, pending, state, Flavor, KIND_CALLBACK};
 use crate::bridge::host_ref::{self, CallbackHandle};
 use crate::error::msg;
 use crate::isolate::handle::Handle;
-use crate::isolate::host_op::HostOp;
+use crate::isolate::ref_op::RefOp;
 use crate::isolate::remote::IsolateFunction;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::thrown::Thrown;
@@ -84,7 +84,7 @@ fn call<'s>(
     copy: true,
     ..Default::default()
   };
-  let op = HostOp::Apply {
+  let op = RefOp::Apply {
     receiver: Value::Undefined,
     args: values,
     result: copy,
@@ -113,7 +113,7 @@ fn call_isolate<'s>(
     promise: f.mode == Flavor::Async,
     ..Default::default()
   };
-  let op = HostOp::Apply {
+  let op = RefOp::Apply {
     receiver: Value::Undefined,
     args,
     result,

@@ -5,7 +5,7 @@ use super::reference_args as a;
 use super::{pending, Flavor};
 use crate::bridge::host_ref::{self, HostRef};
 use crate::error::msg;
-use crate::isolate::host_op::HostOp;
+use crate::isolate::ref_op::RefOp;
 use crate::isolate::runtime::Waiters;
 use crate::isolate::thread::SharedState;
 use crate::transfer::thrown::Thrown;
@@ -30,7 +30,7 @@ fn waiters_and_state(
 fn call_host(
   scope: &mut v8::PinScope<'_, '_>,
   target: &Arc<HostRef>,
-  op: HostOp,
+  op: RefOp,
 ) -> Result<Value, Thrown> {
   let (waiters, shared) = waiters_and_state(scope);
   let shared = shared.ok_or_else(|| Thrown::error(msg::DISPOSED))?;
@@ -51,7 +51,7 @@ fn call_host(
 pub fn perform<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   t: &std::sync::Arc<HostRef>,
-  op: HostOp,
+  op: RefOp,
   mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   match mode {

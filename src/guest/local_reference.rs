@@ -139,11 +139,11 @@ fn run_now<'s>(
       // isolated-vm: an object without options is "A non-transferable value was passed".
       let value = a::export_arg(scope, args.get(1), t)?;
       let x = arrive(scope, &value)?;
-      Ok(property::set(scope, v, k, x)?.map(|()| v8::Boolean::new(scope, true).into()))
+      Ok(property::set(scope, v, k, x)?.map(|()| v8::undefined(scope).into()))
     }
     Op::Delete => {
       let k = key(scope, args.get(0))?;
-      Ok(property::delete(scope, v, k)?.map(|()| v8::Boolean::new(scope, true).into()))
+      Ok(property::delete(scope, v, k)?.map(|()| v8::undefined(scope).into()))
     }
   }
 }

@@ -7,8 +7,8 @@ use super::{dispatch, getter, method, state, Flavor};
 use crate::bridge::host_ref::HostRef;
 use crate::error::msg;
 use crate::isolate::handle::Handle;
-use crate::isolate::host_op::HostOp;
 use crate::isolate::options::{ReferenceOptions, ReleaseOptions};
+use crate::isolate::ref_op::RefOp;
 use crate::isolate::remote::IsolateRef;
 use crate::transfer::thrown::Thrown;
 use std::sync::Arc;
@@ -200,18 +200,19 @@ fn run<'s>(
   op: Op,
   mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  a::signature(scope, args, op)?;
   match target(scope, args.this())? {
     Target::Local(v, info) => super::local_reference::run(scope, v, info, op, args, mode),
     Target::Host(t) => {
-      let (mut host_op, _timeout) = a::parse(scope, args, op)?;
-      if let HostOp::Get { inherit, .. } = &mut host_op {
+      let (mut op, _timeout) = a::parse(scope, args, op)?;
+      if let RefOp::Get { inherit, .. } = &mut op {
         *inherit = t.inherit;
       }
-      super::host_call::perform(scope, &t, host_op, mode)
+      super::host_call::perform(scope, &t, op, mode)
     }
     Target::Remote(r) => {
-      let (host_op, timeout) = a::parse(scope, args, op)?;
-      super::remote::perform(scope, &r, host_op, timeout, mode)
+      let (op, timeout) = a::parse(scope, args, op)?;
+      super::remote::perform(scope, &r, op, timeout, mode)
     }
   }
 }

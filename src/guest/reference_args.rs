@@ -4,9 +4,9 @@
 
 use super::options::{self as o, V8Source};
 use crate::error::msg;
-use crate::isolate::host_op::HostOp;
 use crate::isolate::ops::register::{register, Info};
 use crate::isolate::options::{ApplyOptions, GetOptions, KeyKind};
+use crate::isolate::ref_op::RefOp;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_out;
@@ -32,17 +32,17 @@ pub fn parse<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
   op: Op,
-) -> Result<(HostOp, u32), Thrown> {
+) -> Result<(RefOp, u32), Thrown> {
   Ok(match op {
     Op::Apply => {
       let opts = apply_options(scope, args)?;
       (apply_op(scope, args, opts)?, opts.timeout)
     }
-    Op::Copy => (HostOp::Copy, 0),
+    Op::Copy => (RefOp::Copy, 0),
     Op::Get => {
       let key = cross_key(scope, args.get(0))?;
       let opts = get_options(scope, args)?;
-      let op = HostOp::Get {
+      let op = RefOp::Get {
         key,
         accessors: opts.accessors,
         inherit: false,
@@ -54,13 +54,42 @@ pub fn parse<'s>(
       let key = cross_key(scope, args.get(0))?;
       let t = set_options(scope, args)?;
       let value = export_arg(scope, args.get(1), t)?;
-      (HostOp::Set { key, value }, 0)
+      (RefOp::Set { key, value }, 0)
     }
     Op::Delete => {
       let key = cross_key(scope, args.get(0))?;
-      (HostOp::Delete { key }, 0)
+      (RefOp::Delete { key }, 0)
     }
   })
+}
+
+/// The argument types `op` checks before it looks at its target, as isolated-vm's signature
+/// checks do (the host face's `api::options::signature`): the options parameter must be an
+/// object (or absent), and `apply`'s parameter 2 an array (or absent).
+pub fn signature<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+  op: Op,
+) -> Result<(), Thrown> {
+  let n = match op {
+    Op::Get => 2,
+    Op::Set | Op::Apply => 3,
+    Op::Copy | Op::Delete => return Ok(()),
+  };
+  let opts = args.get(n as i32 - 1);
+  crate::isolate::options::object_arg(
+    &mut V8Source::new(scope),
+    opts,
+    crate::isolate::options::METHOD,
+    n,
+  )?;
+  let list = args.get(1);
+  if op == Op::Apply && !list.is_undefined() && !list.is_array() {
+    return Err(Thrown::type_error(
+      "`undefined` requires parameter 2 to be an array",
+    ));
+  }
+  Ok(())
 }
 
 /// A key argument: string, symbol or uint32 number, else "Invalid `key`".
@@ -160,9 +189,9 @@ pub fn apply_op<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
   opts: ApplyOptions,
-) -> Result<HostOp, Thrown> {
+) -> Result<RefOp, Thrown> {
   let (receiver, args) = apply_values(scope, args, opts.arguments)?;
-  Ok(HostOp::Apply {
+  Ok(RefOp::Apply {
     receiver,
     args,
     result: opts.result,

@@ -9,7 +9,7 @@
 
 use super::{pending, state, Flavor, KIND_REMOTE_REFERENCE};
 use crate::error::msg;
-use crate::isolate::host_op::HostOp;
+use crate::isolate::ref_op::RefOp;
 use crate::isolate::remote::{self, Answer, IsolateRef};
 use crate::isolate::runner::{self, Phase2};
 use crate::isolate::runtime::Waiters;
@@ -176,7 +176,7 @@ pub fn run<'s>(
 pub fn perform<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   target: &IsolateRef,
-  op: HostOp,
+  op: RefOp,
   timeout: u32,
   mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {

@@ -4,7 +4,7 @@
 //! running the operation there) sits behind [`NodeSide`], which the bridge implements.
 
 use crate::isolate::flavor::Flavor;
-use crate::isolate::host_op::HostOp;
+use crate::isolate::ref_op::RefOp;
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
 use std::sync::Arc;
@@ -21,7 +21,7 @@ pub trait NodeSide: Send + Sync {
   /// Performs `op` on host value `id` on the environment's thread without waiting; `done`
   /// receives the outcome there (or is dropped if the environment is gone). With
   /// `await_result`, a promise returned by a called host function is awaited first.
-  fn perform(&self, id: u32, op: HostOp, await_result: bool, done: Done);
+  fn perform(&self, id: u32, op: RefOp, await_result: bool, done: Done);
 }
 
 /// A value of a Node environment kept alive for isolates. Any thread; dropping the last handle
@@ -98,7 +98,7 @@ mod tests {
     fn release(&self, id: u32) {
       self.0.lock().push(id);
     }
-    fn perform(&self, _id: u32, _op: HostOp, _await_result: bool, done: Done) {
+    fn perform(&self, _id: u32, _op: RefOp, _await_result: bool, done: Done) {
       done(Ok(Value::Undefined));
     }
   }

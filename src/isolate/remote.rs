@@ -3,12 +3,12 @@
 
 use super::ops::context;
 use super::ops::export::Out;
-use super::ops::reference::{self as ops, PropKey};
+use super::ops::reference as ops;
 use super::thread::{Deliver, IsolateHost, SharedState};
 use super::Runtime;
 use crate::error::msg;
 use crate::isolate::handle::Handle;
-use crate::isolate::host_op::HostOp;
+use crate::isolate::ref_op::RefOp;
 use crate::transfer::settle::SettleSlot;
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
@@ -147,31 +147,8 @@ pub fn answer_from(state: &SharedState, out: Out) -> Result<Answer, Thrown> {
   })
 }
 
-fn prop_key(key: Value) -> Result<PropKey, Thrown> {
-  match key {
-    Value::String(s) => Ok(PropKey::Name(s)),
-    Value::Number(n) => Ok(PropKey::Index(n as u32)),
-    _ => Err(Thrown::type_error(msg::INVALID_KEY)),
-  }
-}
-
-/// Performs `op` on reference table entry `id` (on the owner's thread).
-pub fn perform(rt: &mut Runtime, id: u32, op: HostOp, timeout: u32) -> Result<Answer, Thrown> {
-  let out = match op {
-    HostOp::Apply {
-      receiver,
-      args,
-      result,
-    } => ops::apply(rt, id, receiver, args, timeout, result)?,
-    HostOp::Copy => ops::copy(rt, id)?,
-    HostOp::Get {
-      key,
-      accessors,
-      result,
-      ..
-    } => ops::get(rt, id, prop_key(key)?, accessors, result)?,
-    HostOp::Set { key, value } => ops::set(rt, id, prop_key(key)?, value)?,
-    HostOp::Delete { key } => ops::delete(rt, id, prop_key(key)?)?,
-  };
+/// Performs `op` on reference table entry `id` (on the owner's thread) for another isolate.
+pub fn perform(rt: &mut Runtime, id: u32, op: RefOp, timeout: u32) -> Result<Answer, Thrown> {
+  let out = ops::perform(rt, id, op, timeout)?;
   answer(rt, out)
 }

@@ -8,7 +8,7 @@ use crate::bridge::convert;
 use crate::bridge::host_ref::{self, HostRef};
 use crate::bridge::js::{self, Failure, Raw};
 use crate::bridge::Flavor;
-use crate::isolate::host_op::HostOp;
+use crate::isolate::ref_op::RefOp;
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
 use napi::sys;
@@ -46,7 +46,7 @@ fn arrive(env: sys::napi_env, out: Result<Value, Thrown>) -> Result<sys::napi_va
 /// A host operation: what to do with the host value once the arguments are read.
 pub(super) enum Host {
   /// An operation a guest could ask for too (apply, copy).
-  Op(HostOp),
+  Op(RefOp),
   /// `get(key, { accessors, ...transfer })` with the napi key.
   Get(sys::napi_value, crate::isolate::options::GetOptions),
   /// `set(key, value)`, the value already through the transfer options.

@@ -4,7 +4,7 @@ use crate::api::handle::{RemoteHandle, Slot};
 use crate::api::options;
 use crate::bridge::host_ref::{self, HostRef};
 use crate::bridge::js::{self, Failure, Raw};
-use crate::isolate::host_op::HostOp;
+use crate::isolate::ref_op::RefOp;
 
 mod dereference;
 mod host;
@@ -23,7 +23,7 @@ use host::Host;
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue};
 use std::sync::Arc;
-pub use transfer::{import, out_to_napi, prop_key};
+pub use transfer::{import, out_to_napi};
 
 /// A reference to a value in an isolate (here: a guest value).
 #[napi_derive::napi]
@@ -116,6 +116,36 @@ impl Reference {
       .map_err(|t| js::throw(env, t))
   }
 
+  /// This Reference's target, or "Reference has been released" (checked before the
+  /// arguments, as in the guest face).
+  fn target(&self, env: sys::napi_env) -> napi::Result<Target> {
+    match self.host_target().map_err(|t| js::throw(env, t))? {
+      Some(t) => Ok(Target::Host(t)),
+      None => self.handle(env).map(Target::Isolate),
+    }
+  }
+
+  /// Runs `op` on the isolate's value behind `handle` (the engine's one dispatch of Reference
+  /// operations, which guests reach through the same [`RefOp`]).
+  fn perform(
+    env: Env,
+    handle: &RemoteHandle,
+    op: RefOp,
+    timeout: u32,
+    flavor: Flavor,
+  ) -> napi::Result<Raw> {
+    let id = handle.id;
+    let host = handle.host.clone();
+    let v = bridge::run(
+      &env,
+      &handle.host,
+      flavor,
+      Box::new(move |rt| ops::perform(rt, id, op, timeout)),
+      move |env, out| out_to_napi(env, &host, out),
+    )?;
+    Ok(Raw(v))
+  }
+
   pub(crate) fn get_impl(
     &self,
     env: Env,
@@ -124,32 +154,26 @@ impl Reference {
     flavor: Flavor,
   ) -> napi::Result<Raw> {
     let e = env.raw();
-    let host = self.host_target().map_err(|t| js::throw(e, t))?;
-    if let Some(target) = host {
-      let parsed = (|| -> Result<_, Failure> {
-        options::key_kind(e, key.raw())?;
-        options::method::<GetOptions>(e, raw(opts), 2)
-      })();
-      let o = parsed.map_err(|f| f.throw(e))?;
-      return self.host_op(e, &target, Host::Get(key.raw(), o), flavor);
+    options::signature(e, raw(opts), 2, None).map_err(|f| f.throw(e))?;
+    let target = self.target(e)?;
+    let parsed = (|| -> Result<_, Failure> {
+      let kind = options::key_kind(e, key.raw())?;
+      Ok((kind, options::method::<GetOptions>(e, raw(opts), 2)?))
+    })();
+    let (kind, o) = parsed.map_err(|f| f.throw(e))?;
+    match target {
+      Target::Host(t) => self.host_op(e, &t, Host::Get(key.raw(), o), flavor),
+      Target::Isolate(h) => {
+        let key = options::key_value(e, key.raw(), kind).map_err(|f| f.throw(e))?;
+        let op = RefOp::Get {
+          key,
+          accessors: o.accessors,
+          inherit: false,
+          result: o.transfer,
+        };
+        Self::perform(env, &h, op, 0, flavor)
+      }
     }
-    let (k, o) = (|| -> Result<_, Failure> {
-      let k = prop_key(e, key.raw())?;
-      Ok((k, options::method::<GetOptions>(e, raw(opts), 2)?))
-    })()
-    .map_err(|f| f.throw(e))?;
-    let (accessors, t) = (o.accessors, o.transfer);
-    let h = self.handle(e)?;
-    let id = h.id;
-    let host = h.host.clone();
-    let v = bridge::run(
-      &env,
-      &h.host,
-      flavor,
-      Box::new(move |rt| ops::get(rt, id, k, accessors, t)),
-      move |env, out| out_to_napi(env, &host, out),
-    )?;
-    Ok(Raw(v))
   }
 
   pub(crate) fn set_impl(
@@ -161,54 +185,39 @@ impl Reference {
     flavor: Flavor,
   ) -> napi::Result<Raw> {
     let e = env.raw();
-    let host = self.host_target().map_err(|t| js::throw(e, t))?;
-    if let Some(target) = host {
-      let parsed = (|| -> Result<_, Failure> {
-        options::key_kind(e, key.raw())?;
-        let t = options::method::<TransferOptions>(e, raw(opts), 3)?;
-        // The value goes through the transfer rules even though it stays in this heap, as in
-        // isolated-vm: an object without options is "A non-transferable value was passed".
-        crate::bridge::convert::to_napi(e, &import(e, value.raw(), t)?)
-      })();
-      let val = parsed.map_err(|f| f.throw(e))?;
-      return self.host_op(e, &target, Host::Set(key.raw(), val), flavor);
-    }
-    let h = self.handle(e)?;
-    let (k, val) = (|| -> Result<_, Failure> {
-      let k = prop_key(e, key.raw())?;
+    options::signature(e, raw(opts), 3, None).map_err(|f| f.throw(e))?;
+    let target = self.target(e)?;
+    let parsed = (|| -> Result<_, Failure> {
+      let kind = options::key_kind(e, key.raw())?;
       let t = options::method::<TransferOptions>(e, raw(opts), 3)?;
-      Ok((k, import(e, value.raw(), t)?))
-    })()
-    .map_err(|f| f.throw(e))?;
-    let id = h.id;
-    let v = bridge::run(
-      &env,
-      &h.host,
-      flavor,
-      Box::new(move |rt| ops::set(rt, id, k, val)),
-      |env, _| Ok(js::boolean(env, true)?),
-    )?;
-    Ok(Raw(v))
+      // The value goes through the transfer rules even when it stays in this heap, as in
+      // isolated-vm: an object without options is "A non-transferable value was passed".
+      Ok((kind, import(e, value.raw(), t)?))
+    })();
+    let (kind, val) = parsed.map_err(|f| f.throw(e))?;
+    match target {
+      Target::Host(t) => {
+        let val = crate::bridge::convert::to_napi(e, &val).map_err(|f| f.throw(e))?;
+        self.host_op(e, &t, Host::Set(key.raw(), val), flavor)
+      }
+      Target::Isolate(h) => {
+        let key = options::key_value(e, key.raw(), kind).map_err(|f| f.throw(e))?;
+        Self::perform(env, &h, RefOp::Set { key, value: val }, 0, flavor)
+      }
+    }
   }
 
   fn delete_impl(&self, env: Env, key: Unknown, flavor: Flavor) -> napi::Result<Raw> {
     let e = env.raw();
-    let host = self.host_target().map_err(|t| js::throw(e, t))?;
-    if let Some(target) = host {
-      options::key_kind(e, key.raw()).map_err(|f| f.throw(e))?;
-      return self.host_op(e, &target, Host::Delete(key.raw()), flavor);
+    let target = self.target(e)?;
+    let kind = options::key_kind(e, key.raw()).map_err(|f| f.throw(e))?;
+    match target {
+      Target::Host(t) => self.host_op(e, &t, Host::Delete(key.raw()), flavor),
+      Target::Isolate(h) => {
+        let key = options::key_value(e, key.raw(), kind).map_err(|f| f.throw(e))?;
+        Self::perform(env, &h, RefOp::Delete { key }, 0, flavor)
+      }
     }
-    let k = prop_key(e, key.raw()).map_err(|f| f.throw(e))?;
-    let h = self.handle(e)?;
-    let id = h.id;
-    let v = bridge::run(
-      &env,
-      &h.host,
-      flavor,
-      Box::new(move |rt| ops::delete(rt, id, k)),
-      |env, _| Ok(js::boolean(env, true)?),
-    )?;
-    Ok(Raw(v))
   }
 
   pub(crate) fn apply_impl(
@@ -221,7 +230,8 @@ impl Reference {
     flavor: Flavor,
   ) -> napi::Result<Raw> {
     let e = env.raw();
-    let host = self.host_target().map_err(|t| js::throw(e, t))?;
+    options::signature(e, raw(opts), 3, Some(raw(args))).map_err(|f| f.throw(e))?;
+    let target = self.target(e)?;
     let parsed = (|| -> Result<_, Failure> {
       let o = options::method::<ApplyOptions>(e, raw(opts), 3)?;
       // `null` is passed on as it is (only `undefined` is "no receiver").
@@ -235,43 +245,32 @@ impl Reference {
       Ok((recv, values, o.timeout, o.result))
     })();
     let (recv, values, timeout, result) = parsed.map_err(|f| f.throw(e))?;
-    if let Some(t) = host {
-      let op = HostOp::Apply {
-        receiver: recv,
-        args: values,
-        result,
-      };
-      return self.host_op(e, &t, Host::Op(op), flavor);
+    let op = RefOp::Apply {
+      receiver: recv,
+      args: values,
+      result,
+    };
+    match target {
+      Target::Host(t) => self.host_op(e, &t, Host::Op(op), flavor),
+      Target::Isolate(h) => Self::perform(env, &h, op, timeout, flavor),
     }
-    let h = self.handle(e)?;
-    let id = h.id;
-    let host = h.host.clone();
-    let v = bridge::run(
-      &env,
-      &h.host,
-      flavor,
-      Box::new(move |rt| ops::apply(rt, id, recv, values, timeout, result)),
-      move |env, out| out_to_napi(env, &host, out),
-    )?;
-    Ok(Raw(v))
   }
 
   fn copy_impl(&self, env: Env, flavor: Flavor) -> napi::Result<Raw> {
-    if let Some(t) = self.host_target().map_err(|t| js::throw(env.raw(), t))? {
-      return self.host_op(env.raw(), &t, Host::Op(HostOp::Copy), flavor);
+    let e = env.raw();
+    match self.target(e)? {
+      Target::Host(t) => self.host_op(e, &t, Host::Op(RefOp::Copy), flavor),
+      Target::Isolate(h) => Self::perform(env, &h, RefOp::Copy, 0, flavor),
     }
-    let h = self.handle(env.raw())?;
-    let id = h.id;
-    let host = h.host.clone();
-    let v = bridge::run(
-      &env,
-      &h.host,
-      flavor,
-      Box::new(move |rt| ops::copy(rt, id)),
-      move |env, out| out_to_napi(env, &host, out),
-    )?;
-    Ok(Raw(v))
   }
+}
+
+/// What a Reference refers to: a value of Node's heap, or a value of an isolate.
+enum Target {
+  /// A host value (`new Reference(value)` on the host).
+  Host(Arc<HostRef>),
+  /// A value in an isolate's reference table.
+  Isolate(Arc<RemoteHandle>),
 }
 
 #[napi_derive::napi]

@@ -8,7 +8,6 @@ use crate::bridge::convert;
 use crate::bridge::host_ref;
 use crate::bridge::js::{self, Failure};
 use crate::isolate::ops::export::Out;
-use crate::isolate::ops::reference::PropKey;
 use crate::isolate::IsolateHost;
 use crate::transfer::external::ExternalData;
 use crate::transfer::options::TransferOptions;
@@ -72,11 +71,6 @@ fn promise_of(
     }));
   }));
   Ok(promise)
-}
-
-/// Reads a property key that crosses into an isolate (SPEC §2.8; see `api::options`).
-pub fn prop_key(env: sys::napi_env, v: sys::napi_value) -> Result<PropKey, Failure> {
-  options::prop_key(env, v)
 }
 
 /// Reads a value to send into an isolate (an argument, a receiver, a `set` value) under

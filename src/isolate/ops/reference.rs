@@ -3,6 +3,7 @@
 use crate::error::msg;
 use crate::isolate::ops::export::{export, Out};
 use crate::isolate::ops::property;
+use crate::isolate::ref_op::RefOp;
 use crate::isolate::Runtime;
 use crate::transfer::options::{Fallback, TransferOptions};
 use crate::transfer::thrown::Thrown;
@@ -98,7 +99,7 @@ pub fn set(rt: &mut Runtime, id: u32, k: PropKey, val: Value) -> Result<Out, Thr
       let x = v8_in::value(scope, &val)?;
       Ok(property::set(scope, target, key, x)?.map(|()| v8::undefined(scope).into()))
     },
-    |_, _, _| Ok(Out::Value(Value::Bool(true))),
+    |_, _, _| Ok(Out::Value(Value::Undefined)),
   )
 }
 
@@ -115,7 +116,7 @@ pub fn delete(rt: &mut Runtime, id: u32, k: PropKey) -> Result<Out, Thrown> {
       };
       Ok(property::delete(scope, target, key)?.map(|()| v8::undefined(scope).into()))
     },
-    |_, _, _| Ok(Out::Value(Value::Bool(true))),
+    |_, _, _| Ok(Out::Value(Value::Undefined)),
   )
 }
 
@@ -158,4 +159,33 @@ pub fn apply(
     },
     move |scope, tables, v| export(scope, tables, &state, v, result, Fallback::Reference),
   )
+}
+
+fn prop_key(key: Value) -> Result<PropKey, Thrown> {
+  match key {
+    Value::String(s) => Ok(PropKey::Name(s)),
+    Value::Number(n) => Ok(PropKey::Index(n as u32)),
+    _ => Err(Thrown::type_error(msg::INVALID_KEY)),
+  }
+}
+
+/// Performs `op` on reference table entry `id`: the one dispatch of Reference operations on
+/// isolates' values, for Node (the host face) and other isolates (the guest face) alike.
+pub fn perform(rt: &mut Runtime, id: u32, op: RefOp, timeout: u32) -> Result<Out, Thrown> {
+  match op {
+    RefOp::Apply {
+      receiver,
+      args,
+      result,
+    } => apply(rt, id, receiver, args, timeout, result),
+    RefOp::Copy => copy(rt, id),
+    RefOp::Get {
+      key,
+      accessors,
+      result,
+      ..
+    } => get(rt, id, prop_key(key)?, accessors, result),
+    RefOp::Set { key, value } => set(rt, id, prop_key(key)?, value),
+    RefOp::Delete { key } => delete(rt, id, prop_key(key)?),
+  }
 }

@@ -1,12 +1,14 @@
-//! The operations one thread asks of a value another thread holds: a guest of a host value
-//! (run by `bridge::host_ref`), or Node / another isolate of an isolate's value (run by
-//! [`crate::isolate::remote::perform`]).
+//! The one operation type of References: what a Reference method asks of the value it refers
+//! to, read from the arguments by either face. A value of an isolate is operated on by
+//! [`crate::isolate::ops::reference::perform`] (on the owner's thread, whoever asks: Node or
+//! another isolate); a value of Node's heap by `bridge::host_ref` (asked by a guest, or by the
+//! host face itself).
 
 use crate::transfer::options::TransferOptions;
 use crate::transfer::value::Value;
 
-/// What a guest asks of a host value.
-pub enum HostOp {
+/// An operation on a referenced value.
+pub enum RefOp {
   /// Call it.
   Apply {
     /// `this`.
