@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 const ivm = createRequire(import.meta.url)('./index.js');
 export default ivm;
-export const { Isolate, Context, Script, Reference, NativeModule } = ivm;
-// Declared by index.d.ts; not implemented yet (undefined until they land), exported so that
-// named imports link.
-export const { ExternalCopy, Callback, Module, lib } = ivm;
+export const { Isolate, Context, Script, Reference, ExternalCopy, Callback, NativeModule } = ivm;
+// Declared by index.d.ts but not implemented yet (undefined until they land; see README's
+// compatibility table), exported so that named imports link.
+export const { Module, lib } = ivm;
