@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Release checks and chores (README "Releasing").
+//
+//   node scripts/release.mjs check          `prepack` / `prepublishOnly`: fails loudly unless the
+//                                           package can be published as it is (below)
+//   node scripts/release.mjs sync-versions  `version`: the optionalDependencies on the platform
+//                                           packages follow package.json's version (`napi version`
+//                                           already updated npm/*/package.json)
+//
+// `check` requires: every file of package.json "files" (binding.js included); one platform
+// package per napi target under npm/, with this version, named in optionalDependencies with this
+// version; its binary present (`npm run build:release && npm run artifacts`); and that binary's
+// glibc floor equal to the one binding.js states (a binary linked against a newer glibc than the
+// README promises is never published).
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { glibcFloor } from './glibc-floor.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
+const pkgFile = path.join(root, 'package.json');
+const pkg = readJson(pkgFile);
+
+function platformPackages() {
+  const npmDir = path.join(root, 'npm');
+  return readdirSync(npmDir)
+    .filter((d) => existsSync(path.join(npmDir, d, 'package.json')))
+    .map((d) => ({ dir: path.join('npm', d), json: readJson(path.join(npmDir, d, 'package.json')) }));
+}
+
+function check() {
+  const problems = [];
+  for (const file of pkg.files) {
+    if (!existsSync(path.join(root, file))) problems.push(`${file} is missing (listed in package.json "files")`);
+  }
+  const platforms = platformPackages();
+  const targets = pkg.napi?.targets ?? [];
+  if (platforms.length !== targets.length) {
+    problems.push(`npm/ holds ${platforms.length} platform packages for ${targets.length} napi targets`);
+  }
+  const floor = /const GLIBC_NEEDED = '([\d.]+)'/.exec(readFileSync(path.join(root, 'binding.js'), 'utf8'))?.[1];
+  for (const { dir, json } of platforms) {
+    if (json.version !== pkg.version) problems.push(`${dir}/package.json has version ${json.version}, not ${pkg.version}`);
+    const dep = pkg.optionalDependencies?.[json.name];
+    if (dep !== pkg.version) problems.push(`optionalDependencies["${json.name}"] is ${dep ?? 'missing'}, not ${pkg.version}`);
+    const binary = path.join(root, dir, json.main);
+    if (!existsSync(binary) || statSync(binary).size < 1e6) {
+      problems.push(`${dir}/${json.main} is missing: run \`npm run build:release\` and then \`npm run artifacts\``);
+    } else if (json.libc?.includes('glibc')) {
+      const needs = glibcFloor(binary);
+      if (needs !== floor) {
+        problems.push(
+          `${dir}/${json.main} needs glibc ${needs}, but binding.js and the README promise ${floor}: ` +
+            'build it with `npm run build:release` (not `npm run build`), then `npm run artifacts`',
+        );
+      }
+    }
+  }
+  if (problems.length) {
+    console.error(`release check: ${pkg.name}@${pkg.version} cannot be published:\n  - ${problems.join('\n  - ')}`);
+    process.exit(1);
+  }
+  console.error(`release check: ${pkg.name}@${pkg.version} and ${platforms.map((p) => p.json.name).join(', ')} are complete`);
+}
+
+function syncVersions() {
+  pkg.optionalDependencies ??= {};
+  for (const { json } of platformPackages()) pkg.optionalDependencies[json.name] = pkg.version;
+  writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`);
+}
+
+const command = process.argv[2];
+if (command === 'check') check();
+else if (command === 'sync-versions') syncVersions();
+else {
+  console.error('usage: node scripts/release.mjs check | sync-versions');
+  process.exit(2);
+}
