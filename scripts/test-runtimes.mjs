@@ -58,14 +58,15 @@ const RUNTIMES = [
   { id: 'deno', kind: 'deno', version: '2.9.6' },
 ];
 
-// Deno: `run` with the permissions an N-API addon needs, nothing more:
-//   --allow-read  read the package's .js files and the .node file
-//   --allow-env   the napi-rs loader (binding.js) reads NAPI_RS_* variables
-//   --allow-ffi   load a native addon (process.dlopen)
-//   --no-lock     don't write a deno.lock next to package.json in the project root
-// A .cjs file is loaded as CommonJS without any extra flag; `require` of a bare package
+// Deno: `run` with the least permissions an N-API addon needs (README "Supported runtimes"):
+//   --allow-ffi          load a native addon (process.dlopen)
+//   --allow-read=<root>  require() stats and reads the package's files (the project root here;
+//                        an app's own folder, node_modules included, in an installed project)
+//   --no-lock            don't write a deno.lock next to package.json in the project root
+// No --allow-env, --allow-run or --allow-sys: binding.js reads no environment variable and runs
+// no `ldd`. A .cjs file is loaded as CommonJS without any extra flag; `require` of a bare package
 // name resolves like Node's (package.json + node_modules, self-reference included).
-const DENO_FLAGS = ['--allow-read', '--allow-env', '--allow-ffi', '--no-lock'];
+const DENO_FLAGS = ['--allow-ffi', `--allow-read=${ROOT}`, '--no-lock'];
 
 // What the seed prints (stdout and stderr together), compared as a sorted multiset of lines.
 const EXPECTED = [
