@@ -9,6 +9,12 @@
 //                                        cargo-zigbuild against glibc 2.27's symbol versions, so it
 //                                        loads on glibc 2.27 and newer
 //
+// With `--glibc`, C code (the mimalloc crate) is still compiled by the system's gcc, as in a
+// plain build, unless CC_x86_64_unknown_linux_gnu says otherwise: compiled by zig's clang,
+// mimalloc initialises in another order (its constructor gets priority 101 under clang) and
+// backs its arena with transparent huge pages, which costs about 550 KiB more RSS per idle
+// isolate. scripts/release.mjs checks that the result imports nothing from glibc unversioned.
+//
 // `--glibc` needs `zig` and `cargo-zigbuild`. When they are not on PATH they are installed from
 // PyPI (the `ziglang` and `cargo-zigbuild` packages, versions pinned below) into
 // .cache/zig-<version>/ with `python3 -m venv` + pip, once.
@@ -81,5 +87,6 @@ if (glibc) {
   // napi-rs's `--cross-compile` runs `cargo zigbuild`, which reads the glibc version from the
   // target's suffix; the artifact is still named for linux-x64-gnu.
   napiArgs.push('--cross-compile', '--target', `x86_64-unknown-linux-gnu.${glibc}`);
+  env.CC_x86_64_unknown_linux_gnu ??= onPath('gcc', ['--version']) ? 'gcc' : 'cc';
 }
 process.exit(run(process.execPath, [napi, ...napiArgs]));

@@ -10,12 +10,12 @@
 // `check` requires: every file of package.json "files" (binding.js included); one platform
 // package per napi target under npm/, with this version, named in optionalDependencies with this
 // version; its binary present (`npm run build:release && npm run artifacts`); and that binary's
-// glibc floor equal to the one binding.js states (a binary linked against a newer glibc than the
-// README promises is never published).
+// glibc floor equal to the one binding.js states, with no unversioned import (a binary linked
+// against a newer glibc than the README promises is never published).
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { glibcFloor } from './glibc-floor.mjs';
+import { glibcFloor, unversionedImports } from './glibc-floor.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
@@ -49,7 +49,10 @@ function check() {
       problems.push(`${dir}/${json.main} is missing: run \`npm run build:release\` and then \`npm run artifacts\``);
     } else if (json.libc?.includes('glibc')) {
       const needs = glibcFloor(binary);
-      if (needs !== floor) {
+      const loose = unversionedImports(binary);
+      if (loose.length) {
+        problems.push(`${dir}/${json.main} imports ${loose.join(', ')} without a symbol version (the glibc it was linked against lacks them): it may fail to load on an older glibc`);
+      } else if (needs !== floor) {
         problems.push(
           `${dir}/${json.main} needs glibc ${needs}, but binding.js and the README promise ${floor}: ` +
             'build it with `npm run build:release` (not `npm run build`), then `npm run artifacts`',
