@@ -60,8 +60,10 @@ const RUNTIMES = [
 
 // Deno: `run` with the least permissions an N-API addon needs (README "Supported runtimes"):
 //   --allow-ffi          load a native addon (process.dlopen)
-//   --allow-read=<root>  require() stats and reads the package's files (the project root here;
-//                        an app's own folder, node_modules included, in an installed project)
+//   --allow-read=<root>  the programs require the package from this checkout (its own name,
+//                        outside node_modules), which Deno reads only with this permission; an
+//                        app that installed the package needs no --allow-read
+//                        (__test__/packaging/install.test.mjs runs that with --allow-ffi alone)
 //   --no-lock            don't write a deno.lock next to package.json in the project root
 // No --allow-env, --allow-run or --allow-sys: binding.js reads no environment variable and runs
 // no `ldd`. A .cjs file is loaded as CommonJS without any extra flag; `require` of a bare package
