@@ -4,8 +4,9 @@
 //   node scripts/release.mjs check          `prepack` / `prepublishOnly`: fails loudly unless the
 //                                           package can be published as it is (below)
 //   node scripts/release.mjs sync-versions  `version`: the optionalDependencies on the platform
-//                                           packages follow package.json's version (`napi version`
-//                                           already updated npm/*/package.json)
+//                                           packages follow package.json's version, in package.json
+//                                           and package-lock.json (`napi version` already updated
+//                                           npm/*/package.json)
 //
 // `check` requires: every file of package.json "files" (binding.js included); one platform
 // package per napi target under npm/, with this version, named in optionalDependencies with this
@@ -71,6 +72,13 @@ function syncVersions() {
   pkg.optionalDependencies ??= {};
   for (const { json } of platformPackages()) pkg.optionalDependencies[json.name] = pkg.version;
   writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`);
+  // npm version has already written package-lock.json; its copy of the root's dependencies follows.
+  const lockFile = path.join(root, 'package-lock.json');
+  if (existsSync(lockFile)) {
+    const lock = readJson(lockFile);
+    if (lock.packages?.['']) lock.packages[''].optionalDependencies = { ...pkg.optionalDependencies };
+    writeFileSync(lockFile, `${JSON.stringify(lock, null, 2)}\n`);
+  }
 }
 
 const command = process.argv[2];
