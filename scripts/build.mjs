@@ -5,10 +5,9 @@
 //   node scripts/build.mjs               release build linked against this machine's glibc
 //   node scripts/build.mjs --debug       debug build
 //   node scripts/build.mjs --if-missing  build only when the addon is absent (`npm test` on a fresh checkout)
-//   node scripts/build.mjs --glibc 2.27  linked by cargo-zigbuild against glibc 2.27's symbol
-//                                        versions, so it loads on glibc 2.27 and newer
-//   node scripts/build.mjs --profile dist  another Cargo profile (`dist`: release + fat LTO)
-//   `npm run build:release` = --glibc 2.27 --profile dist: the published binary
+//   node scripts/build.mjs --glibc 2.27  the published binary (`npm run build:release`): linked by
+//                                        cargo-zigbuild against glibc 2.27's symbol versions, so it
+//                                        loads on glibc 2.27 and newer
 //
 // With `--glibc`, C code (the mimalloc crate) is still compiled by the system's gcc, as in a
 // plain build, unless CC_x86_64_unknown_linux_gnu says otherwise: compiled by zig's clang,
@@ -33,12 +32,6 @@ const CARGO_ZIGBUILD = '0.24.1';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const addon = path.join(root, `isolated-vm-rs.${process.platform}-${process.arch}-gnu.node`);
-const profileAt = args.indexOf('--profile');
-const profile = profileAt >= 0 ? args[profileAt + 1] : null;
-if (profileAt >= 0 && !/^[\w-]+$/.test(profile ?? '')) {
-  console.error('build: --profile needs a Cargo profile name, e.g. --profile dist');
-  process.exit(2);
-}
 const glibcAt = args.indexOf('--glibc');
 const glibc = glibcAt >= 0 ? args[glibcAt + 1] : null;
 if (glibcAt >= 0 && !/^2\.\d+$/.test(glibc ?? '')) {
@@ -88,8 +81,7 @@ function zigToolchain() {
 
 const napi = path.join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js');
 const napiArgs = ['build', '--platform', '--no-js', '--dts', 'binding.d.ts'];
-if (profile) napiArgs.push('--profile', profile);
-else if (!args.includes('--debug')) napiArgs.push('--release');
+if (!args.includes('--debug')) napiArgs.push('--release');
 if (glibc) {
   zigToolchain();
   // napi-rs's `--cross-compile` runs `cargo zigbuild`, which reads the glibc version from the
