@@ -1,9 +1,8 @@
 'use strict';
 // Loads the native addon. Written by hand (`napi build` runs with `--no-js`) so that loading
-// reads no environment variable, starts no process and reads no file beyond the addon itself:
-// Deno then needs only `--allow-ffi` (and read access to the package, see README "Supported
-// runtimes"). Only when no binary can be loaded does it look further (the libc in use, this
-// package's version) to throw one Error that says why.
+// reads no environment variable, starts no process (no `ldd`) and asks for no process report:
+// Deno then needs only `--allow-ffi` (README "Supported runtimes"). Only when no binary can be
+// loaded does it look further (the C library in use) to throw one Error that says why.
 //
 // Candidates, in order:
 //   1. ./isolated-vm-rs.<platform>.node beside this file: a build from a checkout (`npm run build`);
@@ -13,7 +12,8 @@
 // Platforms that have a published binary (the `napi.targets` of package.json).
 const SUPPORTED = ['linux-x64-gnu'];
 // The oldest glibc the published binary loads on: the newest GLIBC_ symbol version it needs
-// (`objdump -T`); __test__/loader.test.mjs checks it against the built binary.
+// (`objdump -T`); `scripts/release.mjs check` refuses to publish a binary that needs another,
+// and __test__/loader.test.mjs checks the built one.
 const GLIBC_NEEDED = '2.27';
 const SUPPORTED_TEXT = `Supported platforms: linux-x64-gnu (x86-64 Linux with glibc ${GLIBC_NEEDED} or newer).`;
 
