@@ -1,18 +1,25 @@
 #!/usr/bin/env node
-// Release checks and chores (README "Releasing").
+// Release checks (README "Releasing").
 //
-//   node scripts/release.mjs check          `prepack` / `prepublishOnly`: fails loudly unless the
-//                                           package can be published as it is (below)
-//   node scripts/release.mjs sync-versions  `version`: the optionalDependencies on the platform
-//                                           packages follow package.json's version, in package.json
-//                                           and package-lock.json (`napi version` already updated
-//                                           npm/*/package.json)
+//   node scripts/release.mjs check            `prepublishOnly`, before `napi prepublish`: fails
+//                                             loudly unless the packages can be published (below)
+//   node scripts/release.mjs check --packing  `prepack`: the same, and package.json must name
+//                                             every platform package as an optional dependency
+//                                             of this version (which `napi prepublish` adds)
+//   node scripts/release.mjs restore          `postpublish`: takes those optionalDependencies out
+//                                             of package.json again
+//
+// The optionalDependencies on the platform packages are written into package.json by
+// `napi prepublish` for the publish only, the napi-rs way: committed, they would make `npm ci`
+// refuse the lockfile whenever that version of the platform package is not on the registry yet
+// (before every release). `npm pack` alone therefore fails: a tarball without them installs no
+// binary.
 //
 // `check` requires: every file of package.json "files" (binding.js included); one platform
-// package per napi target under npm/, with this version, named in optionalDependencies with this
-// version; its binary present (`npm run build:release && npm run artifacts`); and that binary's
-// glibc floor equal to the one binding.js states, with no unversioned import (a binary linked
-// against a newer glibc than the README promises is never published).
+// package per napi target under npm/, with this version; its binary present
+// (`npm run build:release && npm run artifacts`); and that binary's glibc floor equal to the one
+// binding.js states, with no unversioned glibc import (a binary linked against a newer glibc
+// than the README promises is never published).
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +37,7 @@ function platformPackages() {
     .map((d) => ({ dir: path.join('npm', d), json: readJson(path.join(npmDir, d, 'package.json')) }));
 }
 
-function check() {
+function check(packing) {
   const problems = [];
   for (const file of pkg.files) {
     if (!existsSync(path.join(root, file))) problems.push(`${file} is missing (listed in package.json "files")`);
@@ -44,7 +51,12 @@ function check() {
   for (const { dir, json } of platforms) {
     if (json.version !== pkg.version) problems.push(`${dir}/package.json has version ${json.version}, not ${pkg.version}`);
     const dep = pkg.optionalDependencies?.[json.name];
-    if (dep !== pkg.version) problems.push(`optionalDependencies["${json.name}"] is ${dep ?? 'missing'}, not ${pkg.version}`);
+    if (packing ? dep !== pkg.version : dep !== undefined && dep !== pkg.version) {
+      problems.push(
+        `optionalDependencies["${json.name}"] is ${dep ?? 'missing'}, not ${pkg.version}` +
+          (dep === undefined ? ': publish with `npm publish`, whose prepublishOnly (napi prepublish) adds it' : ''),
+      );
+    }
     const binary = path.join(root, dir, json.main);
     if (!existsSync(binary) || statSync(binary).size < 1e6) {
       problems.push(`${dir}/${json.main} is missing: run \`npm run build:release\` and then \`npm run artifacts\``);
@@ -68,23 +80,18 @@ function check() {
   console.error(`release check: ${pkg.name}@${pkg.version} and ${platforms.map((p) => p.json.name).join(', ')} are complete`);
 }
 
-function syncVersions() {
-  pkg.optionalDependencies ??= {};
-  for (const { json } of platformPackages()) pkg.optionalDependencies[json.name] = pkg.version;
+// package.json as committed: without the optionalDependencies napi prepublish added.
+function restore() {
+  if (!pkg.optionalDependencies) return;
+  for (const { json } of platformPackages()) delete pkg.optionalDependencies[json.name];
+  if (Object.keys(pkg.optionalDependencies).length === 0) delete pkg.optionalDependencies;
   writeFileSync(pkgFile, `${JSON.stringify(pkg, null, 2)}\n`);
-  // npm version has already written package-lock.json; its copy of the root's dependencies follows.
-  const lockFile = path.join(root, 'package-lock.json');
-  if (existsSync(lockFile)) {
-    const lock = readJson(lockFile);
-    if (lock.packages?.['']) lock.packages[''].optionalDependencies = { ...pkg.optionalDependencies };
-    writeFileSync(lockFile, `${JSON.stringify(lock, null, 2)}\n`);
-  }
 }
 
-const command = process.argv[2];
-if (command === 'check') check();
-else if (command === 'sync-versions') syncVersions();
+const [command, flag] = process.argv.slice(2);
+if (command === 'check') check(flag === '--packing');
+else if (command === 'restore') restore();
 else {
-  console.error('usage: node scripts/release.mjs check | sync-versions');
+  console.error('usage: node scripts/release.mjs check [--packing] | restore');
   process.exit(2);
 }

@@ -1,6 +1,7 @@
 // Packaging: the release as a user meets it. A copy of the repository is released the way
 // README "Releasing" says (`npm run artifacts`, then `npm publish`, whose prepublishOnly runs
-// the release check and `napi prepublish` to publish the platform package first) to a local
+// the release check and `napi prepublish`, which publishes the platform package first and adds
+// it to package.json's optionalDependencies for the publish) to a local
 // registry (verdaccio, on 127.0.0.1, no uplinks). A fresh project with no Rust toolchain on PATH
 // then installs `isolated-vm-rs` and `isolated-vm@npm:isolated-vm-rs` from it and runs the
 // README quick start, an ESM program with named imports, a TypeScript program through
@@ -189,6 +190,12 @@ test('the release: npm run artifacts, then npm publish publishes the platform pa
   assert.equal(run('npm', ['view', 'isolated-vm-rs', 'version'], { cwd: repo, allowFailure: true }).stdout.trim(), '');
 
   run('npm', ['run', 'artifacts'], { cwd: repo });
+  // npm pack alone is refused too: its tarball would lack the optional dependency on the binary,
+  // which napi prepublish adds for the publish.
+  const packed = run('npm', ['pack', '--dry-run'], { cwd: repo, allowFailure: true });
+  assert.notEqual(packed.status, 0);
+  assert.match(packed.stderr, /optionalDependencies\["isolated-vm-rs-linux-x64-gnu"\] is missing/);
+
   run('npm', ['publish'], { cwd: repo });
   // Publishing leaves the checkout's package files as they were (nothing to commit afterwards).
   for (const file of ['package.json', 'npm/linux-x64-gnu/package.json']) {
@@ -202,10 +209,9 @@ test('the release: npm run artifacts, then npm publish publishes the platform pa
   const platform = JSON.parse(run('npm', ['view', `isolated-vm-rs-linux-x64-gnu@${version}`, '--json'], { cwd: work }).stdout);
   assert.deepEqual([platform.os, platform.cpu, platform.libc], [['linux'], ['x64'], ['glibc']]);
   // The tarballs as the registry serves them.
-  const packed = JSON.parse(
+  const [mainTgz, platformTgz] = JSON.parse(
     run('npm', ['pack', '--dry-run', '--json', `isolated-vm-rs@${version}`, `isolated-vm-rs-linux-x64-gnu@${version}`], { cwd: work }).stdout,
   );
-  const [mainTgz, platformTgz] = packed;
   assert.deepEqual(mainTgz.files.map((f) => f.path).sort(), ['LICENSE', 'README.md', 'binding.js', 'index.d.ts', 'index.js', 'index.mjs', 'package.json'].filter((f) => f !== 'LICENSE' || existsSync(path.join(root, 'LICENSE'))));
   assert.deepEqual(platformTgz.files.map((f) => f.path).sort(), ['README.md', NODE_FILE, 'package.json']);
   assert.ok(platformTgz.unpackedSize > 20e6, `the platform package carries the binary (${platformTgz.unpackedSize} bytes)`);
