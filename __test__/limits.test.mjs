@@ -32,8 +32,10 @@ test('timeout stops every loop shape and the isolate stays usable', async () => 
 test('a timeout that does not fire leaves later calls alone', async () => {
   const isolate = new ivm.Isolate();
   const context = isolate.createContextSync();
-  for (let i = 0; i < 50; i++) assert.equal(context.evalSync(String(i), { timeout: 1 }), i);
-  await new Promise((r) => setTimeout(r, 20));
+  // Timeouts are wall-clock (as in isolated-vm): 50 ms, so that a trivial call on a loaded
+  // machine does not hit it (1 ms did, when the thread was descheduled); then wait past them.
+  for (let i = 0; i < 50; i++) assert.equal(context.evalSync(String(i), { timeout: 50 }), i);
+  await new Promise((r) => setTimeout(r, 100));
   assert.equal(context.evalSync('let s = 0; for (let i = 0; i < 1e6; i++) s += i; s'), 499999500000);
   isolate.dispose();
 });

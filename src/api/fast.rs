@@ -79,7 +79,7 @@ trait Method {
   type Class: TypeTag + 'static;
   const NAME: &'static str;
   /// The receiver is the first argument instead of `this` (a function that a JS wrapper calls).
-  const RECEIVER_FIRST: bool = false;
+  const RECEIVER_FIRST: bool;
   fn call(
     this: &Self::Class,
     env: Env,
@@ -145,120 +145,63 @@ unsafe extern "C" fn callback<M: Method>(
   }
 }
 
-struct RunSync;
-impl Method for RunSync {
-  type Class = Script;
-  const NAME: &'static str = "runSync";
-  fn call(
-    this: &Script,
-    env: Env,
-    a: &[sys::napi_value; MAX_ARGS],
-    _argc: usize,
-  ) -> napi::Result<Raw> {
-    let e = env.raw();
-    this.run_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Sync)
-  }
+/// Defines a [`Method`]: `name: Class, "jsName" [, receiver first] => |this, env, e, args, argc| body`
+/// (`e` is the raw env).
+macro_rules! method {
+  ($(#[$doc:meta])* $name:ident: $class:ty, $js:literal, $first:literal =>
+    |$this:ident, $env:ident, $e:ident, $a:ident, $argc:ident| $body:expr) => {
+    $(#[$doc])*
+    struct $name;
+    impl Method for $name {
+      type Class = $class;
+      const NAME: &'static str = $js;
+      const RECEIVER_FIRST: bool = $first;
+      fn call(
+        $this: &$class,
+        $env: Env,
+        $a: &[sys::napi_value; MAX_ARGS],
+        $argc: usize,
+      ) -> napi::Result<Raw> {
+        let $e = $env.raw();
+        $body
+      }
+    }
+  };
 }
 
-struct EvalSync;
-impl Method for EvalSync {
-  type Class = Context;
-  const NAME: &'static str = "evalSync";
-  fn call(
-    this: &Context,
-    env: Env,
-    a: &[sys::napi_value; MAX_ARGS],
-    _argc: usize,
-  ) -> napi::Result<Raw> {
-    let e = env.raw();
-    this.eval_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Sync)
-  }
-}
+method!(RunSync: Script, "runSync", false => |this, env, e, a, _argc| {
+  this.run_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Sync)
+});
 
-struct EvalClosureSync;
-impl Method for EvalClosureSync {
-  type Class = Context;
-  const NAME: &'static str = "evalClosureSync";
-  fn call(
-    this: &Context,
-    env: Env,
-    a: &[sys::napi_value; MAX_ARGS],
-    _argc: usize,
-  ) -> napi::Result<Raw> {
-    let e = env.raw();
-    this.closure_impl(
-      env,
-      unknown(e, a[0]),
-      optional(e, a[1]),
-      optional(e, a[2]),
-      Flavor::Sync,
-    )
-  }
-}
+method!(EvalSync: Context, "evalSync", false => |this, env, e, a, _argc| {
+  this.eval_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Sync)
+});
 
-/// `reference.applySync(receiver, args, options)` as called by its wrapper in `index.js`:
-/// `(reference, receiver, args, options, ...elements)`, where `elements` are the first
-/// elements of `args` when it is a short array (read there, in optimised JavaScript, instead
-/// of one Node-API call each).
-struct ApplySync;
-impl Method for ApplySync {
-  type Class = Reference;
-  const NAME: &'static str = "applySync";
-  const RECEIVER_FIRST: bool = true;
-  fn call(
-    this: &Reference,
-    env: Env,
-    a: &[sys::napi_value; MAX_ARGS],
-    argc: usize,
-  ) -> napi::Result<Raw> {
-    let e = env.raw();
+method!(EvalClosureSync: Context, "evalClosureSync", false => |this, env, e, a, _argc| {
+  let (code, args, opts) = (unknown(e, a[0]), optional(e, a[1]), optional(e, a[2]));
+  this.closure_impl(env, code, args, opts, Flavor::Sync)
+});
+
+method!(
+  /// `reference.applySync(receiver, args, options)` as called by its wrapper in `index.js`:
+  /// `(reference, receiver, args, options, ...elements)`, where `elements` are the first
+  /// elements of `args` when it is a short array (read there, in optimised JavaScript, instead
+  /// of one Node-API call each).
+  ApplySync: Reference, "applySync", true => |this, env, e, a, argc| {
     let spread = &a[4..argc.max(4)];
-    this.apply_impl(
-      env,
-      unknown(e, a[1]),
-      optional(e, a[2]),
-      spread,
-      optional(e, a[3]),
-      Flavor::Sync,
-    )
+    let (recv, args, opts) = (unknown(e, a[1]), optional(e, a[2]), optional(e, a[3]));
+    this.apply_impl(env, recv, args, spread, opts, Flavor::Sync)
   }
-}
+);
 
-struct GetSync;
-impl Method for GetSync {
-  type Class = Reference;
-  const NAME: &'static str = "getSync";
-  fn call(
-    this: &Reference,
-    env: Env,
-    a: &[sys::napi_value; MAX_ARGS],
-    _argc: usize,
-  ) -> napi::Result<Raw> {
-    let e = env.raw();
-    this.get_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Sync)
-  }
-}
+method!(GetSync: Reference, "getSync", false => |this, env, e, a, _argc| {
+  this.get_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Sync)
+});
 
-struct SetSync;
-impl Method for SetSync {
-  type Class = Reference;
-  const NAME: &'static str = "setSync";
-  fn call(
-    this: &Reference,
-    env: Env,
-    a: &[sys::napi_value; MAX_ARGS],
-    _argc: usize,
-  ) -> napi::Result<Raw> {
-    let e = env.raw();
-    this.set_impl(
-      env,
-      unknown(e, a[0]),
-      unknown(e, a[1]),
-      optional(e, a[2]),
-      Flavor::Sync,
-    )
-  }
-}
+method!(SetSync: Reference, "setSync", false => |this, env, e, a, _argc| {
+  let (key, value, opts) = (unknown(e, a[0]), unknown(e, a[1]), optional(e, a[2]));
+  this.set_impl(env, key, value, opts, Flavor::Sync)
+});
 
 /// Method `M` as a JS function.
 fn function<M: Method>(env: sys::napi_env) -> napi::Result<sys::napi_value> {
