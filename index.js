@@ -7,6 +7,10 @@ const types = new Proxy(util.types, {
   get: (t, name) => (typeof t[name] === 'function' ? t[name] : () => false),
 });
 const binding = require('./binding.js');
+// `node --expose-gc`: guests get `gc()` too (SPEC §5), as in isolated-vm, whose guests share
+// Node's V8 flags. Effective when this is the first load in the process (before any isolate).
+if (typeof globalThis.gc === 'function') binding.__exposeGc();
+
 // The hottest sync methods are plain Node-API functions (src/api/fast.rs). `applySync` reads
 // the first elements of a short argument array here, where that is cheap, and passes them on.
 {

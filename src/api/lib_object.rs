@@ -17,6 +17,13 @@ pub fn set_helpers(env: Env, helpers: Unknown) -> napi::Result<()> {
   Ok(())
 }
 
+/// Called by `index.js` when Node runs with `--expose-gc`: guest contexts get `gc()` too.
+/// Returns whether it took effect (V8 was not initialised yet in this process).
+#[napi_derive::napi(js_name = "__exposeGc", catch_unwind)]
+pub fn expose_gc() -> bool {
+  crate::platform::expose_gc()
+}
+
 /// The embedded V8's version.
 #[napi_derive::napi(js_name = "__v8Version", catch_unwind)]
 pub fn v8_version() -> String {

@@ -6,9 +6,21 @@
 
 pub mod tasks;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
 static INIT: Once = Once::new();
+
+/// Set when the host runs with `--expose-gc`: guests get `gc()` too (SPEC §5).
+static EXPOSE_GC: AtomicBool = AtomicBool::new(false);
+
+/// Gives every guest context a global `gc()`, as `--expose-gc` does for Node's. Takes effect
+/// only when called before V8 is initialised (V8 registers the extension then); returns
+/// whether it did.
+pub fn expose_gc() -> bool {
+  EXPOSE_GC.store(true, Ordering::SeqCst);
+  !INIT.is_completed()
+}
 
 /// Initialises V8 once per process; cheap after the first call. Any thread may call it.
 pub fn ensure_initialized() {
@@ -39,6 +51,9 @@ fn init_v8() {
   // Node's own --max-old-space-size / --max-semi-space-size never reach this V8 (SPEC §2.10):
   // it has its own flag set, which starts from V8's defaults.
   v8::V8::set_flags_from_string("--no-freeze-flags-after-init");
+  if EXPOSE_GC.load(Ordering::SeqCst) {
+    v8::V8::set_flags_from_string("--expose-gc");
+  }
   // Unprotected: with memory protection keys, threads that do not descend from the thread that
   // initialised V8 (Node's main thread never does) would crash on their first V8 access.
   // Custom: every foreground task V8 posts (WebAssembly compilation results, Atomics.waitAsync,
