@@ -345,15 +345,15 @@ function NativeModule(filename) {
 Object.freeze(NativeModule.prototype);
 Object.freeze(NativeModule);
 
-const ivm = Object.freeze({
-  Isolate,
-  Context,
-  Script,
-  Reference,
-  ExternalCopy,
-  Callback,
-  NativeModule,
-});
+// The classes are own properties (for ESM named imports) and, as in isolated-vm, also live on
+// the export's own frozen prototype: `Object.getPrototypeOf(ivm).X = …` cannot reach
+// Object.prototype.
+const classes = { Isolate, Context, Script, Reference, ExternalCopy, Callback, NativeModule };
+const ivm = Object.freeze(Object.create(
+  Object.freeze(Object.assign(Object.create(Object.prototype), classes)),
+  // Defined, not assigned: the frozen prototype's properties would refuse an assignment.
+  Object.getOwnPropertyDescriptors(classes),
+));
 
 library = ivm;
 binding.__setLibrary(ivm);

@@ -130,6 +130,8 @@ fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Fu
   let t = v8::FunctionTemplate::new(scope, construct);
   let name = v8::String::new(scope, "Callback")?;
   t.set_class_name(name);
+  // Like isolated-vm's: the prototype's own prototype cannot be set.
+  t.prototype_template(scope).set_immutable_proto();
   t.instance_template(scope).set_internal_field_count(2);
   st.borrow_mut().callback_template = Some(v8::Global::new(scope, t));
   Some(t)

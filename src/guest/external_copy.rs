@@ -16,6 +16,8 @@ fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Fu
   let t = v8::FunctionTemplate::new(scope, construct);
   let name = v8::String::new(scope, "ExternalCopy")?;
   t.set_class_name(name);
+  // Like isolated-vm's: the prototype's own prototype cannot be set.
+  t.prototype_template(scope).set_immutable_proto();
   t.instance_template(scope).set_internal_field_count(2);
   let proto = t.prototype_template(scope);
   let key = v8::String::new(scope, "copy")?;
@@ -34,7 +36,7 @@ pub fn new_instance<'s>(
   data: Arc<ExternalData>,
 ) -> Option<v8::Local<'s, v8::Value>> {
   let t = template(scope)?;
-  let obj = t.instance_template(scope).new_instance(scope)?;
+  let obj = crate::guest::instance(scope, t)?;
   init(scope, obj, data);
   Some(obj.into())
 }

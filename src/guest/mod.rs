@@ -389,6 +389,17 @@ pub fn frozen_class<'s>(
   Some(f)
 }
 
+/// A new instance of class template `t` in the current context. The class and its prototype
+/// are frozen in that context first: handle objects can arrive in a context that never
+/// received the library, and their prototype must be as locked there as everywhere.
+pub fn instance<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  t: v8::Local<'s, v8::FunctionTemplate>,
+) -> Option<v8::Local<'s, v8::Object>> {
+  frozen_class(scope, t)?;
+  t.instance_template(scope).new_instance(scope)
+}
+
 /// Internal-field marker of guest Reference objects.
 pub const KIND_REFERENCE: i32 = 1;
 /// Internal-field marker of guest ExternalCopy objects.

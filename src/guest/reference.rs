@@ -21,6 +21,8 @@ fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Fu
   let t = v8::FunctionTemplate::new(scope, construct);
   let name = v8::String::new(scope, "Reference")?;
   t.set_class_name(name);
+  // Like isolated-vm's: the prototype's own prototype cannot be set.
+  t.prototype_template(scope).set_immutable_proto();
   t.instance_template(scope).set_internal_field_count(2);
   let proto = t.prototype_template(scope);
   method(scope, proto, "applySync", apply_sync)?;
@@ -48,7 +50,7 @@ fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Fu
 /// A new, empty instance of the Reference class (internal fields still unset).
 pub fn blank_instance<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Object>> {
   let t = template(scope)?;
-  t.instance_template(scope).new_instance(scope)
+  crate::guest::instance(scope, t)
 }
 
 /// A guest Reference object for a host value.

@@ -13,6 +13,8 @@ fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Fu
   let t = v8::FunctionTemplate::new(scope, construct);
   let name = v8::String::new(scope, "Dereference")?;
   t.set_class_name(name);
+  // Like isolated-vm's: the prototype's own prototype cannot be set.
+  t.prototype_template(scope).set_immutable_proto();
   t.instance_template(scope).set_internal_field_count(2);
   st.borrow_mut().token_template = Some(v8::Global::new(scope, t));
   Some(t)
@@ -36,7 +38,7 @@ pub fn new_instance<'s>(
   handle: Handle,
 ) -> Option<v8::Local<'s, v8::Value>> {
   let t = template(scope)?;
-  let obj = t.instance_template(scope).new_instance(scope)?;
+  let obj = crate::guest::instance(scope, t)?;
   let st = state(scope);
   let id = st.borrow_mut().next_id();
   crate::isolate::collect::watch(scope, obj, id);

@@ -53,10 +53,7 @@ pub fn new_instance<'s>(
 ) -> Result<v8::Local<'s, v8::Value>, Thrown> {
   let failed = || Thrown::error("Failed to create a handle object");
   let t = class_template(scope).ok_or_else(failed)?;
-  let obj = t
-    .instance_template(scope)
-    .new_instance(scope)
-    .ok_or_else(failed)?;
+  let obj = crate::guest::instance(scope, t).ok_or_else(failed)?;
   let global = crate::guest::isolate_ref(scope, &c.global)?;
   obj.set_internal_field(GLOBAL_FIELD, global.into());
   init(scope, obj, Nested::Context(c));

@@ -48,7 +48,7 @@ pub fn new_instance<'s>(
   host: Arc<IsolateHost>,
 ) -> Option<v8::Local<'s, v8::Value>> {
   let t = class_template(scope)?;
-  let obj = t.instance_template(scope).new_instance(scope)?;
+  let obj = crate::guest::instance(scope, t)?;
   init(scope, obj, Nested::Isolate(host));
   Some(obj.into())
 }

@@ -46,6 +46,8 @@ pub fn template<'s>(
   let t = build(scope)?;
   let class = v8::String::new(scope, name)?;
   t.set_class_name(class);
+  // Like isolated-vm's: the prototype's own prototype cannot be set.
+  t.prototype_template(scope).set_immutable_proto();
   t.instance_template(scope).set_internal_field_count(fields);
   st.borrow_mut()
     .templates

@@ -46,7 +46,7 @@ pub fn new_instance<'s>(
   s: IsolateScript,
 ) -> Option<v8::Local<'s, v8::Value>> {
   let t = class_template(scope)?;
-  let obj = t.instance_template(scope).new_instance(scope)?;
+  let obj = crate::guest::instance(scope, t)?;
   init(scope, obj, Nested::Script(s));
   Some(obj.into())
 }
