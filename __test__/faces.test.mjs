@@ -116,6 +116,21 @@ sameOnBothFaces('keys into another isolate', `
   return out;
 `);
 
+// Handles cloned out of an isolate stay handles of the same kind, top-level or nested: return
+// values of functions called across, copy: true and externalCopy: true (issue 11 item 3).
+sameOnBothFaces('handles cloned out of an isolate stay handles', `
+  const iso = new ivm.Isolate();
+  const ctx = iso.createContextSync();
+  ctx.global.setSync('ivm', ivm);
+  ctx.evalSync('globalThis.mk = () => new ivm.Reference({ a: 1 })');
+  const o = ctx.evalSync('({ a: new ivm.ExternalCopy(1), r: new ivm.Reference(2), n: [new ivm.Reference(3)] })', { copy: true });
+  const out = [ctx.global.getSync('mk')() instanceof ivm.Reference, o.a instanceof ivm.ExternalCopy, o.r instanceof ivm.Reference,
+    o.n[0].copySync(), ctx.evalSync('new ivm.ExternalCopy({ r: new ivm.Reference(9) })').copy().r.copySync(),
+    ctx.evalSync('({ r: new ivm.Reference(8) })', { externalCopy: true }).copy().r.copySync()];
+  iso.dispose();
+  return out;
+`, [true, true, true, 3, 9, 8]);
+
 sameOnBothFaces('option type errors', `
   const ref = new ivm.Reference({ a: 1 });
   const fn = new ivm.Reference(() => 1);

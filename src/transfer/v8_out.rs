@@ -273,6 +273,11 @@ impl<'s> Cloner<'s> {
       let mem = crate::transfer::shared::of_guest(sab)?;
       return Ok(Value::Handle(Handle::shared_memory(mem)));
     }
+    // An ivm handle object (Reference, ExternalCopy, Isolate, Context, …) stays a handle of
+    // the same kind wherever it sits in the copied value, as in isolated-vm.
+    if let Some(h) = crate::transfer::guest_handles::handle_of(scope, v) {
+      return h.map(Value::Handle);
+    }
     let id = self.next_id;
     self.next_id += 1;
     self.seen.entry(hash).or_default().push((obj, id));
