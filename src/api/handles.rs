@@ -152,6 +152,7 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
       f.mode,
     ),
     Handle::SharedMemory(mem) => shared_memory(env, mem),
+    Handle::Promise(slot) => crate::api::reference::promise_of(env, slot.clone()),
     Handle::HostFunction(cb) => {
       // A function of this environment comes back as itself.
       let data = crate::bridge::env::EnvData::get(env)?;

@@ -3,6 +3,7 @@
 
 use crate::bridge::convert;
 use crate::bridge::js;
+use crate::transfer::options::TransferOptions;
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
 use napi::sys;
@@ -13,8 +14,19 @@ use std::sync::Arc;
 /// Receives the settled outcome, copied.
 pub type Done = Box<dyn FnOnce(Result<Value, Thrown>) + Send>;
 
+/// Turns the fulfilled value into what travels (Node's thread).
+pub type Convert =
+  fn(sys::napi_env, sys::napi_value, TransferOptions) -> Result<Value, js::Failure>;
+
+/// What both handlers of one promise share: the receiver, and how the value travels.
+struct Shared {
+  done: Option<Done>,
+  convert: Convert,
+  opts: TransferOptions,
+}
+
 struct Handler {
-  done: Arc<Mutex<Option<Done>>>,
+  shared: Arc<Mutex<Shared>>,
   fulfilled: bool,
 }
 
@@ -47,14 +59,18 @@ fn settle(env: sys::napi_env, info: sys::napi_callback_info) {
   }
   // SAFETY: `data` is the Handler boxed in `then`, alive until the function's finalizer.
   let handler = unsafe { &*(data as *const Handler) };
-  let Some(done) = handler.done.lock().take() else {
-    return;
+  let (done, convert, opts) = {
+    let mut shared = handler.shared.lock();
+    let Some(done) = shared.done.take() else {
+      return;
+    };
+    (done, shared.convert, shared.opts)
   };
   let value = argv[0];
   // A panic while reading the outcome still settles the waiting side, with the internal error.
   let outcome = crate::unwind::catch(|| {
     if handler.fulfilled {
-      convert::copy(env, value).map_err(|f| match f {
+      convert(env, value, opts).map_err(|f| match f {
         js::Failure::Thrown(t) => t,
         js::Failure::Pending => super::host_ref::take_exception(env),
       })
@@ -82,10 +98,10 @@ unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mu
 
 fn handler_fn(
   env: sys::napi_env,
-  done: Arc<Mutex<Option<Done>>>,
+  shared: Arc<Mutex<Shared>>,
   fulfilled: bool,
 ) -> napi::Result<sys::napi_value> {
-  let data = Box::into_raw(Box::new(Handler { done, fulfilled })) as *mut c_void;
+  let data = Box::into_raw(Box::new(Handler { shared, fulfilled })) as *mut c_void;
   let mut f = std::ptr::null_mut();
   // SAFETY: valid env; the name is empty; `data` lives until the finalizer below runs.
   let status =
@@ -110,15 +126,34 @@ fn handler_fn(
 }
 
 /// If `v` is a promise, calls `done` with its settled outcome later and returns `None`;
-/// otherwise gives `done` back.
+/// otherwise gives `done` back. A fulfilled value is copied.
 pub fn then(env: sys::napi_env, v: sys::napi_value, done: Done) -> Option<Done> {
+  then_converted(env, v, copy, TransferOptions::default(), done)
+}
+
+fn copy(env: sys::napi_env, v: sys::napi_value, _: TransferOptions) -> Result<Value, js::Failure> {
+  convert::copy(env, v)
+}
+
+/// [`then`], with the fulfilled value turned into what travels by `convert` under `opts`.
+pub fn then_converted(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  convert: Convert,
+  opts: TransferOptions,
+  done: Done,
+) -> Option<Done> {
   let mut is_promise = false;
   // SAFETY: valid env and value.
   unsafe { sys::napi_is_promise(env, v, &mut is_promise) };
   if !is_promise {
     return Some(done);
   }
-  let shared = Arc::new(Mutex::new(Some(done)));
+  let shared = Arc::new(Mutex::new(Shared {
+    done: Some(done),
+    convert,
+    opts,
+  }));
   let attach = || -> napi::Result<()> {
     let ok = handler_fn(env, shared.clone(), true)?;
     let err = handler_fn(env, shared.clone(), false)?;
@@ -128,7 +163,7 @@ pub fn then(env: sys::napi_env, v: sys::napi_value, done: Done) -> Option<Done> 
     js::check(unsafe { sys::napi_call_function(env, v, then, 2, [ok, err].as_ptr(), &mut out) })
   };
   if attach().is_err() {
-    return shared.lock().take();
+    return shared.lock().done.take();
   }
   None
 }

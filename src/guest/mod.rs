@@ -232,6 +232,11 @@ pub fn materialize<'s>(
     Handle::Script(s) => nested::script::new_instance(scope, s.clone()).ok_or_else(failed),
     Handle::HostDerefInto(_) => Err(Thrown::type_error(CANNOT_DEREF_INTO)),
     Handle::Library => library(scope),
+    Handle::Promise(slot) => {
+      let (promise, settle) = pending::promise(scope).ok_or_else(failed)?;
+      slot.wait(settle);
+      Ok(promise.into())
+    }
     // The value tree's V8 conversions materialise these two themselves.
     Handle::CopyInto(_) | Handle::SharedMemory(_) => {
       Err(Thrown::type_error(crate::error::msg::NON_TRANSFERABLE))

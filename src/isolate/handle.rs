@@ -9,6 +9,7 @@ use crate::isolate::remote::{IsolateContext, IsolateFunction, IsolateRef, Isolat
 use crate::isolate::IsolateHost;
 use crate::transfer::external::ExternalData;
 use crate::transfer::handle::{Carried, HandleSlot, Slot};
+use crate::transfer::settle::SettleSlot;
 use crate::transfer::shared::SharedMemory;
 use std::sync::Arc;
 
@@ -46,6 +47,9 @@ pub enum Handle {
   SharedMemory(Arc<SharedMemory>),
   /// The library object (`ivm`).
   Library,
+  /// A value under `promise: true` (SPEC §2.2): it arrives as a promise, settled when `.0` is
+  /// (by the host promise it stands for, or at once for a plain value).
+  Promise(Arc<SettleSlot>),
   // Module: a compiled module of some isolate will be one more kind here (SPEC §1.7); modules
   // are not implemented yet.
 }
@@ -79,6 +83,8 @@ pub enum HandleKind {
   SharedMemory,
   /// [`Handle::Library`]
   Library,
+  /// [`Handle::Promise`]
+  Promise,
 }
 
 impl HandleKind {
@@ -95,6 +101,7 @@ impl HandleKind {
       HandleKind::DerefInto | HandleKind::HostDerefInto => "Dereference",
       HandleKind::SharedMemory => "SharedArrayBuffer",
       HandleKind::Library => "ivm",
+      HandleKind::Promise => "Promise",
     }
   }
 }
@@ -116,6 +123,7 @@ impl Handle {
       Handle::HostDerefInto(_) => HandleKind::HostDerefInto,
       Handle::SharedMemory(_) => HandleKind::SharedMemory,
       Handle::Library => HandleKind::Library,
+      Handle::Promise(_) => HandleKind::Promise,
     }
   }
 }
@@ -137,6 +145,7 @@ impl PartialEq for Handle {
       (DerefInto(a), DerefInto(b)) => Arc::ptr_eq(a, b),
       (SharedMemory(a), SharedMemory(b)) => Arc::ptr_eq(a, b),
       (Library, Library) => true,
+      (Promise(a), Promise(b)) => Arc::ptr_eq(a, b),
       _ => false,
     }
   }

@@ -23,7 +23,7 @@ use host::Host;
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue};
 use std::sync::Arc;
-pub use transfer::{import, out_to_napi};
+pub use transfer::{import, out_to_napi, promise_of};
 
 /// A reference to a value in an isolate (here: a guest value).
 #[napi_derive::napi]

@@ -46,7 +46,7 @@ pub fn out_to_napi(
 }
 
 /// A host promise settled through `slot`; keeps Node's loop alive until then.
-fn promise_of(
+pub fn promise_of(
   env: sys::napi_env,
   slot: Arc<crate::transfer::settle::SettleSlot>,
 ) -> Result<sys::napi_value, Failure> {
@@ -81,6 +81,16 @@ pub fn import(
   v: sys::napi_value,
   t: TransferOptions,
 ) -> Result<Value, Failure> {
+  if t.promise {
+    return promise_in(
+      env,
+      v,
+      TransferOptions {
+        promise: false,
+        ..t
+      },
+    );
+  }
   if t.reference {
     return Ok(Value::Handle(Handle::HostReference(
       host_ref::new_host_ref(env, v)?,
@@ -101,4 +111,24 @@ pub fn import(
     return convert::copy(env, v);
   }
   Err(options::non_transferable())
+}
+
+/// A value sent under `promise: true` (SPEC §2.2): a promise settled with the host promise's
+/// outcome, or at once with a plain value; the value travels under the remaining options `t`.
+fn promise_in(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  t: TransferOptions,
+) -> Result<Value, Failure> {
+  let slot = crate::transfer::settle::SettleSlot::new();
+  let settle = slot.clone();
+  let done: crate::bridge::await_host::Done = Box::new(move |outcome| settle.settle(outcome));
+  if let Some(done) = crate::bridge::await_host::then_converted(env, v, import, t, done) {
+    // Not a promise: the value itself, as it would travel without `promise`.
+    done(import(env, v, t).map_err(|f| match f {
+      Failure::Thrown(t) => t,
+      Failure::Pending => crate::bridge::host_ref::take_exception(env),
+    }));
+  }
+  Ok(Value::Handle(Handle::Promise(slot)))
 }
