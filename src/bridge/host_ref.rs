@@ -164,13 +164,27 @@ pub fn take_exception(env: sys::napi_env) -> Thrown {
 }
 
 /// A host value leaving as a `get` / `apply` result (SPEC §2.2: options, then the default
-/// rules, else a Reference; `promise` is not applied to host values yet).
+/// rules, else a Reference). Under `promise: true` it leaves as a promise settled when the host
+/// promise settles (at once for a plain value), the value under the remaining options.
 pub fn export(
   env: sys::napi_env,
   v: sys::napi_value,
   opts: TransferOptions,
   inherit: bool,
 ) -> Result<Value, js::Failure> {
+  if opts.promise {
+    let rest = TransferOptions {
+      promise: false,
+      ..opts
+    };
+    let slot = crate::transfer::settle::SettleSlot::new();
+    let settle = slot.clone();
+    let done: super::await_host::Done = Box::new(move |outcome| settle.settle(outcome));
+    if let Some(done) = super::await_host::then_converted(env, v, export_settled, rest, done) {
+      done(export(env, v, rest, inherit).map_err(|f| failure(env, f)));
+    }
+    return Ok(Value::Handle(Handle::Promise(slot)));
+  }
   if opts.copy {
     return convert::copy(env, v);
   }
@@ -191,6 +205,15 @@ pub fn export(
   Ok(Value::Handle(Handle::HostReference(new_host_ref_with(
     env, v, inherit,
   )?)))
+}
+
+/// [`export`] of a host promise's fulfilled value.
+fn export_settled(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  opts: TransferOptions,
+) -> Result<Value, js::Failure> {
+  export(env, v, opts, false)
 }
 
 fn failure(env: sys::napi_env, f: js::Failure) -> Thrown {

@@ -164,8 +164,37 @@ pub fn export_arg<'s>(
   }
   match super::handle_of(scope, v) {
     Some(h) => h.map(Value::Handle),
-    None => Err(Thrown::type_error(msg::NON_TRANSFERABLE)),
+    None => match v8::Local::<v8::Function>::try_from(v) {
+      // A function crosses as a callable function (SPEC §2.2 rule 2), as in isolated-vm.
+      Ok(f) => function_handle(scope, f).map(Value::Handle),
+      Err(_) => Err(Thrown::type_error(msg::NON_TRANSFERABLE)),
+    },
   }
+}
+
+/// A guest function leaving as a callable function: calls come back into this isolate.
+fn function_handle<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  f: v8::Local<'s, v8::Function>,
+) -> Result<crate::isolate::handle::Handle, Thrown> {
+  let name = f.get_name(scope).to_rust_string_lossy(scope);
+  let length = v8::String::new(scope, "length")
+    .and_then(|k| f.get(scope, k.into()))
+    .and_then(|l| l.uint32_value(scope))
+    .unwrap_or(0);
+  let info = Info {
+    type_of: "function",
+    inherit: false,
+  };
+  let target = register(scope, f.into(), info)?;
+  Ok(crate::isolate::handle::Handle::Function(
+    std::sync::Arc::new(crate::isolate::remote::IsolateFunction {
+      target,
+      name,
+      length,
+      mode: crate::isolate::flavor::Flavor::Sync,
+    }),
+  ))
 }
 
 /// The receiver and arguments of `apply*` leaving the guest under `arguments` options.
