@@ -131,6 +131,37 @@ sameOnBothFaces('handles cloned out of an isolate stay handles', `
   return out;
 `, [true, true, true, 3, 9, 8]);
 
+// ExternalCopy and ArrayBuffer transfers (issue 11 item 4), as isolated-vm 5.0.4: transferOut
+// detaches a view's buffer; transferIn moves out copies of buffers, of views and of values made
+// with a transferList (later copies are "Array buffer is invalid"), and nothing else;
+// copyInto({ release }) and the static totalExternalSize exist on both faces.
+sameOnBothFaces('ExternalCopy transfers', `
+  const t = (f) => { try { const r = f(); return r && typeof r === 'object' ? 'ok' : String(r); } catch (e) { return 'ERR ' + e.message; } };
+  const out = [];
+  const u8 = new Uint8Array([1, 2, 3]);
+  new ivm.ExternalCopy(u8, { transferOut: true });
+  const dv = new DataView(new ArrayBuffer(4));
+  new ivm.ExternalCopy(dv, { transferOut: true });
+  out.push(u8.byteLength, dv.buffer.byteLength);
+  let e = new ivm.ExternalCopy(new Uint8Array(4));
+  out.push(t(() => e.copy({ transferIn: true })), t(() => e.copy()));
+  e = new ivm.ExternalCopy(new ArrayBuffer(4));
+  out.push(t(() => e.copy({ transferIn: true })), t(() => e.copy()));
+  const ab = new ArrayBuffer(8);
+  e = new ivm.ExternalCopy({ a: ab }, { transferList: [ab] });
+  out.push(ab.byteLength, t(() => e.copy({ transferIn: true })), t(() => e.copy()));
+  e = new ivm.ExternalCopy({ a: new ArrayBuffer(8) });
+  out.push(t(() => e.copy({ transferIn: true })), t(() => e.copy()));
+  const iso = new ivm.Isolate();
+  const ctx = iso.createContextSync();
+  const src = new ivm.ExternalCopy({ v: 5 });
+  ctx.global.setSync('x', src.copyInto({ release: true }));
+  out.push(ctx.evalSync('x.v'), t(() => src.copy()), typeof ivm.ExternalCopy.totalExternalSize);
+  iso.dispose();
+  return out;
+`, [0, 0, 'ok', 'ERR Array buffer is invalid', 'ok', 'ERR Array buffer is invalid', 0, 'ok', 'ERR Array buffer is invalid',
+  'ok', 'ok', 5, 'ERR Copy has been released', 'number']);
+
 sameOnBothFaces('option type errors', `
   const ref = new ivm.Reference({ a: 1 });
   const fn = new ivm.Reference(() => 1);

@@ -61,12 +61,13 @@ fn fast_path(env: sys::napi_env, v: sys::napi_value) -> bool {
   })
 }
 
-/// Detaches the ArrayBuffers in `transferList` (and the value itself with `transferOut`).
+/// Detaches the ArrayBuffers in `transferList` (and the value itself, or a view's buffer, with
+/// `transferOut`); true when a `transferList` named any.
 fn detach_all(
   env: sys::napi_env,
   value: sys::napi_value,
   opts: Option<sys::napi_value>,
-) -> Result<(), Failure> {
+) -> Result<bool, Failure> {
   let mut buffers = Vec::new();
   if let Some(list) = options::field(env, opts, "transferList")? {
     let mut is_array = false;
@@ -91,19 +92,63 @@ fn detach_all(
       buffers.push(x);
     }
   }
+  let listed = !buffers.is_empty();
   if options::flag(env, opts, "transferOut")? {
     let mut is_ab = false;
     // SAFETY: valid value.
     js::check(unsafe { sys::napi_is_arraybuffer(env, value, &mut is_ab) })?;
     if is_ab {
       buffers.push(value);
+    } else if let Some(buffer) = view_buffer(env, value)? {
+      // A typed array or DataView: its buffer goes (isolated-vm detaches it too).
+      buffers.push(buffer);
     }
   }
   for b in buffers {
     // SAFETY: b is an ArrayBuffer; detaching a non-detachable one fails harmlessly.
     unsafe { sys::napi_detach_arraybuffer(env, b) };
   }
-  Ok(())
+  Ok(listed)
+}
+
+/// The ArrayBuffer under a typed array or DataView, `None` for other values.
+fn view_buffer(env: sys::napi_env, v: sys::napi_value) -> Result<Option<sys::napi_value>, Failure> {
+  let mut buffer = std::ptr::null_mut();
+  let (mut is_typed, mut is_view) = (false, false);
+  // SAFETY: valid env and value.
+  js::check(unsafe { sys::napi_is_typedarray(env, v, &mut is_typed) })?;
+  if is_typed {
+    // SAFETY: v is a typed array; only its buffer is asked for.
+    js::check(unsafe {
+      sys::napi_get_typedarray_info(
+        env,
+        v,
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        &mut buffer,
+        std::ptr::null_mut(),
+      )
+    })?;
+    return Ok(Some(buffer));
+  }
+  // SAFETY: valid env and value.
+  js::check(unsafe { sys::napi_is_dataview(env, v, &mut is_view) })?;
+  if is_view {
+    // SAFETY: v is a DataView; only its buffer is asked for.
+    js::check(unsafe {
+      sys::napi_get_dataview_info(
+        env,
+        v,
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        &mut buffer,
+        std::ptr::null_mut(),
+      )
+    })?;
+    return Ok(Some(buffer));
+  }
+  Ok(None)
 }
 
 impl ExternalCopy {
@@ -149,8 +194,12 @@ impl ExternalCopy {
         }
       }
       let copied = copy_value(e, value.raw())?;
-      detach_all(e, value.raw(), o)?;
-      Ok(ExternalData::new(copied))
+      let listed = detach_all(e, value.raw(), o)?;
+      let data = ExternalData::new(copied);
+      if listed {
+        data.mark_transfer_list();
+      }
+      Ok(data)
     })()
     .map_err(|f| f.throw(e))?;
     Ok(ExternalCopy::wrap(data))

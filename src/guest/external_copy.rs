@@ -23,9 +23,21 @@ fn template<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Fu
   let key = v8::String::new(scope, "copy")?;
   let f = v8::FunctionTemplate::new(scope, copy);
   proto.set(key.into(), f.into());
+  let key = v8::String::new(scope, "copyInto")?;
+  let f = v8::FunctionTemplate::new(scope, copy_into);
+  proto.set(key.into(), f.into());
   let key = v8::String::new(scope, "release")?;
   let f = v8::FunctionTemplate::new(scope, release);
   proto.set(key.into(), f.into());
+  // `ExternalCopy.totalExternalSize`, a static getter as on the host.
+  let key = v8::String::new(scope, "totalExternalSize")?;
+  let getter = v8::FunctionTemplate::new(scope, total_external_size);
+  t.set_accessor_property(
+    key.into(),
+    Some(getter),
+    None,
+    v8::PropertyAttribute::DONT_DELETE,
+  );
   st.borrow_mut().copy_template = Some(v8::Global::new(scope, t));
   Some(t)
 }
@@ -80,15 +92,25 @@ fn construct<'s>(
     }
     let (list, transfer_out) = transfer_options(scope, args.get(1))?;
     let copied = crate::transfer::v8_out::copy(scope, v)?;
+    let listed = !list.is_empty();
     for b in list {
       b.detach(None);
     }
     if transfer_out {
       if let Ok(b) = v8::Local::<v8::ArrayBuffer>::try_from(v) {
         b.detach(None);
+      } else if let Ok(view) = v8::Local::<v8::ArrayBufferView>::try_from(v) {
+        // A typed array or DataView: its buffer goes, as on the host.
+        if let Some(b) = view.buffer(scope) {
+          b.detach(None);
+        }
       }
     }
-    init(scope, args.this(), ExternalData::new(copied));
+    let data = ExternalData::new(copied);
+    if listed {
+      data.mark_transfer_list();
+    }
+    init(scope, args.this(), data);
     Ok(None)
   });
 }
@@ -136,6 +158,38 @@ fn copy<'s>(
       super::forget(scope, this);
     }
     Ok(Some(v))
+  });
+}
+
+/// `copyInto({ release, transferIn })`: a single-use token that arrives as a copy wherever it
+/// is transferred (another isolate, or the host).
+fn copy_into<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, args| {
+    let this = args.this();
+    let opts: CopyOptions = super::options::method(scope, args.get(0), 1)?;
+    let data = data_of(scope, this)?;
+    if opts.release {
+      super::forget(scope, this);
+    }
+    let handle = crate::isolate::handle::Handle::CopyInto(data);
+    super::token::new_instance(scope, handle)
+      .map(Some)
+      .ok_or_else(|| Thrown::error("Failed to create a handle object"))
+  });
+}
+
+fn total_external_size<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, _| {
+    let n = crate::transfer::external::total_external_size() as f64;
+    Ok(Some(v8::Number::new(scope, n).into()))
   });
 }
 

@@ -32,6 +32,8 @@ pub struct ExternalData {
   size: usize,
   /// Set once an ArrayBuffer copy was moved out with `transferIn` (SPEC §1.2).
   transferred: std::sync::atomic::AtomicBool,
+  /// Made with a `transferList`: its buffers move out with `transferIn` too.
+  moves: std::sync::atomic::AtomicBool,
 }
 
 impl ExternalData {
@@ -42,6 +44,7 @@ impl ExternalData {
       wire,
       size,
       transferred: std::sync::atomic::AtomicBool::new(false),
+      moves: std::sync::atomic::AtomicBool::new(false),
     })
   }
 
@@ -78,11 +81,19 @@ impl ExternalData {
       .map_err(|e| crate::transfer::thrown::Thrown::error(e.clone()))
   }
 
-  /// `copy({ transferIn: true })`: takes the value for one last materialisation. Only
-  /// ArrayBuffer copies can be transferred; others just copy.
+  /// Marks a copy made with a `transferList`: `transferIn` moves its buffers out as well.
+  pub fn mark_transfer_list(&self) {
+    self.moves.store(true, Ordering::SeqCst);
+  }
+
+  /// `copy({ transferIn: true })`: takes the value for one last materialisation. Copies of an
+  /// ArrayBuffer or a view, and copies made with a `transferList`, are moved out (later copies
+  /// are "Array buffer is invalid", as in isolated-vm); others just copy.
   pub fn transfer_in(&self) -> Result<&Value, crate::transfer::thrown::Thrown> {
     let v = self.value()?;
-    if matches!(v, Value::ArrayBuffer { .. }) && self.transferred.swap(true, Ordering::SeqCst) {
+    let moves = matches!(v, Value::ArrayBuffer { .. } | Value::View { .. })
+      || self.moves.load(Ordering::SeqCst);
+    if moves && self.transferred.swap(true, Ordering::SeqCst) {
       return Err(crate::transfer::thrown::Thrown::error(
         "Array buffer is invalid",
       ));
