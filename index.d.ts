@@ -796,7 +796,9 @@ declare namespace IsolatedVM {
 	export type RunOptions = {
 		/**
 		 * Maximum amount of time in milliseconds this script is allowed to run before execution is
-		 * canceled. Default is no timeout.
+		 * canceled. Default is no timeout. Must be a 32-bit integer (else TypeError "`timeout` must be
+		 * a 32-bit number"); it is read as unsigned, so a negative value is a very long timeout, and
+		 * `0`, `null` and `undefined` mean none.
 		 */
 		timeout?: number;
 	};
