@@ -30,6 +30,90 @@ async function sameOnBothFaces(name, body, expected) {
   });
 }
 
+// Item 6: an option, transfer, key or target error of an async method rejects its promise;
+// argument-type errors of its signature throw (as in isolated-vm 5.0.4); ignored methods throw.
+sameOnBothFaces('async methods reject instead of throwing, except for argument types', `
+  const outcome = (f) => {
+    let p;
+    try { p = f(); } catch (e) { return 'threw:' + e.message; }
+    if (!(p instanceof Promise)) return 'not a promise: ' + typeof p;
+    return p.then(() => 'resolved', (e) => 'rejected:' + e.constructor.name + ':' + e.message);
+  };
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const script = isolate.compileScriptSync('1');
+  const fn = context.evalSync('(function () { return 1 })', { reference: true });
+  const obj = context.evalSync('({ a: 1 })', { reference: true });
+  const released = isolate.createContextSync();
+  released.release();
+  const out = await Promise.all([
+    outcome(() => context.eval(5)),
+    outcome(() => context.eval('1', 5)),
+    outcome(() => context.eval('1', { timeout: 'x' })),
+    outcome(() => context.eval('1', { copy: true, reference: true })),
+    outcome(() => context.eval('1', { get timeout() { throw new RangeError('g'); } })),
+    outcome(() => context.evalClosure('return 1', 5)),
+    outcome(() => context.evalClosure('return 1', [{}])),
+    outcome(() => context.evalClosure('return 1', [], { arguments: 5 })),
+    outcome(() => released.eval('1')),
+    outcome(() => script.run(context, { timeout: NaN })),
+    outcome(() => obj.set('b', {})),
+    outcome(() => obj.set({}, 1)),
+    outcome(() => obj.delete({})),
+    outcome(() => obj.get('a', 5)),
+    outcome(() => obj.get('a', { copy: true, externalCopy: true })),
+    outcome(() => fn.apply(undefined, [{}])),
+    outcome(() => fn.apply(undefined, 5)),
+    outcome(() => fn.apply(undefined, [], { timeout: 1.5 })),
+    outcome(() => isolate.compileScript(5)),
+    outcome(() => isolate.compileScript('1', 5)),
+    outcome(() => isolate.createContext(5)),
+    outcome(() => context.evalIgnored('1', { timeout: 'x' })),
+    outcome(() => obj.setIgnored('b', {})),
+    outcome(() => context.eval('1')),
+  ]);
+  isolate.dispose();
+  return out;
+`, [
+  'threw:`undefined` requires parameter 1 to be a string',
+  'threw:`undefined` requires parameter 2 to be an object',
+  'rejected:TypeError:`timeout` must be a 32-bit number',
+  'rejected:TypeError:Only one of `copy`, `externalCopy`, or `reference` may be set',
+  'rejected:RangeError:g',
+  'threw:`undefined` requires parameter 2 to be an array',
+  'rejected:TypeError:A non-transferable value was passed',
+  'rejected:TypeError:`arguments` must be an object',
+  'rejected:Error:Context is released',
+  'rejected:TypeError:`timeout` must be a 32-bit number',
+  'rejected:TypeError:A non-transferable value was passed',
+  'rejected:TypeError:Invalid `key`',
+  'rejected:TypeError:Invalid `key`',
+  'threw:`undefined` requires parameter 2 to be an object',
+  'rejected:TypeError:Only one of `copy`, `externalCopy`, or `reference` may be set',
+  'rejected:TypeError:A non-transferable value was passed',
+  'threw:`undefined` requires parameter 2 to be an array',
+  'rejected:TypeError:`timeout` must be a 32-bit number',
+  'threw:`undefined` requires parameter 1 to be a string',
+  'threw:`undefined` requires parameter 2 to be an object',
+  'threw:`undefined` requires parameter 1 to be an object',
+  'threw:`timeout` must be a 32-bit number',
+  'threw:A non-transferable value was passed',
+  'resolved',
+]);
+
+sameOnBothFaces('sync methods still throw their argument errors', `
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const out = [];
+  for (const f of [() => context.evalSync('1', { timeout: 'x' }), () => context.evalClosureSync('return 1', [{}]),
+    () => isolate.compileScriptSync(5)]) {
+    try { f(); out.push('returned'); } catch (e) { out.push('threw:' + e.message); }
+  }
+  isolate.dispose();
+  return out;
+`, ['threw:`timeout` must be a 32-bit number', 'threw:A non-transferable value was passed',
+  'threw:`undefined` requires parameter 1 to be a string']);
+
 // Item 7: `timeout` is an int32, as isolated-vm reads it.
 sameOnBothFaces('timeout: a 32-bit number; null and negative values are accepted', `
   const isolate = new ivm.Isolate();

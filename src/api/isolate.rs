@@ -174,7 +174,7 @@ impl Isolate {
   /// Heap statistics (SPEC §1.4).
   #[napi(catch_unwind)]
   pub fn get_heap_statistics(&self, env: Env) -> napi::Result<Raw> {
-    self.heap_impl(env, Flavor::Async)
+    js::rejecting(env.raw(), self.heap_impl(env, Flavor::Async))
   }
 
   /// Heap statistics, synchronously.
@@ -186,7 +186,10 @@ impl Isolate {
   /// A new context (Promise).
   #[napi(catch_unwind)]
   pub fn create_context(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
-    self.create_context_impl(env, options, Flavor::Async)
+    js::rejecting(
+      env.raw(),
+      self.create_context_impl(env, options, Flavor::Async),
+    )
   }
 
   /// A new context.
@@ -203,7 +206,10 @@ impl Isolate {
     code: Unknown,
     options: Option<Unknown>,
   ) -> napi::Result<Raw> {
-    self.compile_impl(env, code, options, Flavor::Async)
+    js::rejecting(
+      env.raw(),
+      self.compile_impl(env, code, options, Flavor::Async),
+    )
   }
 
   /// Compiles a script.

@@ -53,3 +53,19 @@ impl Thrown {
     Thrown::new(ErrorKind::RangeError, message)
   }
 }
+
+/// Whether a TypeError with `message` is an argument-type error of a method's signature
+/// ("`undefined` requires …", "Illegal invocation"): isolated-vm checks those before an async
+/// method makes its promise, so they throw even there, while errors in option fields, transfers
+/// and targets reject the promise.
+pub fn is_signature_error(message: &str) -> bool {
+  message.starts_with("`undefined` requires ") || message == "Illegal invocation"
+}
+
+impl Thrown {
+  /// [`is_signature_error`] of this error.
+  pub fn is_signature_error(&self) -> bool {
+    matches!(self, Thrown::Error { kind: crate::error::ErrorKind::TypeError, message, stack: None, .. }
+      if is_signature_error(&message.to_rust()))
+  }
+}
