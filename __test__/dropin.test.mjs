@@ -132,3 +132,18 @@ sameOnBothFaces('timeout: a 32-bit number; null and negative values are accepted
   ...Array(8 * 4).fill('TypeError:`timeout` must be a 32-bit number'),
   ...Array(6 * 4).fill('7'),
 ]);
+
+// Item 10: the lines after the boundary marker are frame lines only.
+sameOnBothFaces('a multi-line message is not repeated after the boundary marker', `
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const stacks = [];
+  try { context.evalSync('throw new Error("A\\\\nB")'); } catch (e) { stacks.push(e.stack); }
+  try { await context.eval('throw new Error("A\\\\nB")'); } catch (e) { stacks.push(e.stack); }
+  isolate.dispose();
+  return stacks.map((stack) => {
+    const lines = stack.split('\\n');
+    const marker = lines.indexOf('    at (<isolated-vm boundary>)');
+    return [lines[0], lines[1], marker > 1, lines.slice(2).every((l) => l.startsWith('    at '))];
+  });
+`, Array(2).fill(['Error: A', 'B', true, true]));

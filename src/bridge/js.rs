@@ -273,7 +273,7 @@ pub fn take_ref(env: sys::napi_env, r: sys::napi_ref) -> sys::napi_value {
 fn stack_frames(env: sys::napi_env, err: sys::napi_value) -> Option<String> {
   let s = get_named(env, err, "stack").ok()?;
   let s = convert::rust_string(env, s)?;
-  s.split_once('\n').map(|(_, rest)| rest.to_string())
+  crate::transfer::thrown::frame_lines(&s).map(str::to_string)
 }
 
 /// Builds the JS value for a thrown value. Errors get the guest stack, the boundary marker and

@@ -69,3 +69,34 @@ impl Thrown {
       if is_signature_error(&message.to_rust()))
   }
 }
+
+/// The frame lines of a JavaScript `stack` string: everything from the first line after the
+/// header that starts with `    at ` (the header holds the message, which may span lines; none
+/// of it belongs after a boundary marker). `None` when there are no frames.
+pub fn frame_lines(stack: &str) -> Option<&str> {
+  let (_, rest) = stack.split_once('\n')?;
+  let mut offset = stack.len() - rest.len();
+  for line in rest.split_inclusive('\n') {
+    if line.starts_with("    at ") {
+      return Some(&stack[offset..]);
+    }
+    offset += line.len();
+  }
+  None
+}
+
+#[cfg(test)]
+mod tests {
+  use super::frame_lines;
+
+  #[test]
+  fn frames_only() {
+    assert_eq!(frame_lines("Error: A"), None);
+    assert_eq!(frame_lines("Error: A\nB"), None);
+    assert_eq!(
+      frame_lines("Error: A\nB\n    at f (x.js:1:1)\n    at x.js:2:2"),
+      Some("    at f (x.js:1:1)\n    at x.js:2:2")
+    );
+    assert_eq!(frame_lines("Error\n    at g"), Some("    at g"));
+  }
+}
