@@ -147,3 +147,27 @@ sameOnBothFaces('a multi-line message is not repeated after the boundary marker'
     return [lines[0], lines[1], marker > 1, lines.slice(2).every((l) => l.startsWith('    at '))];
   });
 `, Array(2).fill(['Error: A', 'B', true, true]));
+
+// Item 11: a `promise: true` sync call whose promise rejects returns a rejected promise.
+sameOnBothFaces('sync calls with promise: true return a rejected promise', `
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const fn = context.evalSync('(function () { return Promise.reject(new RangeError("f")) })', { reference: true });
+  const outcome = (f) => {
+    let p;
+    try { p = f(); } catch (e) { return 'threw:' + e.message; }
+    if (!(p instanceof Promise)) return 'not a promise';
+    return p.then((v) => 'resolved:' + v, (e) => 'rejected:' + e.constructor.name + ':' + e.message);
+  };
+  const after = context.evalSync('1 + 1');
+  const out = await Promise.all([
+    outcome(() => context.evalSync('Promise.reject(new Error("e"))', { promise: true })),
+    outcome(() => context.evalClosureSync('return Promise.reject(new TypeError("c"))', [], { result: { promise: true } })),
+    outcome(() => fn.applySync(undefined, [], { result: { promise: true } })),
+    outcome(() => context.evalSync('(async () => { await null; throw new Error("later") })()', { promise: true })),
+    outcome(() => context.evalSync('Promise.resolve(3)', { promise: true })),
+  ]);
+  out.push(after);
+  isolate.dispose();
+  return out;
+`, ['rejected:Error:e', 'rejected:TypeError:c', 'rejected:RangeError:f', 'rejected:Error:later', 'resolved:3', 2]);

@@ -367,14 +367,16 @@ impl<'a> Runtime<'a> {
         });
       }
     };
+    tables.borrow_mut().needs_checkpoint = false;
+    // The result is converted first: a `promise: true` result attaches its handlers, so a
+    // promise it hands over rejected is no longer an unhandled rejection (isolated-vm).
+    let out = convert(tc, tables, value);
+    let needs_checkpoint = std::mem::take(&mut tables.borrow_mut().needs_checkpoint);
     let unhandled = rejections.borrow_mut().drain(..).next();
     if let Some((_, reason)) = unhandled {
       let reason = v8::Local::new(tc, reason);
       return Err(v8_out::thrown(tc, reason, None));
     }
-    tables.borrow_mut().needs_checkpoint = false;
-    let out = convert(tc, tables, value);
-    let needs_checkpoint = std::mem::take(&mut tables.borrow_mut().needs_checkpoint);
     if needs_checkpoint {
       let timer = (timeout_ms > 0).then(|| Timer::arm(tc.thread_safe_handle(), timeout_ms));
       tc.perform_microtask_checkpoint();
