@@ -798,7 +798,8 @@ declare namespace IsolatedVM {
 		 * Maximum amount of time in milliseconds this script is allowed to run before execution is
 		 * canceled. Default is no timeout. Must be a 32-bit integer (else TypeError "`timeout` must be
 		 * a 32-bit number"); it is read as unsigned, so a negative value is a very long timeout, and
-		 * `0`, `null` and `undefined` mean none.
+		 * `0`, `null` and `undefined` mean none. A call stopped by it fails with "Script execution
+		 * timed out." and a stack of the guest frames where it stopped.
 		 */
 		timeout?: number;
 	};

@@ -171,3 +171,28 @@ sameOnBothFaces('sync calls with promise: true return a rejected promise', `
   isolate.dispose();
   return out;
 `, ['rejected:Error:e', 'rejected:TypeError:c', 'rejected:RangeError:f', 'rejected:Error:later', 'resolved:3', 2]);
+
+// Item 9: timeout errors carry the guest stack where the call stopped.
+sameOnBothFaces('timeout errors carry the guest stack', `
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const code = 'function spin() { for (;;) {} }\\nspin()';
+  const fn = context.evalSync('(function spinFn() { for (;;) {} })', { reference: true });
+  const stacks = [];
+  try { context.evalSync(code, { timeout: 20 }); } catch (e) { stacks.push(e.stack); }
+  try { fn.applySync(undefined, [], { timeout: 20 }); } catch (e) { stacks.push(e.stack); }
+  const after = context.evalSync('1 + 1');
+  try { await context.eval(code, { timeout: 20 }); } catch (e) { stacks.push(e.stack); }
+  try { await fn.apply(undefined, [], { timeout: 20 }); } catch (e) { stacks.push(e.stack); }
+  isolate.dispose();
+  return [after, ...stacks.map((stack) => {
+    const lines = stack.split('\\n');
+    const marker = lines.indexOf('    at (<isolated-vm boundary>)');
+    return [lines[0], lines.slice(1, marker).join('|'), marker > 1, lines.slice(1).every((l) => l.startsWith('    at '))];
+  })];
+`, [2,
+  ['Error: Script execution timed out.', '    at spin (<isolated-vm>:1:19)|    at <isolated-vm>:2:1', true, true],
+  ['Error: Script execution timed out.', '    at spinFn (<isolated-vm>:1:22)', true, true],
+  ['Error: Script execution timed out.', '    at spin (<isolated-vm>:1:19)|    at <isolated-vm>:2:1', true, true],
+  ['Error: Script execution timed out.', '    at spinFn (<isolated-vm>:1:22)', true, true],
+]);

@@ -316,7 +316,7 @@ impl<'a> Runtime<'a> {
     let ctx = v8::Local::new(hs, context);
     let cs = &mut v8::ContextScope::new(hs, ctx);
     v8::tc_scope!(let tc, cs);
-    let timer = (timeout_ms > 0).then(|| Timer::arm(tc.thread_safe_handle(), timeout_ms));
+    let timer = (timeout_ms > 0).then(|| Timer::arm(tc.thread_safe_handle(), timeout_ms, context));
     if let Some(t) = &timer {
       core.timers.borrow_mut().push(t.pauser());
     }
@@ -330,6 +330,7 @@ impl<'a> Runtime<'a> {
       }
     }
     let fired = timer.as_ref().map(|t| t.disarm()).unwrap_or(false);
+    let timeout_stack = timer.as_ref().and_then(|t| t.stack());
     if timer.is_some() {
       core.timers.borrow_mut().pop();
     }
@@ -347,12 +348,17 @@ impl<'a> Runtime<'a> {
       tc.cancel_terminate_execution();
       if terminated || result.is_none() {
         rejections.borrow_mut().clear();
-        return Err(Thrown::error(msg::TIMED_OUT));
+        return Err(timed_out(timeout_stack));
       }
     }
     if terminated {
-      tc.cancel_terminate_execution();
       rejections.borrow_mut().clear();
+      if core.timers.borrow().iter().any(|t| t.fired()) {
+        // The timeout of a call this one runs inside stopped it: the termination goes on up
+        // to that call, which reports it.
+        return Err(Thrown::error(msg::TIMED_OUT));
+      }
+      tc.cancel_terminate_execution();
       return Err(Thrown::error(msg::DISPOSED_DURING));
     }
     let value = match result {
@@ -378,7 +384,8 @@ impl<'a> Runtime<'a> {
       return Err(v8_out::thrown(tc, reason, None));
     }
     if needs_checkpoint {
-      let timer = (timeout_ms > 0).then(|| Timer::arm(tc.thread_safe_handle(), timeout_ms));
+      let timer =
+        (timeout_ms > 0).then(|| Timer::arm(tc.thread_safe_handle(), timeout_ms, context));
       tc.perform_microtask_checkpoint();
       if timer.map(|t| t.disarm()).unwrap_or(false) || tc.has_terminated() {
         tc.cancel_terminate_execution();
@@ -386,6 +393,19 @@ impl<'a> Runtime<'a> {
       rejections.borrow_mut().clear();
     }
     out
+  }
+}
+
+/// "Script execution timed out." with the guest stack where the timeout stopped the call.
+fn timed_out(stack: Option<String>) -> Thrown {
+  match stack {
+    Some(stack) => Thrown::Error {
+      kind: crate::error::ErrorKind::Error,
+      name: None,
+      message: crate::transfer::value::JsString::from(msg::TIMED_OUT),
+      stack: Some(crate::transfer::value::JsString::from(stack.as_str())),
+    },
+    None => Thrown::error(msg::TIMED_OUT),
   }
 }
 
