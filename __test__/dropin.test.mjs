@@ -196,3 +196,35 @@ sameOnBothFaces('timeout errors carry the guest stack', `
   ['Error: Script execution timed out.', '    at spin (<isolated-vm>:1:19)|    at <isolated-vm>:2:1', true, true],
   ['Error: Script execution timed out.', '    at spinFn (<isolated-vm>:1:22)', true, true],
 ]);
+
+// Item 8: sync methods on the running isolate's own handles during async calls (SPEC §2.1 rule 3).
+test('sync methods on handles of the isolate an async call runs in', async () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  context.global.setSync('isolate', isolate);
+  context.global.setSync('context', context);
+  assert.equal(await context.eval('isolate.compileScriptSync("6*7").runSync(context)'), 42);
+  assert.equal(await context.eval('context.evalSync("1 + 1")'), 2);
+  assert.equal(await context.eval('context.evalClosureSync("return $0 * 2", [21])'), 42);
+  assert.equal(await context.eval('isolate.createContextSync().evalSync("typeof isolate")'), 'undefined');
+  assert.equal(await context.eval('typeof isolate.getHeapStatisticsSync().used_heap_size'), 'number');
+  // A timeout of the inner call applies to it.
+  assert.equal(await context.eval('try { context.evalSync("for (;;) {}", { timeout: 20 }) } catch (e) { e.message }'),
+    'Script execution timed out.');
+  isolate.dispose();
+});
+
+// Item 8 (with item 9): the inner call runs in the outer one, whose timeout stops it.
+test('a timeout of an outer call stops a nested call and is reported by the outer call', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  context.global.setSync('context', context);
+  context.global.setSync('ivm', ivm);
+  // The inner eval has no timeout of its own; the outer one's stops it.
+  assert.throws(() => context.evalSync('context.evalSync("for (;;) {}")', { timeout: 50 }), (e) => {
+    assert.equal(e.message, 'Script execution timed out.');
+    return true;
+  });
+  assert.equal(context.evalSync('1 + 1'), 2);
+  isolate.dispose();
+});

@@ -147,6 +147,26 @@ pub fn receive<'s>(
   }
 }
 
+/// Whether `host` is the isolate this guest code runs in.
+fn is_current(scope: &mut v8::PinScope<'_, '_>, host: &crate::isolate::IsolateHost) -> bool {
+  scope
+    .get_slot::<Arc<SharedState>>()
+    .is_some_and(|s| Arc::ptr_eq(s, &host.state))
+}
+
+/// A synchronous call on a handle of the isolate the caller runs in (SPEC §2.1 rule 3: always
+/// allowed, also while it runs asynchronously): phase 2 runs right here, nested in the running
+/// call, as a job served while the isolate waits runs.
+fn run_here<T>(scope: &mut v8::PinScope<'_, '_>, work: Phase2<T>) -> Result<T, Thrown> {
+  let core = scope
+    .get_slot::<std::rc::Rc<crate::isolate::runtime::Core>>()
+    .cloned()
+    .ok_or_else(|| Thrown::error(msg::DISPOSED_SYNC))?;
+  let isolate: &mut v8::Isolate = scope;
+  let mut rt = Runtime::new(isolate, core);
+  work(&mut rt)
+}
+
 /// Runs `work` on `host`'s isolate in `mode`: its answer, a promise of it, or nothing.
 pub fn run<'s>(
   scope: &mut v8::PinScope<'s, '_>,
@@ -156,7 +176,11 @@ pub fn run<'s>(
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   match mode {
     Flavor::Sync => {
-      let answer = call_sync(scope, host, work)?;
+      let answer = if is_current(scope, host) {
+        run_here(scope, work)?
+      } else {
+        call_sync(scope, host, work)?
+      };
       receive(scope, answer).map(Some)
     }
     Flavor::Async => {
