@@ -228,3 +228,25 @@ test('a timeout of an outer call stops a nested call and is reported by the oute
   assert.equal(context.evalSync('1 + 1'), 2);
   isolate.dispose();
 });
+
+// Item 13: a call issued to an idle isolate is already running when `dispose()` follows.
+test('dispose right after a call to an idle isolate: that call is under way', async () => {
+  const settle = (p) => p.then((v) => 'resolved:' + typeof v, (e) => 'rejected:' + e.message);
+  for (const [name, call, expected] of [
+    ['createContext', (i) => i.createContext(), 'resolved:object'],
+    ['compileScript', (i) => i.compileScript('1'), 'resolved:object'],
+    ['getHeapStatistics', (i) => i.getHeapStatistics(), 'resolved:object'],
+  ]) {
+    const isolate = new ivm.Isolate();
+    const p = settle(call(isolate));
+    isolate.dispose();
+    assert.equal(await p, expected, name);
+  }
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const first = settle(context.eval('1'));
+  const queued = [settle(context.eval('2')), settle(isolate.createContext())];
+  isolate.dispose();
+  assert.equal(await first, 'rejected:Isolate was disposed during execution');
+  assert.deepEqual(await Promise.all(queued), ['rejected:Isolate is disposed', 'rejected:Isolate is disposed']);
+});

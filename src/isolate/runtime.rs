@@ -220,11 +220,52 @@ impl<'a> Runtime<'a> {
 
   /// Runs `body` in `context` under a TryCatch with an optional timeout, then a microtask
   /// checkpoint; fails the run on an unhandled rejection; classifies termination (memory limit,
-  /// disposal, timeout); finally converts the result with `convert` in the same scope.
+  /// disposal, timeout); finally converts the result with `convert` in the same scope. A run
+  /// that starts in a disposed isolate (a call that was under way when `dispose()` came, see
+  /// `IsolateHost::shutdown`) fails with "Isolate was disposed during execution" at once.
   pub fn execute<T>(
     &mut self,
     context: &v8::Global<v8::Context>,
     timeout_ms: u32,
+    body: impl for<'s, 'i> FnOnce(
+      &mut v8::PinScope<'s, 'i>,
+      &RefCell<Tables>,
+    ) -> Option<v8::Local<'s, v8::Value>>,
+    convert: impl for<'s, 'i> FnOnce(
+      &mut v8::PinScope<'s, 'i>,
+      &RefCell<Tables>,
+      v8::Local<'s, v8::Value>,
+    ) -> Result<T, Thrown>,
+  ) -> Result<T, Thrown> {
+    if self.state.disposed.load(Ordering::SeqCst) {
+      return Err(Thrown::error(msg::DISPOSED_DURING));
+    }
+    self.frame(context, timeout_ms, true, body, convert)
+  }
+
+  /// [`Runtime::execute`] for compiling (no guest code runs): it completes in a disposed
+  /// isolate too, as compiling does in isolated-vm once under way.
+  pub fn execute_compile<T>(
+    &mut self,
+    context: &v8::Global<v8::Context>,
+    body: impl for<'s, 'i> FnOnce(
+      &mut v8::PinScope<'s, 'i>,
+      &RefCell<Tables>,
+    ) -> Option<v8::Local<'s, v8::Value>>,
+    convert: impl for<'s, 'i> FnOnce(
+      &mut v8::PinScope<'s, 'i>,
+      &RefCell<Tables>,
+      v8::Local<'s, v8::Value>,
+    ) -> Result<T, Thrown>,
+  ) -> Result<T, Thrown> {
+    self.frame(context, 0, false, body, convert)
+  }
+
+  fn frame<T>(
+    &mut self,
+    context: &v8::Global<v8::Context>,
+    timeout_ms: u32,
+    runs_js: bool,
     body: impl for<'s, 'i> FnOnce(
       &mut v8::PinScope<'s, 'i>,
       &RefCell<Tables>,
@@ -245,6 +286,7 @@ impl<'a> Runtime<'a> {
       self.isolate,
       context,
       timeout_ms,
+      runs_js,
       &core,
       tables,
       rejections,
@@ -298,6 +340,7 @@ impl<'a> Runtime<'a> {
     isolate: &mut v8::Isolate,
     context: &v8::Global<v8::Context>,
     timeout_ms: u32,
+    runs_js: bool,
     core: &Core,
     tables: &RefCell<Tables>,
     rejections: &Rejections,
@@ -340,7 +383,8 @@ impl<'a> Runtime<'a> {
       rejections.borrow_mut().clear();
       return Err(Thrown::error(msg::DISPOSED_MEMORY));
     }
-    if state.disposed.load(Ordering::SeqCst) {
+    // Compiling that was under way when `dispose()` came completes (no guest code ran).
+    if runs_js && state.disposed.load(Ordering::SeqCst) {
       rejections.borrow_mut().clear();
       return Err(Thrown::error(msg::DISPOSED_DURING));
     }

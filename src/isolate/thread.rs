@@ -60,6 +60,8 @@ pub struct SharedState {
   pub host: std::sync::OnceLock<std::sync::Weak<IsolateHost>>,
   /// Jobs queued and not yet started.
   queued: AtomicUsize,
+  /// The isolate's thread has taken a job from the queue and not finished it yet.
+  busy: AtomicBool,
   /// Synchronous calls running inline on other threads: they run V8's tasks before they let
   /// go of the lock, so a new task need not wake the isolate's thread meanwhile.
   pub(super) inline_callers: AtomicUsize,
@@ -131,6 +133,8 @@ pub struct IsolateHost {
   shared: Mutex<Option<Arc<v8::SharedIsolate>>>,
   exited: crossbeam_channel::Receiver<()>,
   thread_id: std::thread::ThreadId,
+  /// The job queue, for a disposal that runs the call already under way (see `shutdown`).
+  queue: crossbeam_channel::Receiver<Msg>,
 }
 
 impl IsolateHost {
@@ -148,12 +152,14 @@ impl IsolateHost {
       waiting_on_host: AtomicUsize::new(0),
       host: std::sync::OnceLock::new(),
       queued: AtomicUsize::new(0),
+      busy: AtomicBool::new(false),
       inline_callers: AtomicUsize::new(0),
       tasks: Mutex::new(std::collections::VecDeque::new()),
       sender: Mutex::new(None),
     });
     let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
     *state.sender.lock() = Some(tx);
+    let queue = rx.clone();
     let (ready_tx, ready_rx) =
       crossbeam_channel::bounded::<(v8::IsolateHandle, Arc<v8::SharedIsolate>)>(1);
     let (exit_tx, exited) = crossbeam_channel::bounded::<()>(1);
@@ -180,7 +186,7 @@ impl IsolateHost {
           // for each job, so a disposal can tear the isolate down on the disposing thread.
           let weak = Arc::downgrade(&shared);
           drop(shared);
-          serve(&weak, &rx);
+          serve(&weak, &rx, &thread_state);
           if let Some(shared) = weak.upgrade() {
             let mut locker = shared.lock();
             teardown(&mut locker, &thread_state);
@@ -213,6 +219,7 @@ impl IsolateHost {
       shared: Mutex::new(Some(shared)),
       exited,
       thread_id,
+      queue,
     });
     let _ = host.state.host.set(Arc::downgrade(&host));
     Ok(host)
@@ -250,6 +257,10 @@ impl IsolateHost {
 
   /// Ends the thread (idempotent; used by dispose, drop and environment cleanup).
   pub fn shutdown(&self) {
+    // A call issued while the isolate was idle is already running in isolated-vm (a pool
+    // thread took it at once): it is run below rather than dropped with the queued ones.
+    let idle = !self.state.busy.load(Ordering::SeqCst)
+      && self.state.inline_callers.load(Ordering::SeqCst) == 0;
     self.state.disposed.store(true, Ordering::SeqCst);
     self.v8_handle.terminate_execution();
     // No job can be queued from now on.
@@ -261,6 +272,9 @@ impl IsolateHost {
         // isolate's thread is told only afterwards (its channel closes): woken earlier, it
         // would contend for the lock, and on a busy machine it can be preempted holding it.
         let mut locker = shared.lock();
+        if idle {
+          self.run_started(&mut locker);
+        }
         teardown(&mut locker, &self.state);
         drop(locker);
         drop(shared);
@@ -281,6 +295,23 @@ impl IsolateHost {
         let _ = t.join();
       }
     }
+  }
+}
+
+impl IsolateHost {
+  /// Runs the job at the head of the queue (a call issued while the isolate was idle, which
+  /// counts as started) on this thread during a disposal: it finishes as a call running at the
+  /// disposal does (a run fails with "Isolate was disposed during execution"; creating a
+  /// context or compiling still completes). `isolate` is locked by this thread.
+  fn run_started(&self, isolate: &mut v8::Isolate) {
+    let Ok(Msg::Job(job)) = self.queue.try_recv() else {
+      return;
+    };
+    self.state.queued.fetch_sub(1, Ordering::SeqCst);
+    let Some(core) = isolate.get_slot::<Rc<Core>>().cloned() else {
+      return;
+    };
+    run_job(isolate, &core, job, None);
   }
 }
 
@@ -431,7 +462,11 @@ fn run_job(
   failed
 }
 
-fn serve(shared: &std::sync::Weak<v8::SharedIsolate>, rx: &crossbeam_channel::Receiver<Msg>) {
+fn serve(
+  shared: &std::sync::Weak<v8::SharedIsolate>,
+  rx: &crossbeam_channel::Receiver<Msg>,
+  state: &SharedState,
+) {
   let mut clock = JobClock::new();
   loop {
     let polling = Instant::now();
@@ -440,6 +475,10 @@ fn serve(shared: &std::sync::Weak<v8::SharedIsolate>, rx: &crossbeam_channel::Re
       Ok((Msg::Stop, _)) | Err(_) => break,
       Ok(m) => m,
     };
+    if matches!(msg, Msg::Job(_)) {
+      // Taken: a disposal from now on leaves this job to this thread (`IsolateHost::shutdown`).
+      state.busy.store(true, Ordering::SeqCst);
+    }
     let Some(shared) = shared.upgrade() else {
       break;
     };
@@ -448,15 +487,20 @@ fn serve(shared: &std::sync::Weak<v8::SharedIsolate>, rx: &crossbeam_channel::Re
       break;
     };
     if core.state.disposed.load(Ordering::SeqCst) {
+      // A job taken before the disposal is under way: it finishes as such a call does.
+      if let Msg::Job(job) = msg {
+        core.state.queued.fetch_sub(1, Ordering::SeqCst);
+        run_job(&mut locker, &core, job, None);
+      }
       break;
     }
     match msg {
       Msg::Job(job) => {
         core.state.queued.fetch_sub(1, Ordering::SeqCst);
         let running = clock.start(polling.elapsed(), slept);
-        if run_job(&mut locker, &core, job, Some((&mut clock, running)))
-          || core.state.disposed.load(Ordering::SeqCst)
-        {
+        let failed = run_job(&mut locker, &core, job, Some((&mut clock, running)));
+        core.state.busy.store(false, Ordering::SeqCst);
+        if failed || core.state.disposed.load(Ordering::SeqCst) {
           break;
         }
         // Non-nestable tasks that arrived while the job waited in a nested loop.
