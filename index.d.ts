@@ -94,6 +94,8 @@ declare namespace IsolatedVM {
 		 * Note that CPU time may vary drastically if there is contention for the CPU. This could occur
 		 * if other processes are trying to do work, or if you have more than
 		 * require('os').cpus().length isolates currently doing work in the same nodejs process.
+		 * Includes the call in progress (read during an async call, or from a host function that a
+		 * sync call called).
 		 */
 		readonly cpuTime: bigint;
 
@@ -106,7 +108,7 @@ declare namespace IsolatedVM {
 		 * The total wall time spent in this isolate. Wall time is the amount of time the isolate has
 		 * been running, including passive time spent waiting (think "wall" like a clock on the wall).
 		 * For instance, if an isolate makes a call into another isolate, wall time will continue
-		 * increasing while CPU time will remain the same.
+		 * increasing while CPU time will remain the same. Includes the call in progress.
 		 */
 		readonly wallTime: bigint;
 

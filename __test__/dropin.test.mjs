@@ -250,3 +250,46 @@ test('dispose right after a call to an idle isolate: that call is under way', as
   assert.equal(await first, 'rejected:Isolate was disposed during execution');
   assert.deepEqual(await Promise.all(queued), ['rejected:Isolate is disposed', 'rejected:Isolate is disposed']);
 });
+
+// Item 14: `cpuTime` / `wallTime` include the call in progress.
+test('cpuTime and wallTime move during an async call', async () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const cpu0 = isolate.cpuTime;
+  const wall0 = isolate.wallTime;
+  const p = context.eval('const t = Date.now(); while (Date.now() - t < 300) {}');
+  await new Promise((r) => setTimeout(r, 150));
+  const cpu = Number(isolate.cpuTime - cpu0) / 1e6;
+  const wall = Number(isolate.wallTime - wall0) / 1e6;
+  assert.ok(wall >= 50, `wallTime moved by ${wall} ms during the call`);
+  assert.ok(cpu >= 20, `cpuTime moved by ${cpu} ms during the call`);
+  await p;
+  assert.ok(isolate.cpuTime >= cpu0 + BigInt(Math.floor(cpu * 1e6)), 'cpuTime never goes down');
+  isolate.dispose();
+});
+
+test('cpuTime and wallTime read from a host function during a sync call', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const seen = [];
+  context.global.setSync('probe', () => { seen.push([isolate.cpuTime, isolate.wallTime]); });
+  const [cpu0, wall0] = [isolate.cpuTime, isolate.wallTime];
+  context.evalSync('probe(); const t = Date.now(); while (Date.now() - t < 100) {} probe()');
+  const [[c1, w1], [c2, w2]] = seen;
+  assert.ok(Number(w2 - w1) / 1e6 >= 80, `wallTime moved by ${Number(w2 - w1) / 1e6} ms inside the call`);
+  assert.ok(Number(c2 - c1) / 1e6 >= 50, `cpuTime moved by ${Number(c2 - c1) / 1e6} ms inside the call`);
+  assert.ok(c1 >= cpu0 && w1 >= wall0);
+  assert.ok(isolate.cpuTime >= c2 && isolate.wallTime >= w2, 'never goes down');
+  // Inside a guest, a nested isolate's times move the same way.
+  context.global.setSync('ivm', ivm);
+  assert.equal(context.evalSync(`
+    const inner = new ivm.Isolate();
+    const c = inner.createContextSync();
+    const seen = [];
+    c.global.setSync('probe', new ivm.Callback(() => { seen.push(inner.wallTime); }));
+    c.evalSync('probe(); const t = Date.now(); while (Date.now() - t < 100) {} probe()');
+    inner.dispose();
+    Number(seen[1] - seen[0]) / 1e6 >= 80
+  `), true);
+  isolate.dispose();
+});

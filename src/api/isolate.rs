@@ -159,16 +159,17 @@ impl Isolate {
     Ok(host.state.handles.load(Ordering::Relaxed) as u32)
   }
 
-  /// CPU time spent in this isolate (bigint ns; time blocked elsewhere excluded).
+  /// CPU time spent in this isolate (bigint ns; time blocked elsewhere excluded), including
+  /// the call in progress.
   #[napi(getter, catch_unwind)]
   pub fn cpu_time(&self, env: Env) -> napi::Result<Raw> {
-    self.time(env, self.host.state.cpu_ns.load(Ordering::Relaxed))
+    self.time(env, self.host.state.times().0)
   }
 
-  /// Wall time spent running in this isolate (bigint ns).
+  /// Wall time spent running in this isolate (bigint ns), including the call in progress.
   #[napi(getter, catch_unwind)]
   pub fn wall_time(&self, env: Env) -> napi::Result<Raw> {
-    self.time(env, self.host.state.wall_ns.load(Ordering::Relaxed))
+    self.time(env, self.host.state.times().1)
   }
 
   /// Heap statistics (SPEC §1.4).

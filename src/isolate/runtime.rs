@@ -74,6 +74,9 @@ pub struct Core {
   /// Time this isolate's calls spent in other code run inline on their thread with the isolate
   /// unlocked (host functions, other isolates' sync calls), in ns: not its CPU time.
   pub host_ns: std::cell::Cell<u64>,
+  /// The synchronous call running inline on its caller's thread, if any: when it started and
+  /// `host_ns` then (for live `cpuTime` / `wallTime` read from a host function it calls).
+  pub inline_call: std::cell::Cell<Option<(std::time::Instant, u64)>>,
 }
 
 impl Core {
@@ -175,6 +178,7 @@ pub fn create(state: Arc<SharedState>, options: IsolateOptions) -> (v8::OwnedIso
     state,
     timers: RefCell::new(Vec::new()),
     host_ns: std::cell::Cell::new(0),
+    inline_call: std::cell::Cell::new(None),
   });
   isolate.set_slot(core.clone());
   (isolate, core)

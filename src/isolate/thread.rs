@@ -50,6 +50,10 @@ pub struct SharedState {
   pub cpu_ns: AtomicU64,
   /// Wall time spent running jobs, in ns.
   pub wall_ns: AtomicU64,
+  /// The call in progress, for live `cpuTime` / `wallTime` ([`SharedState::times`]).
+  pub live: super::clock::Live,
+  /// The CPU clock of the isolate's thread (as an `i64`), once it started.
+  thread_clock: std::sync::OnceLock<i64>,
   /// Live remote handles owned by this isolate (`referenceCount`).
   pub handles: AtomicUsize,
   /// Id source for handle tables.
@@ -115,6 +119,11 @@ impl SharedState {
     }
   }
 
+  /// `(cpuTime, wallTime)` in ns, including the call in progress. Any thread.
+  pub fn times(&self) -> (u64, u64) {
+    self.live.read(self)
+  }
+
   /// A fresh table id.
   pub fn new_id(&self) -> u32 {
     self.next_id.fetch_add(1, Ordering::Relaxed)
@@ -147,6 +156,8 @@ impl IsolateHost {
       memory: memory.clone(),
       cpu_ns: AtomicU64::new(0),
       wall_ns: AtomicU64::new(0),
+      live: super::clock::Live::default(),
+      thread_clock: std::sync::OnceLock::new(),
       handles: AtomicUsize::new(0),
       next_id: AtomicU32::new(1),
       waiting_on_host: AtomicUsize::new(0),
@@ -168,6 +179,9 @@ impl IsolateHost {
       .name("ivm-isolate".into())
       .stack_size(8 << 20)
       .spawn(move || {
+        if let Some(id) = super::clock::own_thread_clock() {
+          let _ = thread_state.thread_clock.set(i64::from(id));
+        }
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
           let (mut isolate, core) = super::runtime::create(thread_state.clone(), options);
           isolate.set_slot(JobQueue(rx.clone()));
@@ -446,6 +460,7 @@ fn run_job(
     job(&mut rt)
   }));
   if let Some((clock, running)) = timing.as_mut() {
+    state.live.stop();
     let elsewhere = core.host_ns.get().saturating_sub(elsewhere0);
     clock.before_delivery(running, &state, elsewhere);
   }
@@ -498,6 +513,11 @@ fn serve(
       Msg::Job(job) => {
         core.state.queued.fetch_sub(1, Ordering::SeqCst);
         let running = clock.start(polling.elapsed(), slept);
+        let thread_clock = core.state.thread_clock.get().copied();
+        core
+          .state
+          .live
+          .start(Instant::now(), thread_clock, running.cpu0());
         let failed = run_job(&mut locker, &core, job, Some((&mut clock, running)));
         core.state.busy.store(false, Ordering::SeqCst);
         if failed || core.state.disposed.load(Ordering::SeqCst) {

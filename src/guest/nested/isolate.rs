@@ -229,11 +229,8 @@ fn time<'s>(
   wall: bool,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let h = live(scope, args.this())?;
-  let ns = if wall {
-    h.state.wall_ns.load(Ordering::Relaxed)
-  } else {
-    h.state.cpu_ns.load(Ordering::Relaxed)
-  };
+  let (cpu, wall_ns) = h.state.times();
+  let ns = if wall { wall_ns } else { cpu };
   Ok(Some(v8::BigInt::new_from_u64(scope, ns).into()))
 }
 
