@@ -293,3 +293,23 @@ test('cpuTime and wallTime read from a host function during a sync call', () => 
   `), true);
   isolate.dispose();
 });
+
+// Item 12: per-isolate FIFO while a call waits in `applySyncPromise`; a timeout is its call's.
+test('later async calls wait for a call waiting in applySyncPromise; sync calls still run', async () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const delay = (ms) => new Promise((r) => setTimeout(r, ms));
+  context.global.setSync('slow', new ivm.Reference(() => delay(100)));
+  context.global.setSync('host', new ivm.Reference(() => 1));
+  const order = [];
+  const track = (n, p) => p.then(() => order.push(n + ' ok'), (e) => order.push(n + ' ' + e.message));
+  const p1 = track(1, context.eval('slow.applySyncPromise()', { timeout: 1 }));
+  await delay(10);
+  const p2 = track(2, context.eval('host.applySync()'));
+  await delay(20);
+  const p3 = track(3, context.eval('3'));
+  assert.equal(context.evalSync('1 + 1'), 2, 'a sync call runs while the async one waits');
+  await Promise.all([p1, p2, p3]);
+  assert.deepEqual(order, ['1 ok', '2 ok', '3 ok']);
+  isolate.dispose();
+});

@@ -1,8 +1,8 @@
 //! Guest Reference objects to values of *another* isolate, and the calls guests make into
 //! other isolates (SPEC §2.1 rules 1, 3 and 4).
 //!
-//! A synchronous call posts a job to the owner and waits, serving this isolate's own queue
-//! meanwhile, so the owner may call back synchronously. The job runs under this isolate's
+//! A synchronous call posts a job to the owner and waits, serving the synchronous calls handed
+//! to this isolate meanwhile, so the owner may call back synchronously. The job runs under this isolate's
 //! innermost synchronous caller, so host requests made by the owner reach a host thread that is
 //! blocked on this chain. A guest running asynchronously (nobody is blocked on it) may not call
 //! another isolate synchronously: that could deadlock two isolates waiting on each other.
@@ -90,7 +90,8 @@ pub fn call_sync<T: Send + 'static>(
 
 /// A guest as the caller of a synchronous call into another isolate: its own isolate is
 /// unlocked while the call runs inline (so the target may call back into it; the time is not
-/// this isolate's); while a call handed to the target's thread runs, it serves its own queue.
+/// this isolate's); while a call handed to the target's thread runs, it serves the synchronous
+/// calls handed to its own isolate.
 struct GuestCaller<'a> {
   isolate: &'a mut v8::Isolate,
   shared: Arc<SharedState>,

@@ -6,8 +6,8 @@
 //! on the OS scheduler. Async jobs take the same lock on the isolate's own thread, so the two
 //! never run at once. A guest → host call made during such a call runs inline too, with the
 //! isolate unlocked around it ([`run_unlocked`]), so the host may call into this isolate or any
-//! other one; the isolate's thread may run queued async work meanwhile, as it does while any job
-//! waits for the host (SPEC §2.1).
+//! other one; the isolate's thread may run synchronous calls handed to it meanwhile, as it does
+//! while any job waits for the host (SPEC §2.1); async calls keep their FIFO order.
 
 use super::runtime::{Core, Runtime};
 use super::thread::IsolateHost;

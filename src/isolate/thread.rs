@@ -24,6 +24,9 @@ pub type Deliver = Box<dyn FnOnce()>;
 
 enum Msg {
   Job(Job),
+  /// A synchronous call handed to the isolate's thread (its caller waits): also served while
+  /// the thread waits for another thread, unlike async jobs, which keep their FIFO order.
+  Sync(Job),
   /// V8 posted foreground tasks for this isolate (in [`SharedState::tasks`]; see
   /// [`crate::platform::tasks`]).
   Tasks,
@@ -71,6 +74,11 @@ pub struct SharedState {
   pub(super) inline_callers: AtomicUsize,
   /// Foreground tasks V8 posted for this isolate, oldest first.
   tasks: Mutex<std::collections::VecDeque<Task>>,
+  /// Async jobs that arrived while the running job waited for another thread (a host function,
+  /// `applySyncPromise`, another isolate): they run after it, before anything queued later.
+  deferred: Mutex<std::collections::VecDeque<Job>>,
+  /// Whether `deferred` may hold jobs (read without its lock).
+  has_deferred: AtomicBool,
   sender: Mutex<Option<crossbeam_channel::Sender<Msg>>>,
 }
 
@@ -78,6 +86,16 @@ impl SharedState {
   /// Queues a job on this isolate from any thread (FIFO with every other call). Returns the
   /// job back if the isolate is disposed.
   pub fn post(&self, job: Job) -> Result<(), Job> {
+    self.post_msg(job, false)
+  }
+
+  /// Queues the phase 2 of a synchronous call whose caller waits for it: in order with the
+  /// other calls, but also served while the isolate's running job waits for another thread.
+  pub fn post_sync(&self, job: Job) -> Result<(), Job> {
+    self.post_msg(job, true)
+  }
+
+  fn post_msg(&self, job: Job, sync: bool) -> Result<(), Job> {
     let guard = self.sender.lock();
     if self.disposed.load(Ordering::SeqCst) {
       return Err(job);
@@ -85,10 +103,11 @@ impl SharedState {
     match guard.as_ref() {
       Some(tx) => {
         self.queued.fetch_add(1, Ordering::SeqCst);
-        tx.send(Msg::Job(job)).map_err(|e| {
+        let msg = if sync { Msg::Sync(job) } else { Msg::Job(job) };
+        tx.send(msg).map_err(|e| {
           self.queued.fetch_sub(1, Ordering::SeqCst);
           match e.0 {
-            Msg::Job(j) => j,
+            Msg::Job(j) | Msg::Sync(j) => j,
             Msg::Stop | Msg::Tasks => Box::new(|_: &mut Runtime| -> Deliver { Box::new(|| {}) }),
           }
         })
@@ -117,6 +136,25 @@ impl SharedState {
         let _ = tx.send(Msg::Tasks);
       }
     }
+  }
+
+  /// Keeps an async job that arrived while the running job waited, for after it.
+  fn defer(&self, job: Job) {
+    self.deferred.lock().push_back(job);
+    self.has_deferred.store(true, Ordering::SeqCst);
+  }
+
+  /// The oldest deferred job, if any.
+  fn take_deferred(&self) -> Option<Job> {
+    if !self.has_deferred.load(Ordering::SeqCst) {
+      return None;
+    }
+    let mut d = self.deferred.lock();
+    let job = d.pop_front();
+    if d.is_empty() {
+      self.has_deferred.store(false, Ordering::SeqCst);
+    }
+    job
   }
 
   /// `(cpuTime, wallTime)` in ns, including the call in progress. Any thread.
@@ -166,6 +204,8 @@ impl IsolateHost {
       busy: AtomicBool::new(false),
       inline_callers: AtomicUsize::new(0),
       tasks: Mutex::new(std::collections::VecDeque::new()),
+      deferred: Mutex::new(std::collections::VecDeque::new()),
+      has_deferred: AtomicBool::new(false),
       sender: Mutex::new(None),
     });
     let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
@@ -244,6 +284,11 @@ impl IsolateHost {
     self.state.post(job)
   }
 
+  /// Queues a synchronous call's phase 2 ([`SharedState::post_sync`]).
+  pub fn post_sync(&self, job: Job) -> Result<(), Job> {
+    self.state.post_sync(job)
+  }
+
   /// The lockable V8 isolate, until disposal.
   pub fn shared(&self) -> Option<Arc<v8::SharedIsolate>> {
     self.shared.lock().clone()
@@ -318,8 +363,12 @@ impl IsolateHost {
   /// disposal does (a run fails with "Isolate was disposed during execution"; creating a
   /// context or compiling still completes). `isolate` is locked by this thread.
   fn run_started(&self, isolate: &mut v8::Isolate) {
-    let Ok(Msg::Job(job)) = self.queue.try_recv() else {
-      return;
+    let job = match self.state.take_deferred() {
+      Some(job) => job,
+      None => match self.queue.try_recv() {
+        Ok(Msg::Job(job) | Msg::Sync(job)) => job,
+        _ => return,
+      },
     };
     self.state.queued.fetch_sub(1, Ordering::SeqCst);
     let Some(core) = isolate.get_slot::<Rc<Core>>().cloned() else {
@@ -340,6 +389,10 @@ fn teardown(isolate: &mut v8::Isolate, state: &SharedState) {
   }
   crate::platform::tasks::unregister(isolate);
   state.tasks.lock().clear();
+  // Deferred jobs go unrun (their callers hear of the disposal).
+  let deferred = std::mem::take(&mut *state.deferred.lock());
+  state.has_deferred.store(false, Ordering::SeqCst);
+  drop(deferred);
   if let Some(core) = isolate.get_slot::<Rc<Core>>().cloned() {
     core.clear();
   }
@@ -485,12 +538,15 @@ fn serve(
   let mut clock = JobClock::new();
   loop {
     let polling = Instant::now();
-    let msg = recv_spinning(rx, job_spin());
+    let msg = match state.take_deferred() {
+      Some(job) => Ok((Msg::Job(job), false)),
+      None => recv_spinning(rx, job_spin()),
+    };
     let (msg, slept) = match msg {
       Ok((Msg::Stop, _)) | Err(_) => break,
       Ok(m) => m,
     };
-    if matches!(msg, Msg::Job(_)) {
+    if matches!(msg, Msg::Job(_) | Msg::Sync(_)) {
       // Taken: a disposal from now on leaves this job to this thread (`IsolateHost::shutdown`).
       state.busy.store(true, Ordering::SeqCst);
     }
@@ -503,14 +559,14 @@ fn serve(
     };
     if core.state.disposed.load(Ordering::SeqCst) {
       // A job taken before the disposal is under way: it finishes as such a call does.
-      if let Msg::Job(job) = msg {
+      if let Msg::Job(job) | Msg::Sync(job) = msg {
         core.state.queued.fetch_sub(1, Ordering::SeqCst);
         run_job(&mut locker, &core, job, None);
       }
       break;
     }
     match msg {
-      Msg::Job(job) => {
+      Msg::Job(job) | Msg::Sync(job) => {
         core.state.queued.fetch_sub(1, Ordering::SeqCst);
         let running = clock.start(polling.elapsed(), slept);
         let thread_clock = core.state.thread_clock.get().copied();
@@ -534,10 +590,12 @@ fn serve(
   }
 }
 
-/// Waits for `reply` on the isolate's thread while serving the isolate's own job queue, so a
-/// host that calls back synchronously into this isolate (while the isolate waits for that host)
-/// is served instead of deadlocking. `isolate` comes from the scope of the waiting callback;
-/// nested jobs open their own scopes on it.
+/// Waits for `reply` on the isolate's thread while serving the synchronous calls handed to the
+/// isolate, so a host that calls back synchronously into this isolate (while the isolate waits
+/// for that host) is served instead of deadlocking. Async jobs arriving meanwhile wait for the
+/// running job (per-isolate FIFO, as in isolated-vm: deferred, then run before anything queued
+/// later). `isolate` comes from the scope of the waiting callback; nested jobs open their own
+/// scopes on it.
 pub fn serve_while_waiting<T>(
   isolate: &mut v8::Isolate,
   reply: &crossbeam_channel::Receiver<T>,
@@ -585,6 +643,10 @@ fn wait_serving_jobs<T>(
       Woken::Reply(v) => return v,
       Woken::Queue(msg) => match msg {
         Ok(Msg::Job(job)) => {
+          // An async call waits for the running one (per-isolate FIFO, as in isolated-vm).
+          core.state.defer(job);
+        }
+        Ok(Msg::Sync(job)) => {
           core.state.queued.fetch_sub(1, Ordering::SeqCst);
           if core.state.disposed.load(Ordering::SeqCst) {
             drop(job);
