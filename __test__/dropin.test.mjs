@@ -229,6 +229,26 @@ test('a timeout of an outer call stops a nested call and is reported by the oute
   isolate.dispose();
 });
 
+// Item 15: `eval` / `new Function` refuse sources longer than memoryLimit / 8 characters.
+test('code generation from strings is limited to memoryLimit / 8 characters', () => {
+  const isolate = new ivm.Isolate({ memoryLimit: 8 });
+  const context = isolate.createContextSync();
+  const refused = 'EvalError: Code generation from strings disallowed for this context';
+  const attempt = (code) => context.evalSync(`try { typeof ${code} } catch (e) { e.constructor.name + ': ' + e.message }`);
+  assert.equal(attempt('eval("1".repeat(1048577))'), refused);
+  assert.equal(attempt('new Function("1".repeat(1048577))'), refused);
+  assert.equal(attempt('eval("1".repeat(1048576))'), 'number');
+  assert.equal(attempt('eval(5)'), 'number');
+  assert.equal(context.evalSync('eval("1 + 1") + new Function("return 2")()'), 4);
+  // A context created later has the same limit.
+  assert.equal(isolate.createContextSync().evalSync(`try { eval("1".repeat(1048577)) } catch (e) { e.message }`),
+    'Code generation from strings disallowed for this context');
+  isolate.dispose();
+  const big = new ivm.Isolate({ memoryLimit: 128 });
+  assert.equal(big.createContextSync().evalSync('typeof eval("1".repeat(1048577))'), 'number');
+  big.dispose();
+});
+
 // Item 13: a call issued to an idle isolate is already running when `dispose()` follows.
 test('dispose right after a call to an idle isolate: that call is under way', async () => {
   const settle = (p) => p.then((v) => 'resolved:' + typeof v, (e) => 'rejected:' + e.message);

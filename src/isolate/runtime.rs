@@ -164,6 +164,7 @@ pub fn create(state: Arc<SharedState>, options: IsolateOptions) -> (v8::OwnedIso
   isolate.add_near_heap_limit_callback(limits::near_heap_limit, data);
   isolate.add_gc_epilogue_callback(limits::gc_epilogue, data, v8::GCType::kGCTypeAll);
   isolate.set_promise_reject_callback(promise_reject);
+  super::codegen::install(&mut isolate);
   let rejections: Rejections = Rc::new(RefCell::new(Vec::new()));
   isolate.set_slot(rejections.clone());
   isolate.set_slot(memory.clone());
@@ -213,6 +214,7 @@ impl<'a> Runtime<'a> {
     let isolate = &mut *self.isolate;
     v8::scope!(let scope, isolate);
     let ctx = v8::Context::new(scope, Default::default());
+    super::codegen::restrict(ctx);
     {
       let cs = &mut v8::ContextScope::new(scope, ctx);
       super::collect::install(cs);
