@@ -94,6 +94,8 @@ declare namespace IsolatedVM {
 		 * Note that CPU time may vary drastically if there is contention for the CPU. This could occur
 		 * if other processes are trying to do work, or if you have more than
 		 * require('os').cpus().length isolates currently doing work in the same nodejs process.
+		 * Includes the call in progress (read during an async call, or from a host function that a
+		 * sync call called).
 		 */
 		readonly cpuTime: bigint;
 
@@ -106,7 +108,7 @@ declare namespace IsolatedVM {
 		 * The total wall time spent in this isolate. Wall time is the amount of time the isolate has
 		 * been running, including passive time spent waiting (think "wall" like a clock on the wall).
 		 * For instance, if an isolate makes a call into another isolate, wall time will continue
-		 * increasing while CPU time will remain the same.
+		 * increasing while CPU time will remain the same. Includes the call in progress.
 		 */
 		readonly wallTime: bigint;
 
@@ -796,7 +798,10 @@ declare namespace IsolatedVM {
 	export type RunOptions = {
 		/**
 		 * Maximum amount of time in milliseconds this script is allowed to run before execution is
-		 * canceled. Default is no timeout.
+		 * canceled. Default is no timeout. Must be a 32-bit integer (else TypeError "`timeout` must be
+		 * a 32-bit number"); it is read as unsigned, so a negative value is a very long timeout, and
+		 * `0`, `null` and `undefined` mean none. A call stopped by it fails with "Script execution
+		 * timed out." and a stack of the guest frames where it stopped.
 		 */
 		timeout?: number;
 	};

@@ -174,8 +174,8 @@ sameOnBothFaces('option type errors', `
     run(() => ref.getSync('a', { get copy() { throw new RangeError('from a getter'); } })),
   ];
 `, [
-  'err:TypeError:`timeout` must be a number', 'err:TypeError:`timeout` must be a number',
-  'err:TypeError:`timeout` must be a non-negative number', 'err:TypeError:`arguments` must be an object',
+  'err:TypeError:`timeout` must be a 32-bit number', 'err:TypeError:`timeout` must be a 32-bit number',
+  'ok:1', 'err:TypeError:`arguments` must be an object',
   'err:TypeError:`result` must be an object', 'err:TypeError:Only one of `copy`, `externalCopy`, or `reference` may be set',
   'err:TypeError:Only one of `copy`, `externalCopy`, or `reference` may be set',
   'err:TypeError:Only one of `copy`, `externalCopy`, or `reference` may be set', 'err:RangeError:from a getter',
@@ -344,7 +344,7 @@ test('both faces: transfer options on a Reference to the other side', () => {
   // Option errors are the same across the boundary too.
   assert.throws(() => guestObj.getSync('r', 5), { message: '`undefined` requires parameter 2 to be an object' });
   assert.equal(context.evalSync(`try { hostObj.getSync('r', 5) } catch (e) { e.message }`), '`undefined` requires parameter 2 to be an object');
-  assert.throws(() => guestFn.applySync(undefined, [], { timeout: 'x' }), { message: '`timeout` must be a number' });
-  assert.equal(context.evalSync(`try { hostFn.applySync(undefined, [], { timeout: 'x' }) } catch (e) { e.message }`), '`timeout` must be a number');
+  assert.throws(() => guestFn.applySync(undefined, [], { timeout: 'x' }), { message: '`timeout` must be a 32-bit number' });
+  assert.equal(context.evalSync(`try { hostFn.applySync(undefined, [], { timeout: 'x' }) } catch (e) { e.message }`), '`timeout` must be a 32-bit number');
   isolate.dispose();
 });

@@ -25,7 +25,8 @@ test('a guest creates a nested isolate and runs code in it synchronously', () =>
   assert.equal(context.evalSync('ctx.evalClosureSync("return $0 + $1", [1, 2])'), 3);
   assert.equal(context.evalSync('try { ctx.evalSync("throw new RangeError(\\"inner\\")") } catch (e) { e.constructor.name + ": " + e.message }'), 'RangeError: inner');
   assert.equal(context.evalSync('try { ctx.evalSync("for(;;){}", { timeout: 20 }) } catch (e) { e.message }'), 'Script execution timed out.');
-  assert.equal(context.evalSync('try { ctx.evalSync("1", { timeout: -1 }) } catch (e) { e.message }'), '`timeout` must be a non-negative number');
+  assert.equal(context.evalSync('try { ctx.evalSync("1", { timeout: 2 ** 31 }) } catch (e) { e.message }'), '`timeout` must be a 32-bit number');
+  assert.equal(context.evalSync('ctx.evalSync("1", { timeout: -1 })'), 1, 'a negative timeout is accepted, as in isolated-vm');
   assert.equal(context.evalSync('try { new ivm.Isolate({ memoryLimit: 1 }) } catch (e) { e.message }'), '`memoryLimit` must be at least 8');
   assert.equal(context.evalSync('try { ivm.Isolate() } catch (e) { e.message }'), '`Isolate` must be called with `new`');
   assert.equal(context.evalSync('try { new ivm.Context() } catch (e) { e.message }'), '`Context` constructor is private');

@@ -46,6 +46,8 @@ impl ErrorKind {
 
 /// Library messages (SPEC §2.4).
 pub mod msg {
+  /// A `timeout` option that is not an int32.
+  pub const TIMEOUT_TYPE: &str = "`timeout` must be a 32-bit number";
   /// `timeout` expired.
   pub const TIMED_OUT: &str = "Script execution timed out.";
   /// `dispose()` while the call was running.

@@ -232,7 +232,7 @@ impl Context {
   /// Evaluates code (Promise of the completion value, or `undefined` if not transferable).
   #[napi(catch_unwind)]
   pub fn eval(&self, env: Env, code: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
-    self.eval_impl(env, code, options, Flavor::Async)
+    js::rejecting(env.raw(), self.eval_impl(env, code, options, Flavor::Async))
   }
 
   /// Evaluates code, ignoring the outcome.
@@ -255,7 +255,10 @@ impl Context {
     args: Option<Unknown>,
     options: Option<Unknown>,
   ) -> napi::Result<Raw> {
-    self.closure_impl(env, code, args, options, Flavor::Async)
+    js::rejecting(
+      env.raw(),
+      self.closure_impl(env, code, args, options, Flavor::Async),
+    )
   }
 
   /// Runs `code` as a function body, ignoring the outcome.

@@ -159,22 +159,23 @@ impl Isolate {
     Ok(host.state.handles.load(Ordering::Relaxed) as u32)
   }
 
-  /// CPU time spent in this isolate (bigint ns; time blocked elsewhere excluded).
+  /// CPU time spent in this isolate (bigint ns; time blocked elsewhere excluded), including
+  /// the call in progress.
   #[napi(getter, catch_unwind)]
   pub fn cpu_time(&self, env: Env) -> napi::Result<Raw> {
-    self.time(env, self.host.state.cpu_ns.load(Ordering::Relaxed))
+    self.time(env, self.host.state.times().0)
   }
 
-  /// Wall time spent running in this isolate (bigint ns).
+  /// Wall time spent running in this isolate (bigint ns), including the call in progress.
   #[napi(getter, catch_unwind)]
   pub fn wall_time(&self, env: Env) -> napi::Result<Raw> {
-    self.time(env, self.host.state.wall_ns.load(Ordering::Relaxed))
+    self.time(env, self.host.state.times().1)
   }
 
   /// Heap statistics (SPEC §1.4).
   #[napi(catch_unwind)]
   pub fn get_heap_statistics(&self, env: Env) -> napi::Result<Raw> {
-    self.heap_impl(env, Flavor::Async)
+    js::rejecting(env.raw(), self.heap_impl(env, Flavor::Async))
   }
 
   /// Heap statistics, synchronously.
@@ -186,7 +187,10 @@ impl Isolate {
   /// A new context (Promise).
   #[napi(catch_unwind)]
   pub fn create_context(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
-    self.create_context_impl(env, options, Flavor::Async)
+    js::rejecting(
+      env.raw(),
+      self.create_context_impl(env, options, Flavor::Async),
+    )
   }
 
   /// A new context.
@@ -203,7 +207,10 @@ impl Isolate {
     code: Unknown,
     options: Option<Unknown>,
   ) -> napi::Result<Raw> {
-    self.compile_impl(env, code, options, Flavor::Async)
+    js::rejecting(
+      env.raw(),
+      self.compile_impl(env, code, options, Flavor::Async),
+    )
   }
 
   /// Compiles a script.

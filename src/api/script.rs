@@ -100,7 +100,10 @@ impl Script {
   /// Runs the script in `context` (Promise).
   #[napi(catch_unwind)]
   pub fn run(&self, env: Env, context: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
-    self.run_impl(env, context, options, Flavor::Async)
+    js::rejecting(
+      env.raw(),
+      self.run_impl(env, context, options, Flavor::Async),
+    )
   }
 
   /// Runs the script, ignoring the outcome.

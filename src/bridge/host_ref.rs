@@ -347,7 +347,7 @@ pub fn call(
 
 /// How the caller of [`call`] gets the host's answer.
 pub enum Wait<'a> {
-  /// Wait for it on this channel (serving the isolate's own queue meanwhile).
+  /// Wait for it on this channel (serving synchronous calls into the isolate meanwhile).
   Reply(&'a crossbeam_channel::Receiver<Result<Value, Thrown>>),
   /// Run this on the current thread (it is the host's, and the guest runs inline on it), with
   /// the isolate unlocked; it returns the answer.

@@ -273,7 +273,7 @@ pub fn take_ref(env: sys::napi_env, r: sys::napi_ref) -> sys::napi_value {
 fn stack_frames(env: sys::napi_env, err: sys::napi_value) -> Option<String> {
   let s = get_named(env, err, "stack").ok()?;
   let s = convert::rust_string(env, s)?;
-  s.split_once('\n').map(|(_, rest)| rest.to_string())
+  crate::transfer::thrown::frame_lines(&s).map(str::to_string)
 }
 
 /// Builds the JS value for a thrown value. Errors get the guest stack, the boundary marker and
@@ -360,6 +360,55 @@ impl napi::bindgen_prelude::TypeName for Raw {
   fn value_type() -> napi::ValueType {
     napi::ValueType::Unknown
   }
+}
+
+/// What an asynchronous method returns when it failed before its call was queued (an option,
+/// transfer, key or target error): a promise rejected with that error instead of a throw, as
+/// isolated-vm's async methods do. Argument-type errors of the method's signature
+/// ([`crate::transfer::thrown::is_signature_error`]) still throw. `r` is the method's result
+/// with the error already thrown (pending) or still as napi-rs's error.
+pub fn rejecting(env: sys::napi_env, r: napi::Result<Raw>) -> napi::Result<Raw> {
+  let e = match r {
+    Ok(v) => return Ok(v),
+    Err(e) => e,
+  };
+  let mut is_pending = false;
+  // SAFETY: valid env on its thread.
+  unsafe { sys::napi_is_exception_pending(env, &mut is_pending) };
+  let value = if is_pending {
+    let mut v = null_mut();
+    // SAFETY: an exception is pending in this env; this takes it.
+    unsafe { sys::napi_get_and_clear_last_exception(env, &mut v) };
+    v
+  } else {
+    // SAFETY: valid env on its thread; the error is turned into a JS value, not thrown.
+    unsafe { napi::JsError::from(e).into_value(env) }
+  };
+  if is_signature_type_error(env, value) {
+    // SAFETY: valid env and value; the exception taken above is thrown again.
+    unsafe { sys::napi_throw(env, value) };
+    return Err(pending());
+  }
+  let (d, p) = create_promise(env)?;
+  reject(env, d, value);
+  Ok(Raw(p))
+}
+
+/// Whether `value` is a TypeError of a method's signature check.
+fn is_signature_type_error(env: sys::napi_env, value: sys::napi_value) -> bool {
+  let Ok(ctor) = global(env).and_then(|g| get_named(env, g, "TypeError")) else {
+    return false;
+  };
+  let mut is_type_error = false;
+  // SAFETY: valid env and values.
+  let status = unsafe { sys::napi_instanceof(env, value, ctor, &mut is_type_error) };
+  if status != sys::Status::napi_ok || !is_type_error {
+    return false;
+  }
+  get_named(env, value, "message")
+    .ok()
+    .and_then(|m| convert::rust_string(env, m))
+    .is_some_and(|m| crate::transfer::thrown::is_signature_error(&m))
 }
 
 /// Turns a `Result<napi_value, Failure>` into what a `#[napi]` method returns (throwing).

@@ -184,6 +184,27 @@ pub fn dispatch<'s>(
   }
 }
 
+/// A guest method's outcome in its flavour: an asynchronous method that failed before its call
+/// was queued (an option, transfer, key or target error) returns a promise rejected with the
+/// error instead of throwing, as isolated-vm's async methods do. Argument-type errors of the
+/// method's signature still throw ([`Thrown::is_signature_error`]).
+pub fn rejecting<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  mode: Flavor,
+  r: Result<Option<v8::Local<'s, v8::Value>>, Thrown>,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let t = match r {
+    Err(t) if mode == Flavor::Async && !t.is_signature_error() => t,
+    r => return r,
+  };
+  let failed = || Thrown::error("Failed to create a promise");
+  let resolver = v8::PromiseResolver::new(scope).ok_or_else(failed)?;
+  let promise = resolver.get_promise(scope);
+  let e = v8_in::thrown(scope, &t);
+  resolver.reject(scope, e).ok_or_else(failed)?;
+  Ok(Some(promise.into()))
+}
+
 /// A constructor's check that it was called with `new`.
 pub fn require_new(args: &v8::FunctionCallbackArguments<'_>, class: &str) -> Result<(), Thrown> {
   if args.new_target().is_undefined() {

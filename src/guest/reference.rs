@@ -202,6 +202,16 @@ fn run<'s>(
   op: Op,
   mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let r = run_body(scope, args, op, mode);
+  super::rejecting(scope, mode, r)
+}
+
+fn run_body<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+  op: Op,
+  mode: Flavor,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   a::signature(scope, args, op)?;
   match target(scope, args.this())? {
     Target::Local(v, info) => super::local_reference::run(scope, v, info, op, args, mode),

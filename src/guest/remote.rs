@@ -1,8 +1,8 @@
 //! Guest Reference objects to values of *another* isolate, and the calls guests make into
 //! other isolates (SPEC §2.1 rules 1, 3 and 4).
 //!
-//! A synchronous call posts a job to the owner and waits, serving this isolate's own queue
-//! meanwhile, so the owner may call back synchronously. The job runs under this isolate's
+//! A synchronous call posts a job to the owner and waits, serving the synchronous calls handed
+//! to this isolate meanwhile, so the owner may call back synchronously. The job runs under this isolate's
 //! innermost synchronous caller, so host requests made by the owner reach a host thread that is
 //! blocked on this chain. A guest running asynchronously (nobody is blocked on it) may not call
 //! another isolate synchronously: that could deadlock two isolates waiting on each other.
@@ -90,7 +90,8 @@ pub fn call_sync<T: Send + 'static>(
 
 /// A guest as the caller of a synchronous call into another isolate: its own isolate is
 /// unlocked while the call runs inline (so the target may call back into it; the time is not
-/// this isolate's); while a call handed to the target's thread runs, it serves its own queue.
+/// this isolate's); while a call handed to the target's thread runs, it serves the synchronous
+/// calls handed to its own isolate.
 struct GuestCaller<'a> {
   isolate: &'a mut v8::Isolate,
   shared: Arc<SharedState>,
@@ -147,6 +148,26 @@ pub fn receive<'s>(
   }
 }
 
+/// Whether `host` is the isolate this guest code runs in.
+fn is_current(scope: &mut v8::PinScope<'_, '_>, host: &crate::isolate::IsolateHost) -> bool {
+  scope
+    .get_slot::<Arc<SharedState>>()
+    .is_some_and(|s| Arc::ptr_eq(s, &host.state))
+}
+
+/// A synchronous call on a handle of the isolate the caller runs in (SPEC §2.1 rule 3: always
+/// allowed, also while it runs asynchronously): phase 2 runs right here, nested in the running
+/// call, as a job served while the isolate waits runs.
+fn run_here<T>(scope: &mut v8::PinScope<'_, '_>, work: Phase2<T>) -> Result<T, Thrown> {
+  let core = scope
+    .get_slot::<std::rc::Rc<crate::isolate::runtime::Core>>()
+    .cloned()
+    .ok_or_else(|| Thrown::error(msg::DISPOSED_SYNC))?;
+  let isolate: &mut v8::Isolate = scope;
+  let mut rt = Runtime::new(isolate, core);
+  work(&mut rt)
+}
+
 /// Runs `work` on `host`'s isolate in `mode`: its answer, a promise of it, or nothing.
 pub fn run<'s>(
   scope: &mut v8::PinScope<'s, '_>,
@@ -156,7 +177,11 @@ pub fn run<'s>(
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   match mode {
     Flavor::Sync => {
-      let answer = call_sync(scope, host, work)?;
+      let answer = if is_current(scope, host) {
+        run_here(scope, work)?
+      } else {
+        call_sync(scope, host, work)?
+      };
       receive(scope, answer).map(Some)
     }
     Flavor::Async => {

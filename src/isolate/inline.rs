@@ -6,8 +6,8 @@
 //! on the OS scheduler. Async jobs take the same lock on the isolate's own thread, so the two
 //! never run at once. A guest → host call made during such a call runs inline too, with the
 //! isolate unlocked around it ([`run_unlocked`]), so the host may call into this isolate or any
-//! other one; the isolate's thread may run queued async work meanwhile, as it does while any job
-//! waits for the host (SPEC §2.1).
+//! other one; the isolate's thread may run synchronous calls handed to it meanwhile, as it does
+//! while any job waits for the host (SPEC §2.1); async calls keep their FIFO order.
 
 use super::runtime::{Core, Runtime};
 use super::thread::IsolateHost;
@@ -69,10 +69,12 @@ impl IsolateHost {
     let host0 = core.host_ns.get();
     let start = Instant::now();
     state.inline_callers.fetch_add(1, Ordering::SeqCst);
+    let outer_call = core.inline_call.replace(Some((start, host0)));
     let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
       let mut rt = Runtime::new(&mut locker, core.clone());
       f(&mut rt)
     }));
+    core.inline_call.set(outer_call);
     // V8's tasks posted meanwhile (GC follow-ups, say) run here, under the lock this call
     // holds, rather than waking the isolate's thread to contend for it.
     state.inline_callers.fetch_sub(1, Ordering::SeqCst);
@@ -109,12 +111,23 @@ impl IsolateHost {
 /// thread has locked and entered.
 pub fn run_unlocked<R>(isolate: &mut v8::Isolate, f: impl FnOnce() -> R) -> R {
   let core = isolate.get_slot::<Rc<Core>>().cloned();
+  let start = Instant::now();
+  let mut published = false;
   if let Some(c) = &core {
     c.pause_timers();
+    // The host function may read `cpuTime` / `wallTime`: they include this call so far.
+    if let Some((since, host0)) = c.inline_call.get() {
+      let wall = start.saturating_duration_since(since).as_nanos() as u64;
+      let cpu = wall.saturating_sub(c.host_ns.get().saturating_sub(host0));
+      c.state.live.publish(since, cpu);
+      published = true;
+    }
   }
-  let start = Instant::now();
   let out = unlocked(isolate, f);
   if let Some(c) = &core {
+    if published {
+      c.state.live.stop();
+    }
     c.host_ns
       .set(c.host_ns.get() + start.elapsed().as_nanos() as u64);
     c.resume_timers();

@@ -4,6 +4,7 @@
 //! [`Runtime`] lives on the isolate's thread only and owns the V8 isolate and every V8 handle.
 
 pub mod clock;
+pub mod codegen;
 pub mod collect;
 pub mod flavor;
 pub mod handle;

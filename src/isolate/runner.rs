@@ -76,7 +76,7 @@ pub fn run_sync<T: Send + 'static>(
       let _ = tx.send(r);
     })
   });
-  if target.post(job).is_err() {
+  if target.post_sync(job).is_err() {
     return Err(Thrown::error(msg::DISPOSED_SYNC));
   }
   caller

@@ -74,6 +74,9 @@ pub struct Core {
   /// Time this isolate's calls spent in other code run inline on their thread with the isolate
   /// unlocked (host functions, other isolates' sync calls), in ns: not its CPU time.
   pub host_ns: std::cell::Cell<u64>,
+  /// The synchronous call running inline on its caller's thread, if any: when it started and
+  /// `host_ns` then (for live `cpuTime` / `wallTime` read from a host function it calls).
+  pub inline_call: std::cell::Cell<Option<(std::time::Instant, u64)>>,
 }
 
 impl Core {
@@ -161,6 +164,7 @@ pub fn create(state: Arc<SharedState>, options: IsolateOptions) -> (v8::OwnedIso
   isolate.add_near_heap_limit_callback(limits::near_heap_limit, data);
   isolate.add_gc_epilogue_callback(limits::gc_epilogue, data, v8::GCType::kGCTypeAll);
   isolate.set_promise_reject_callback(promise_reject);
+  super::codegen::install(&mut isolate);
   let rejections: Rejections = Rc::new(RefCell::new(Vec::new()));
   isolate.set_slot(rejections.clone());
   isolate.set_slot(memory.clone());
@@ -175,6 +179,7 @@ pub fn create(state: Arc<SharedState>, options: IsolateOptions) -> (v8::OwnedIso
     state,
     timers: RefCell::new(Vec::new()),
     host_ns: std::cell::Cell::new(0),
+    inline_call: std::cell::Cell::new(None),
   });
   isolate.set_slot(core.clone());
   (isolate, core)
@@ -209,6 +214,7 @@ impl<'a> Runtime<'a> {
     let isolate = &mut *self.isolate;
     v8::scope!(let scope, isolate);
     let ctx = v8::Context::new(scope, Default::default());
+    super::codegen::restrict(ctx);
     {
       let cs = &mut v8::ContextScope::new(scope, ctx);
       super::collect::install(cs);
@@ -220,11 +226,52 @@ impl<'a> Runtime<'a> {
 
   /// Runs `body` in `context` under a TryCatch with an optional timeout, then a microtask
   /// checkpoint; fails the run on an unhandled rejection; classifies termination (memory limit,
-  /// disposal, timeout); finally converts the result with `convert` in the same scope.
+  /// disposal, timeout); finally converts the result with `convert` in the same scope. A run
+  /// that starts in a disposed isolate (a call that was under way when `dispose()` came, see
+  /// `IsolateHost::shutdown`) fails with "Isolate was disposed during execution" at once.
   pub fn execute<T>(
     &mut self,
     context: &v8::Global<v8::Context>,
     timeout_ms: u32,
+    body: impl for<'s, 'i> FnOnce(
+      &mut v8::PinScope<'s, 'i>,
+      &RefCell<Tables>,
+    ) -> Option<v8::Local<'s, v8::Value>>,
+    convert: impl for<'s, 'i> FnOnce(
+      &mut v8::PinScope<'s, 'i>,
+      &RefCell<Tables>,
+      v8::Local<'s, v8::Value>,
+    ) -> Result<T, Thrown>,
+  ) -> Result<T, Thrown> {
+    if self.state.disposed.load(Ordering::SeqCst) {
+      return Err(Thrown::error(msg::DISPOSED_DURING));
+    }
+    self.frame(context, timeout_ms, true, body, convert)
+  }
+
+  /// [`Runtime::execute`] for compiling (no guest code runs): it completes in a disposed
+  /// isolate too, as compiling does in isolated-vm once under way.
+  pub fn execute_compile<T>(
+    &mut self,
+    context: &v8::Global<v8::Context>,
+    body: impl for<'s, 'i> FnOnce(
+      &mut v8::PinScope<'s, 'i>,
+      &RefCell<Tables>,
+    ) -> Option<v8::Local<'s, v8::Value>>,
+    convert: impl for<'s, 'i> FnOnce(
+      &mut v8::PinScope<'s, 'i>,
+      &RefCell<Tables>,
+      v8::Local<'s, v8::Value>,
+    ) -> Result<T, Thrown>,
+  ) -> Result<T, Thrown> {
+    self.frame(context, 0, false, body, convert)
+  }
+
+  fn frame<T>(
+    &mut self,
+    context: &v8::Global<v8::Context>,
+    timeout_ms: u32,
+    runs_js: bool,
     body: impl for<'s, 'i> FnOnce(
       &mut v8::PinScope<'s, 'i>,
       &RefCell<Tables>,
@@ -245,6 +292,7 @@ impl<'a> Runtime<'a> {
       self.isolate,
       context,
       timeout_ms,
+      runs_js,
       &core,
       tables,
       rejections,
@@ -298,6 +346,7 @@ impl<'a> Runtime<'a> {
     isolate: &mut v8::Isolate,
     context: &v8::Global<v8::Context>,
     timeout_ms: u32,
+    runs_js: bool,
     core: &Core,
     tables: &RefCell<Tables>,
     rejections: &Rejections,
@@ -316,7 +365,7 @@ impl<'a> Runtime<'a> {
     let ctx = v8::Local::new(hs, context);
     let cs = &mut v8::ContextScope::new(hs, ctx);
     v8::tc_scope!(let tc, cs);
-    let timer = (timeout_ms > 0).then(|| Timer::arm(tc.thread_safe_handle(), timeout_ms));
+    let timer = (timeout_ms > 0).then(|| Timer::arm(tc.thread_safe_handle(), timeout_ms, context));
     if let Some(t) = &timer {
       core.timers.borrow_mut().push(t.pauser());
     }
@@ -330,6 +379,7 @@ impl<'a> Runtime<'a> {
       }
     }
     let fired = timer.as_ref().map(|t| t.disarm()).unwrap_or(false);
+    let timeout_stack = timer.as_ref().and_then(|t| t.stack());
     if timer.is_some() {
       core.timers.borrow_mut().pop();
     }
@@ -339,7 +389,8 @@ impl<'a> Runtime<'a> {
       rejections.borrow_mut().clear();
       return Err(Thrown::error(msg::DISPOSED_MEMORY));
     }
-    if state.disposed.load(Ordering::SeqCst) {
+    // Compiling that was under way when `dispose()` came completes (no guest code ran).
+    if runs_js && state.disposed.load(Ordering::SeqCst) {
       rejections.borrow_mut().clear();
       return Err(Thrown::error(msg::DISPOSED_DURING));
     }
@@ -347,12 +398,17 @@ impl<'a> Runtime<'a> {
       tc.cancel_terminate_execution();
       if terminated || result.is_none() {
         rejections.borrow_mut().clear();
-        return Err(Thrown::error(msg::TIMED_OUT));
+        return Err(timed_out(timeout_stack));
       }
     }
     if terminated {
-      tc.cancel_terminate_execution();
       rejections.borrow_mut().clear();
+      if core.timers.borrow().iter().any(|t| t.fired()) {
+        // The timeout of a call this one runs inside stopped it: the termination goes on up
+        // to that call, which reports it.
+        return Err(Thrown::error(msg::TIMED_OUT));
+      }
+      tc.cancel_terminate_execution();
       return Err(Thrown::error(msg::DISPOSED_DURING));
     }
     let value = match result {
@@ -367,16 +423,19 @@ impl<'a> Runtime<'a> {
         });
       }
     };
+    tables.borrow_mut().needs_checkpoint = false;
+    // The result is converted first: a `promise: true` result attaches its handlers, so a
+    // promise it hands over rejected is no longer an unhandled rejection (isolated-vm).
+    let out = convert(tc, tables, value);
+    let needs_checkpoint = std::mem::take(&mut tables.borrow_mut().needs_checkpoint);
     let unhandled = rejections.borrow_mut().drain(..).next();
     if let Some((_, reason)) = unhandled {
       let reason = v8::Local::new(tc, reason);
       return Err(v8_out::thrown(tc, reason, None));
     }
-    tables.borrow_mut().needs_checkpoint = false;
-    let out = convert(tc, tables, value);
-    let needs_checkpoint = std::mem::take(&mut tables.borrow_mut().needs_checkpoint);
     if needs_checkpoint {
-      let timer = (timeout_ms > 0).then(|| Timer::arm(tc.thread_safe_handle(), timeout_ms));
+      let timer =
+        (timeout_ms > 0).then(|| Timer::arm(tc.thread_safe_handle(), timeout_ms, context));
       tc.perform_microtask_checkpoint();
       if timer.map(|t| t.disarm()).unwrap_or(false) || tc.has_terminated() {
         tc.cancel_terminate_execution();
@@ -384,6 +443,19 @@ impl<'a> Runtime<'a> {
       rejections.borrow_mut().clear();
     }
     out
+  }
+}
+
+/// "Script execution timed out." with the guest stack where the timeout stopped the call.
+fn timed_out(stack: Option<String>) -> Thrown {
+  match stack {
+    Some(stack) => Thrown::Error {
+      kind: crate::error::ErrorKind::Error,
+      name: None,
+      message: crate::transfer::value::JsString::from(msg::TIMED_OUT),
+      stack: Some(crate::transfer::value::JsString::from(stack.as_str())),
+    },
+    None => Thrown::error(msg::TIMED_OUT),
   }
 }
 

@@ -24,6 +24,9 @@ pub type Deliver = Box<dyn FnOnce()>;
 
 enum Msg {
   Job(Job),
+  /// A synchronous call handed to the isolate's thread (its caller waits): also served while
+  /// the thread waits for another thread, unlike async jobs, which keep their FIFO order.
+  Sync(Job),
   /// V8 posted foreground tasks for this isolate (in [`SharedState::tasks`]; see
   /// [`crate::platform::tasks`]).
   Tasks,
@@ -50,6 +53,10 @@ pub struct SharedState {
   pub cpu_ns: AtomicU64,
   /// Wall time spent running jobs, in ns.
   pub wall_ns: AtomicU64,
+  /// The call in progress, for live `cpuTime` / `wallTime` ([`SharedState::times`]).
+  pub live: super::clock::Live,
+  /// The CPU clock of the isolate's thread (as an `i64`), once it started.
+  thread_clock: std::sync::OnceLock<i64>,
   /// Live remote handles owned by this isolate (`referenceCount`).
   pub handles: AtomicUsize,
   /// Id source for handle tables.
@@ -60,11 +67,18 @@ pub struct SharedState {
   pub host: std::sync::OnceLock<std::sync::Weak<IsolateHost>>,
   /// Jobs queued and not yet started.
   queued: AtomicUsize,
+  /// The isolate's thread has taken a job from the queue and not finished it yet.
+  busy: AtomicBool,
   /// Synchronous calls running inline on other threads: they run V8's tasks before they let
   /// go of the lock, so a new task need not wake the isolate's thread meanwhile.
   pub(super) inline_callers: AtomicUsize,
   /// Foreground tasks V8 posted for this isolate, oldest first.
   tasks: Mutex<std::collections::VecDeque<Task>>,
+  /// Async jobs that arrived while the running job waited for another thread (a host function,
+  /// `applySyncPromise`, another isolate): they run after it, before anything queued later.
+  deferred: Mutex<std::collections::VecDeque<Job>>,
+  /// Whether `deferred` may hold jobs (read without its lock).
+  has_deferred: AtomicBool,
   sender: Mutex<Option<crossbeam_channel::Sender<Msg>>>,
 }
 
@@ -72,6 +86,16 @@ impl SharedState {
   /// Queues a job on this isolate from any thread (FIFO with every other call). Returns the
   /// job back if the isolate is disposed.
   pub fn post(&self, job: Job) -> Result<(), Job> {
+    self.post_msg(job, false)
+  }
+
+  /// Queues the phase 2 of a synchronous call whose caller waits for it: in order with the
+  /// other calls, but also served while the isolate's running job waits for another thread.
+  pub fn post_sync(&self, job: Job) -> Result<(), Job> {
+    self.post_msg(job, true)
+  }
+
+  fn post_msg(&self, job: Job, sync: bool) -> Result<(), Job> {
     let guard = self.sender.lock();
     if self.disposed.load(Ordering::SeqCst) {
       return Err(job);
@@ -79,10 +103,11 @@ impl SharedState {
     match guard.as_ref() {
       Some(tx) => {
         self.queued.fetch_add(1, Ordering::SeqCst);
-        tx.send(Msg::Job(job)).map_err(|e| {
+        let msg = if sync { Msg::Sync(job) } else { Msg::Job(job) };
+        tx.send(msg).map_err(|e| {
           self.queued.fetch_sub(1, Ordering::SeqCst);
           match e.0 {
-            Msg::Job(j) => j,
+            Msg::Job(j) | Msg::Sync(j) => j,
             Msg::Stop | Msg::Tasks => Box::new(|_: &mut Runtime| -> Deliver { Box::new(|| {}) }),
           }
         })
@@ -113,6 +138,30 @@ impl SharedState {
     }
   }
 
+  /// Keeps an async job that arrived while the running job waited, for after it.
+  fn defer(&self, job: Job) {
+    self.deferred.lock().push_back(job);
+    self.has_deferred.store(true, Ordering::SeqCst);
+  }
+
+  /// The oldest deferred job, if any.
+  fn take_deferred(&self) -> Option<Job> {
+    if !self.has_deferred.load(Ordering::SeqCst) {
+      return None;
+    }
+    let mut d = self.deferred.lock();
+    let job = d.pop_front();
+    if d.is_empty() {
+      self.has_deferred.store(false, Ordering::SeqCst);
+    }
+    job
+  }
+
+  /// `(cpuTime, wallTime)` in ns, including the call in progress. Any thread.
+  pub fn times(&self) -> (u64, u64) {
+    self.live.read(self)
+  }
+
   /// A fresh table id.
   pub fn new_id(&self) -> u32 {
     self.next_id.fetch_add(1, Ordering::Relaxed)
@@ -131,6 +180,8 @@ pub struct IsolateHost {
   shared: Mutex<Option<Arc<v8::SharedIsolate>>>,
   exited: crossbeam_channel::Receiver<()>,
   thread_id: std::thread::ThreadId,
+  /// The job queue, for a disposal that runs the call already under way (see `shutdown`).
+  queue: crossbeam_channel::Receiver<Msg>,
 }
 
 impl IsolateHost {
@@ -143,17 +194,23 @@ impl IsolateHost {
       memory: memory.clone(),
       cpu_ns: AtomicU64::new(0),
       wall_ns: AtomicU64::new(0),
+      live: super::clock::Live::default(),
+      thread_clock: std::sync::OnceLock::new(),
       handles: AtomicUsize::new(0),
       next_id: AtomicU32::new(1),
       waiting_on_host: AtomicUsize::new(0),
       host: std::sync::OnceLock::new(),
       queued: AtomicUsize::new(0),
+      busy: AtomicBool::new(false),
       inline_callers: AtomicUsize::new(0),
       tasks: Mutex::new(std::collections::VecDeque::new()),
+      deferred: Mutex::new(std::collections::VecDeque::new()),
+      has_deferred: AtomicBool::new(false),
       sender: Mutex::new(None),
     });
     let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
     *state.sender.lock() = Some(tx);
+    let queue = rx.clone();
     let (ready_tx, ready_rx) =
       crossbeam_channel::bounded::<(v8::IsolateHandle, Arc<v8::SharedIsolate>)>(1);
     let (exit_tx, exited) = crossbeam_channel::bounded::<()>(1);
@@ -162,6 +219,9 @@ impl IsolateHost {
       .name("ivm-isolate".into())
       .stack_size(8 << 20)
       .spawn(move || {
+        if let Some(id) = super::clock::own_thread_clock() {
+          let _ = thread_state.thread_clock.set(i64::from(id));
+        }
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
           let (mut isolate, core) = super::runtime::create(thread_state.clone(), options);
           isolate.set_slot(JobQueue(rx.clone()));
@@ -180,7 +240,7 @@ impl IsolateHost {
           // for each job, so a disposal can tear the isolate down on the disposing thread.
           let weak = Arc::downgrade(&shared);
           drop(shared);
-          serve(&weak, &rx);
+          serve(&weak, &rx, &thread_state);
           if let Some(shared) = weak.upgrade() {
             let mut locker = shared.lock();
             teardown(&mut locker, &thread_state);
@@ -213,6 +273,7 @@ impl IsolateHost {
       shared: Mutex::new(Some(shared)),
       exited,
       thread_id,
+      queue,
     });
     let _ = host.state.host.set(Arc::downgrade(&host));
     Ok(host)
@@ -221,6 +282,11 @@ impl IsolateHost {
   /// Queues a job (FIFO). Returns the job back if the isolate is disposed.
   pub fn post(&self, job: Job) -> Result<(), Job> {
     self.state.post(job)
+  }
+
+  /// Queues a synchronous call's phase 2 ([`SharedState::post_sync`]).
+  pub fn post_sync(&self, job: Job) -> Result<(), Job> {
+    self.state.post_sync(job)
   }
 
   /// The lockable V8 isolate, until disposal.
@@ -250,6 +316,10 @@ impl IsolateHost {
 
   /// Ends the thread (idempotent; used by dispose, drop and environment cleanup).
   pub fn shutdown(&self) {
+    // A call issued while the isolate was idle is already running in isolated-vm (a pool
+    // thread took it at once): it is run below rather than dropped with the queued ones.
+    let idle = !self.state.busy.load(Ordering::SeqCst)
+      && self.state.inline_callers.load(Ordering::SeqCst) == 0;
     self.state.disposed.store(true, Ordering::SeqCst);
     self.v8_handle.terminate_execution();
     // No job can be queued from now on.
@@ -261,6 +331,9 @@ impl IsolateHost {
         // isolate's thread is told only afterwards (its channel closes): woken earlier, it
         // would contend for the lock, and on a busy machine it can be preempted holding it.
         let mut locker = shared.lock();
+        if idle {
+          self.run_started(&mut locker);
+        }
         teardown(&mut locker, &self.state);
         drop(locker);
         drop(shared);
@@ -284,6 +357,27 @@ impl IsolateHost {
   }
 }
 
+impl IsolateHost {
+  /// Runs the job at the head of the queue (a call issued while the isolate was idle, which
+  /// counts as started) on this thread during a disposal: it finishes as a call running at the
+  /// disposal does (a run fails with "Isolate was disposed during execution"; creating a
+  /// context or compiling still completes). `isolate` is locked by this thread.
+  fn run_started(&self, isolate: &mut v8::Isolate) {
+    let job = match self.state.take_deferred() {
+      Some(job) => job,
+      None => match self.queue.try_recv() {
+        Ok(Msg::Job(job) | Msg::Sync(job)) => job,
+        _ => return,
+      },
+    };
+    self.state.queued.fetch_sub(1, Ordering::SeqCst);
+    let Some(core) = isolate.get_slot::<Rc<Core>>().cloned() else {
+      return;
+    };
+    run_job(isolate, &core, job, None);
+  }
+}
+
 /// Releases everything the isolate holds, under its lock, before the isolate itself goes:
 /// no more V8 tasks are accepted (the task sink checks the flag under the sender's lock) and
 /// queued ones are dropped while their isolate still exists; every V8 handle of the tables goes.
@@ -295,6 +389,10 @@ fn teardown(isolate: &mut v8::Isolate, state: &SharedState) {
   }
   crate::platform::tasks::unregister(isolate);
   state.tasks.lock().clear();
+  // Deferred jobs go unrun (their callers hear of the disposal).
+  let deferred = std::mem::take(&mut *state.deferred.lock());
+  state.has_deferred.store(false, Ordering::SeqCst);
+  drop(deferred);
   if let Some(core) = isolate.get_slot::<Rc<Core>>().cloned() {
     core.clear();
   }
@@ -415,6 +513,7 @@ fn run_job(
     job(&mut rt)
   }));
   if let Some((clock, running)) = timing.as_mut() {
+    state.live.stop();
     let elsewhere = core.host_ns.get().saturating_sub(elsewhere0);
     clock.before_delivery(running, &state, elsewhere);
   }
@@ -431,15 +530,26 @@ fn run_job(
   failed
 }
 
-fn serve(shared: &std::sync::Weak<v8::SharedIsolate>, rx: &crossbeam_channel::Receiver<Msg>) {
+fn serve(
+  shared: &std::sync::Weak<v8::SharedIsolate>,
+  rx: &crossbeam_channel::Receiver<Msg>,
+  state: &SharedState,
+) {
   let mut clock = JobClock::new();
   loop {
     let polling = Instant::now();
-    let msg = recv_spinning(rx, job_spin());
+    let msg = match state.take_deferred() {
+      Some(job) => Ok((Msg::Job(job), false)),
+      None => recv_spinning(rx, job_spin()),
+    };
     let (msg, slept) = match msg {
       Ok((Msg::Stop, _)) | Err(_) => break,
       Ok(m) => m,
     };
+    if matches!(msg, Msg::Job(_) | Msg::Sync(_)) {
+      // Taken: a disposal from now on leaves this job to this thread (`IsolateHost::shutdown`).
+      state.busy.store(true, Ordering::SeqCst);
+    }
     let Some(shared) = shared.upgrade() else {
       break;
     };
@@ -448,15 +558,25 @@ fn serve(shared: &std::sync::Weak<v8::SharedIsolate>, rx: &crossbeam_channel::Re
       break;
     };
     if core.state.disposed.load(Ordering::SeqCst) {
+      // A job taken before the disposal is under way: it finishes as such a call does.
+      if let Msg::Job(job) | Msg::Sync(job) = msg {
+        core.state.queued.fetch_sub(1, Ordering::SeqCst);
+        run_job(&mut locker, &core, job, None);
+      }
       break;
     }
     match msg {
-      Msg::Job(job) => {
+      Msg::Job(job) | Msg::Sync(job) => {
         core.state.queued.fetch_sub(1, Ordering::SeqCst);
         let running = clock.start(polling.elapsed(), slept);
-        if run_job(&mut locker, &core, job, Some((&mut clock, running)))
-          || core.state.disposed.load(Ordering::SeqCst)
-        {
+        let thread_clock = core.state.thread_clock.get().copied();
+        core
+          .state
+          .live
+          .start(Instant::now(), thread_clock, running.cpu0());
+        let failed = run_job(&mut locker, &core, job, Some((&mut clock, running)));
+        core.state.busy.store(false, Ordering::SeqCst);
+        if failed || core.state.disposed.load(Ordering::SeqCst) {
           break;
         }
         // Non-nestable tasks that arrived while the job waited in a nested loop.
@@ -470,10 +590,12 @@ fn serve(shared: &std::sync::Weak<v8::SharedIsolate>, rx: &crossbeam_channel::Re
   }
 }
 
-/// Waits for `reply` on the isolate's thread while serving the isolate's own job queue, so a
-/// host that calls back synchronously into this isolate (while the isolate waits for that host)
-/// is served instead of deadlocking. `isolate` comes from the scope of the waiting callback;
-/// nested jobs open their own scopes on it.
+/// Waits for `reply` on the isolate's thread while serving the synchronous calls handed to the
+/// isolate, so a host that calls back synchronously into this isolate (while the isolate waits
+/// for that host) is served instead of deadlocking. Async jobs arriving meanwhile wait for the
+/// running job (per-isolate FIFO, as in isolated-vm: deferred, then run before anything queued
+/// later). `isolate` comes from the scope of the waiting callback; nested jobs open their own
+/// scopes on it.
 pub fn serve_while_waiting<T>(
   isolate: &mut v8::Isolate,
   reply: &crossbeam_channel::Receiver<T>,
@@ -521,6 +643,10 @@ fn wait_serving_jobs<T>(
       Woken::Reply(v) => return v,
       Woken::Queue(msg) => match msg {
         Ok(Msg::Job(job)) => {
+          // An async call waits for the running one (per-isolate FIFO, as in isolated-vm).
+          core.state.defer(job);
+        }
+        Ok(Msg::Sync(job)) => {
           core.state.queued.fetch_sub(1, Ordering::SeqCst);
           if core.state.disposed.load(Ordering::SeqCst) {
             drop(job);

@@ -18,11 +18,17 @@ struct TimerState {
   deadline: Instant,
   /// Time left while paused.
   paused: Option<Duration>,
+  /// The guest stack where the timeout stopped the call (`Error: Script execution timed out.`
+  /// and the frame lines), captured by the interrupt that terminates it.
+  stack: Option<String>,
 }
 
 struct TimerInner {
   state: Mutex<TimerState>,
   handle: v8::IsolateHandle,
+  /// The address of the context the timed call runs in (a `v8::Global<v8::Context>` that the
+  /// call keeps alive while the timer is armed), for the interrupt's scope.
+  context: usize,
 }
 
 struct Entry {
@@ -93,7 +99,8 @@ fn run(dog: &Watchdog) {
           let mut st = entry.timer.state.lock();
           if st.armed && !st.fired && st.paused.is_none() && st.epoch == entry.epoch {
             st.fired = true;
-            entry.timer.handle.terminate_execution();
+            drop(st);
+            interrupt(&entry.timer);
           }
         }
       }
@@ -103,6 +110,91 @@ fn run(dog: &Watchdog) {
       None => dog.wake.wait(&mut guard),
     }
   }
+}
+
+/// Stops the call of a timer that fired: an interrupt on the isolate's thread captures the guest
+/// stack where the call stands, then terminates execution (isolated-vm's timeout errors carry
+/// that stack). Should the interrupt not be taken (the isolate is gone), nothing runs there.
+fn interrupt(timer: &Arc<TimerInner>) {
+  let data = Arc::into_raw(timer.clone()) as *mut std::ffi::c_void;
+  if !timer.handle.request_interrupt(on_timeout, data) {
+    // SAFETY: the interrupt was not queued, so the reference leaked above is still ours.
+    drop(unsafe { Arc::from_raw(data as *const TimerInner) });
+  }
+}
+
+/// The interrupt [`interrupt`] requests: runs on the isolate's thread, inside the call's
+/// JavaScript, with the isolate locked and entered.
+unsafe extern "C" fn on_timeout(mut isolate: v8::UnsafeRawIsolatePtr, data: *mut std::ffi::c_void) {
+  // SAFETY: `data` is the reference to the timer leaked by `interrupt` for this interrupt,
+  // which V8 runs once.
+  let timer = unsafe { Arc::from_raw(data as *const TimerInner) };
+  crate::unwind::contain((), || {
+    {
+      // A call that finished first (its timer disarmed) is not stopped: the interrupt may run
+      // at the next JavaScript of a later call.
+      let st = timer.state.lock();
+      if !st.armed || !st.fired {
+        return;
+      }
+    }
+    // SAFETY: V8 runs interrupts on the thread that has the isolate locked and entered.
+    let isolate = unsafe { v8::Isolate::ref_from_raw_isolate_ptr_mut(&mut isolate) };
+    let stack = {
+      v8::scope!(let hs, &mut *isolate);
+      // SAFETY: the timer is armed (checked above), so the call that armed it is still
+      // running on this thread and keeps its context alive.
+      let context = unsafe { &*(timer.context as *const v8::Global<v8::Context>) };
+      let context = v8::Local::new(hs, context);
+      let scope = &mut v8::ContextScope::new(hs, context);
+      render_stack(scope)
+    };
+    timer.state.lock().stack = Some(stack);
+    isolate.terminate_execution();
+  });
+}
+
+/// The current guest stack as V8 and isolated-vm print it, under the timeout's message.
+fn render_stack(scope: &mut v8::PinScope<'_, '_>) -> String {
+  let mut out = format!("Error: {}", crate::error::msg::TIMED_OUT);
+  let Some(trace) = v8::StackTrace::current_stack_trace(scope, 10) else {
+    return out;
+  };
+  for i in 0..trace.get_frame_count() {
+    let Some(frame) = trace.get_frame(scope, i) else {
+      continue;
+    };
+    let name = frame
+      .get_function_name(scope)
+      .map(|n| n.to_rust_string_lossy(scope))
+      .unwrap_or_default();
+    let file = frame
+      .get_script_name_or_source_url(scope)
+      .map(|n| n.to_rust_string_lossy(scope))
+      .filter(|n| !n.is_empty())
+      .unwrap_or_else(|| {
+        if frame.is_eval() {
+          "[eval]".to_string()
+        } else {
+          "<anonymous>".to_string()
+        }
+      });
+    let location = format!("{file}:{}:{}", frame.get_line_number(), frame.get_column());
+    out.push_str("\n    at ");
+    if frame.is_constructor() {
+      let name = if name.is_empty() {
+        "<anonymous>"
+      } else {
+        &name
+      };
+      out.push_str(&format!("new {name} ({location})"));
+    } else if name.is_empty() {
+      out.push_str(&location);
+    } else {
+      out.push_str(&format!("{name} ({location})"));
+    }
+  }
+  out
 }
 
 /// A timeout for one call. Dropping it disarms it.
@@ -126,8 +218,10 @@ fn schedule(timer: &Arc<TimerInner>, deadline: Instant, epoch: u64) {
 }
 
 impl Timer {
-  /// Arms a timer that terminates `handle`'s execution after `ms` milliseconds.
-  pub fn arm(handle: v8::IsolateHandle, ms: u32) -> Timer {
+  /// Arms a timer that terminates `handle`'s execution after `ms` milliseconds. `context` is
+  /// the context the call runs in; it must outlive the timer's armed time (the call disarms
+  /// the timer before it lets go of the context).
+  pub fn arm(handle: v8::IsolateHandle, ms: u32, context: &v8::Global<v8::Context>) -> Timer {
     let deadline = Instant::now() + Duration::from_millis(u64::from(ms));
     let inner = Arc::new(TimerInner {
       state: Mutex::new(TimerState {
@@ -136,8 +230,10 @@ impl Timer {
         epoch: 0,
         deadline,
         paused: None,
+        stack: None,
       }),
       handle,
+      context: context as *const v8::Global<v8::Context> as usize,
     });
     schedule(&inner, deadline, 0);
     Timer { inner }
@@ -155,6 +251,11 @@ impl Timer {
     self.inner.state.lock().fired
   }
 
+  /// The guest stack captured where the timeout stopped the call, if it did.
+  pub fn stack(&self) -> Option<String> {
+    self.inner.state.lock().stack.clone()
+  }
+
   /// A handle that can pause and resume this timer (time spent waiting for another isolate
   /// does not count, SPEC §2.1).
   pub fn pauser(&self) -> Pauser {
@@ -167,6 +268,11 @@ impl Timer {
 pub struct Pauser(Arc<TimerInner>);
 
 impl Pauser {
+  /// Whether the timer has fired.
+  pub fn fired(&self) -> bool {
+    self.0.state.lock().fired
+  }
+
   /// Stops the clock.
   pub fn pause(&self) {
     let mut st = self.0.state.lock();

@@ -53,3 +53,50 @@ impl Thrown {
     Thrown::new(ErrorKind::RangeError, message)
   }
 }
+
+/// Whether a TypeError with `message` is an argument-type error of a method's signature
+/// ("`undefined` requires …", "Illegal invocation"): isolated-vm checks those before an async
+/// method makes its promise, so they throw even there, while errors in option fields, transfers
+/// and targets reject the promise.
+pub fn is_signature_error(message: &str) -> bool {
+  message.starts_with("`undefined` requires ") || message == "Illegal invocation"
+}
+
+impl Thrown {
+  /// [`is_signature_error`] of this error.
+  pub fn is_signature_error(&self) -> bool {
+    matches!(self, Thrown::Error { kind: crate::error::ErrorKind::TypeError, message, stack: None, .. }
+      if is_signature_error(&message.to_rust()))
+  }
+}
+
+/// The frame lines of a JavaScript `stack` string: everything from the first line after the
+/// header that starts with `    at ` (the header holds the message, which may span lines; none
+/// of it belongs after a boundary marker). `None` when there are no frames.
+pub fn frame_lines(stack: &str) -> Option<&str> {
+  let (_, rest) = stack.split_once('\n')?;
+  let mut offset = stack.len() - rest.len();
+  for line in rest.split_inclusive('\n') {
+    if line.starts_with("    at ") {
+      return Some(&stack[offset..]);
+    }
+    offset += line.len();
+  }
+  None
+}
+
+#[cfg(test)]
+mod tests {
+  use super::frame_lines;
+
+  #[test]
+  fn frames_only() {
+    assert_eq!(frame_lines("Error: A"), None);
+    assert_eq!(frame_lines("Error: A\nB"), None);
+    assert_eq!(
+      frame_lines("Error: A\nB\n    at f (x.js:1:1)\n    at x.js:2:2"),
+      Some("    at f (x.js:1:1)\n    at x.js:2:2")
+    );
+    assert_eq!(frame_lines("Error\n    at g"), Some("    at g"));
+  }
+}

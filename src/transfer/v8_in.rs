@@ -321,7 +321,7 @@ pub fn thrown<'s>(scope: &mut v8::PinScope<'s, '_>, t: &Thrown) -> v8::Local<'s,
           .filter(|v| v.is_string());
         let frames = own
           .map(|v| v.to_rust_string_lossy(scope))
-          .and_then(|s| s.split_once('\n').map(|(_, f)| f.to_string()));
+          .and_then(|s| crate::transfer::thrown::frame_lines(&s).map(str::to_string));
         let mut full = stack.to_rust();
         full.push_str("\n    at (<isolated-vm boundary>)");
         if let Some(f) = frames.filter(|f| !f.is_empty()) {

@@ -333,7 +333,7 @@ impl Reference {
   /// Structured clone of the value (Promise).
   #[napi(catch_unwind)]
   pub fn copy(&self, env: Env) -> napi::Result<Raw> {
-    self.copy_impl(env, Flavor::Async)
+    js::rejecting(env.raw(), self.copy_impl(env, Flavor::Async))
   }
 
   /// Structured clone of the value.
@@ -345,7 +345,7 @@ impl Reference {
   /// Reads an own property (Promise).
   #[napi(catch_unwind)]
   pub fn get(&self, env: Env, key: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
-    self.get_impl(env, key, options, Flavor::Async)
+    js::rejecting(env.raw(), self.get_impl(env, key, options, Flavor::Async))
   }
 
   /// Defines an own data property (Promise).
@@ -357,7 +357,10 @@ impl Reference {
     value: Unknown,
     options: Option<Unknown>,
   ) -> napi::Result<Raw> {
-    self.set_impl(env, key, value, options, Flavor::Async)
+    js::rejecting(
+      env.raw(),
+      self.set_impl(env, key, value, options, Flavor::Async),
+    )
   }
 
   /// Defines an own data property, ignoring the outcome.
@@ -381,7 +384,10 @@ impl Reference {
     args: Option<Unknown>,
     options: Option<Unknown>,
   ) -> napi::Result<Raw> {
-    self.apply_impl(env, receiver, args, &[], options, Flavor::Async)
+    js::rejecting(
+      env.raw(),
+      self.apply_impl(env, receiver, args, &[], options, Flavor::Async),
+    )
   }
 
   /// Calls the referenced function, ignoring the outcome.
@@ -443,7 +449,7 @@ impl Reference {
   /// Deletes a property (Promise).
   #[napi(catch_unwind)]
   pub fn delete(&self, env: Env, key: Unknown) -> napi::Result<Raw> {
-    self.delete_impl(env, key, Flavor::Async)
+    js::rejecting(env.raw(), self.delete_impl(env, key, Flavor::Async))
   }
 
   /// Deletes a property.

@@ -105,6 +105,15 @@ fn eval_in<'s>(
   args: &v8::FunctionCallbackArguments<'s>,
   mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let r = eval_body(scope, args, mode);
+  crate::guest::rejecting(scope, mode, r)
+}
+
+fn eval_body<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+  mode: Flavor,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let c = context(scope, args.this())?;
   let code = o::string(scope, args.get(0), 1)?;
   let opts: EvalOptions = o::method(scope, args.get(1), 2)?;
@@ -117,6 +126,15 @@ fn eval_in<'s>(
 }
 
 fn eval_closure_in<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+  mode: Flavor,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let r = eval_closure_body(scope, args, mode);
+  crate::guest::rejecting(scope, mode, r)
+}
+
+fn eval_closure_body<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
   mode: Flavor,

@@ -103,6 +103,15 @@ fn create_context_in<'s>(
   args: &v8::FunctionCallbackArguments<'s>,
   mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let r = create_context_body(scope, args, mode);
+  crate::guest::rejecting(scope, mode, r)
+}
+
+fn create_context_body<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+  mode: Flavor,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let host = held(scope, args.this())?;
   let _: ContextOptions = o::method(scope, args.get(0), 1)?;
   let work = Box::new(|rt: &mut Runtime| {
@@ -113,6 +122,15 @@ fn create_context_in<'s>(
 }
 
 fn compile_script_in<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+  mode: Flavor,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let r = compile_script_body(scope, args, mode);
+  crate::guest::rejecting(scope, mode, r)
+}
+
+fn compile_script_body<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
   mode: Flavor,
@@ -133,6 +151,15 @@ fn compile_script_in<'s>(
 }
 
 fn heap_statistics_in<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+  mode: Flavor,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let r = heap_statistics_body(scope, args, mode);
+  crate::guest::rejecting(scope, mode, r)
+}
+
+fn heap_statistics_body<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
   mode: Flavor,
@@ -202,11 +229,8 @@ fn time<'s>(
   wall: bool,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let h = live(scope, args.this())?;
-  let ns = if wall {
-    h.state.wall_ns.load(Ordering::Relaxed)
-  } else {
-    h.state.cpu_ns.load(Ordering::Relaxed)
-  };
+  let (cpu, wall_ns) = h.state.times();
+  let ns = if wall { wall_ns } else { cpu };
   Ok(Some(v8::BigInt::new_from_u64(scope, ns).into()))
 }
 

@@ -56,6 +56,15 @@ fn run_in<'s>(
   args: &v8::FunctionCallbackArguments<'s>,
   mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  let r = run_body(scope, args, mode);
+  crate::guest::rejecting(scope, mode, r)
+}
+
+fn run_body<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: &v8::FunctionCallbackArguments<'s>,
+  mode: Flavor,
+) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let Nested::Script(s) = this(scope, args.this(), KIND_SCRIPT)? else {
     return Err(Thrown::type_error("Illegal invocation"));
   };

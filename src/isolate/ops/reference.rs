@@ -172,6 +172,10 @@ fn prop_key(key: Value) -> Result<PropKey, Thrown> {
 /// Performs `op` on reference table entry `id`: the one dispatch of Reference operations on
 /// isolates' values, for Node (the host face) and other isolates (the guest face) alike.
 pub fn perform(rt: &mut Runtime, id: u32, op: RefOp, timeout: u32) -> Result<Out, Thrown> {
+  // Under way when `dispose()` came: fails as a call running then does.
+  if rt.state.disposed.load(std::sync::atomic::Ordering::SeqCst) {
+    return Err(Thrown::error(crate::error::msg::DISPOSED_DURING));
+  }
   match op {
     RefOp::Apply {
       receiver,

@@ -11,7 +11,12 @@ use crate::transfer::value::{JsString, Value};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
+/// Context `id` for a run. A run that starts in a disposed isolate (it was under way when
+/// `dispose()` came) fails as such a run does.
 fn context(rt: &Runtime, id: u32) -> Result<Rc<v8::Global<v8::Context>>, Thrown> {
+  if rt.state.disposed.load(Ordering::SeqCst) {
+    return Err(Thrown::error(msg::DISPOSED_DURING));
+  }
   rt.tables()
     .contexts
     .get(&id)
@@ -23,9 +28,8 @@ fn context(rt: &Runtime, id: u32) -> Result<Rc<v8::Global<v8::Context>>, Thrown>
 pub fn compile(rt: &mut Runtime, code: JsString, origin: Origin) -> Result<u32, Thrown> {
   let ctx = rt.default_context();
   let id = rt.state.new_id();
-  rt.execute(
+  rt.execute_compile(
     &ctx,
-    0,
     move |scope, tables| {
       let source = v8_in::string(scope, &code)?;
       let origin = origin.to_v8(scope)?;

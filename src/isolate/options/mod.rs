@@ -139,14 +139,25 @@ pub fn transfer_nested<S: OptionSource>(
   transfer(src, o)
 }
 
-/// `timeout` in ms (0 = none). Negative → TypeError; fractions round up; huge values saturate
-/// (README compatibility table).
+/// `timeout` in ms (0 = none), as isolated-vm reads it: an int32 (V8's `IsInt32`: no strings,
+/// NaN, fractions, `-0` or values outside the int32 range, else TypeError "`timeout` must be a
+/// 32-bit number"), taken as unsigned, so a negative timeout is a very long one (`-1` is
+/// 2^32 - 1 ms); `undefined` and `null` are none.
 pub fn timeout<S: OptionSource>(src: &mut S, obj: Option<S::Object>) -> Result<u32, S::Error> {
-  match number(src, obj, "timeout")? {
-    None => Ok(0),
-    Some(n) if n < 0.0 => Err(Thrown::type_error("`timeout` must be a non-negative number").into()),
-    Some(n) => Ok(n.ceil().min(f64::from(u32::MAX)) as u32),
+  let Some(v) = field(src, obj, "timeout")? else {
+    return Ok(0);
+  };
+  if src.kind(v) == Kind::Number {
+    let n = src.number(v);
+    let int32 = n.fract() == 0.0
+      && n >= f64::from(i32::MIN)
+      && n <= f64::from(i32::MAX)
+      && !(n == 0.0 && n.is_sign_negative());
+    if int32 {
+      return Ok(n as i32 as u32);
+    }
   }
+  Err(Thrown::type_error(msg::TIMEOUT_TYPE).into())
 }
 
 /// ScriptOrigin: `filename` (default `<isolated-vm>`), `lineOffset`, `columnOffset` (int32).

@@ -236,7 +236,7 @@ fn get_options() {
 #[test]
 fn nested_arguments_and_result() {
   let o = obj(vec![
-    ("timeout", V::Num(10.5)),
+    ("timeout", V::Num(11.0)),
     ("arguments", obj(vec![("copy", V::Bool(true))])),
     (
       "result",
@@ -288,15 +288,25 @@ fn nested_options_must_be_objects() {
 fn timeout_values() {
   let t = |v: V| parse::<RunOptions>(obj(vec![("timeout", v)]), 2).map(|r| r.timeout);
   assert_eq!(t(V::Num(0.0)).unwrap(), 0);
-  assert_eq!(t(V::Num(0.2)).unwrap(), 1);
-  assert_eq!(t(V::Num(1e300)).unwrap(), u32::MAX);
+  assert_eq!(t(V::Num(5.0)).unwrap(), 5);
+  assert_eq!(t(V::Num(2147483647.0)).unwrap(), i32::MAX as u32);
+  assert_eq!(t(V::Num(-1.0)).unwrap(), u32::MAX);
+  assert_eq!(t(V::Num(-2147483648.0)).unwrap(), 1 << 31);
   assert_eq!(t(V::Null).unwrap(), 0);
-  let bad = type_error("`timeout` must be a number");
-  assert_eq!(message(t(V::Str("5")).unwrap_err()), bad);
-  assert_eq!(message(t(V::Num(f64::NAN)).unwrap_err()), bad);
-  assert_eq!(message(t(obj(vec![])).unwrap_err()), bad);
-  let negative = type_error("`timeout` must be a non-negative number");
-  assert_eq!(message(t(V::Num(-1.0)).unwrap_err()), negative);
+  let bad = type_error(msg::TIMEOUT_TYPE);
+  for v in [
+    V::Str("5"),
+    V::Num(f64::NAN),
+    V::Num(0.2),
+    V::Num(-0.0),
+    V::Num(2147483648.0),
+    V::Num(-2147483649.0),
+    V::Num(f64::INFINITY),
+    V::Bool(true),
+    obj(vec![]),
+  ] {
+    assert_eq!(message(t(v).unwrap_err()), bad);
+  }
 }
 
 #[test]
