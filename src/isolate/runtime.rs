@@ -152,14 +152,23 @@ impl Origin {
 /// an isolate slot). Isolate thread only.
 pub fn create(state: Arc<SharedState>, options: IsolateOptions) -> (v8::OwnedIsolate, Rc<Core>) {
   let memory = state.memory.clone();
+  // As isolated-vm: the old generation gets the limit, the young generation comes on top.
   let params = v8::CreateParams::default()
-    .heap_limits(0, options.memory_limit)
+    .set_max_old_generation_size_in_bytes(options.memory_limit)
+    .set_max_young_generation_size_in_bytes(limits::young_generation_bytes(options.memory_limit))
     .array_buffer_allocator(limits::allocator(&memory));
   let mut isolate = v8::Isolate::new(params);
   isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
+  let initial = isolate.get_heap_statistics().heap_size_limit();
+  memory
+    .threshold
+    .store(initial.max(options.memory_limit), Ordering::Relaxed);
   let data = Arc::as_ptr(&memory) as *mut c_void;
   isolate.add_near_heap_limit_callback(limits::near_heap_limit, data);
   isolate.add_gc_epilogue_callback(limits::gc_epilogue, data, v8::GCType::kGCTypeAll);
+  isolate.set_oom_error_handler(super::catastrophe::on_oom);
+  isolate.set_modify_code_generation_from_strings_callback(limits::code_generation);
+  isolate.set_allow_wasm_code_generation_callback(limits::wasm_code_generation);
   isolate.set_promise_reject_callback(promise_reject);
   let rejections: Rejections = Rc::new(RefCell::new(Vec::new()));
   isolate.set_slot(rejections.clone());
@@ -209,6 +218,7 @@ impl<'a> Runtime<'a> {
     let isolate = &mut *self.isolate;
     v8::scope!(let scope, isolate);
     let ctx = v8::Context::new(scope, Default::default());
+    limits::limit_code_generation(ctx);
     {
       let cs = &mut v8::ContextScope::new(scope, ctx);
       super::collect::install(cs);
@@ -316,7 +326,7 @@ impl<'a> Runtime<'a> {
     let ctx = v8::Local::new(hs, context);
     let cs = &mut v8::ContextScope::new(hs, ctx);
     v8::tc_scope!(let tc, cs);
-    let timer = (timeout_ms > 0).then(|| Timer::arm(tc.thread_safe_handle(), timeout_ms));
+    let timer = (timeout_ms > 0).then(|| Timer::arm(state.memory.clone(), timeout_ms));
     if let Some(t) = &timer {
       core.timers.borrow_mut().push(t.pauser());
     }
@@ -329,6 +339,40 @@ impl<'a> Runtime<'a> {
         result = None;
       }
     }
+    let stopped = tc.has_terminated()
+      || tc.is_execution_terminating()
+      || state.memory.exceeded.load(Ordering::SeqCst)
+      || state.disposed.load(Ordering::SeqCst);
+    // The result (or the error) is converted while the call's timeout still runs: getters
+    // reached while copying, or an error's looping `message` getter, stop with it.
+    let outcome = if stopped {
+      None
+    } else {
+      Some(match result {
+        None => {
+          rejections.borrow_mut().clear();
+          let exception = tc.exception();
+          let message = if compile_error { tc.message() } else { None };
+          Err(match exception {
+            Some(e) => v8_out::thrown(tc, e, message),
+            None => Thrown::error("Unknown error"),
+          })
+        }
+        Some(value) => match rejections.borrow_mut().drain(..).next() {
+          Some((_, reason)) => {
+            let reason = v8::Local::new(tc, reason);
+            Err(v8_out::thrown(tc, reason, None))
+          }
+          None => {
+            tables.borrow_mut().needs_checkpoint = false;
+            convert(tc, tables, value)
+          }
+        },
+      })
+    };
+    // A mark-compact that ended over the limit asked for a full GC that no interrupt check
+    // ran (a builtin kept running): it runs now, and decides on what is alive.
+    limits::check_now(tc, &state.memory);
     let fired = timer.as_ref().map(|t| t.disarm()).unwrap_or(false);
     if timer.is_some() {
       core.timers.borrow_mut().pop();
@@ -344,39 +388,29 @@ impl<'a> Runtime<'a> {
       return Err(Thrown::error(msg::DISPOSED_DURING));
     }
     if fired {
-      tc.cancel_terminate_execution();
-      if terminated || result.is_none() {
+      if terminated || !matches!(outcome, Some(Ok(_))) {
+        // Microtasks the interrupted run left queued (a job that re-queues itself) are
+        // dropped, as isolated-vm does: a terminated checkpoint empties V8's queue.
+        tc.terminate_execution();
+        tc.perform_microtask_checkpoint();
+        tc.cancel_terminate_execution();
         rejections.borrow_mut().clear();
         return Err(Thrown::error(msg::TIMED_OUT));
       }
+      tc.cancel_terminate_execution();
     }
     if terminated {
       tc.cancel_terminate_execution();
       rejections.borrow_mut().clear();
       return Err(Thrown::error(msg::DISPOSED_DURING));
     }
-    let value = match result {
-      Some(v) => v,
-      None => {
-        rejections.borrow_mut().clear();
-        let exception = tc.exception();
-        let message = if compile_error { tc.message() } else { None };
-        return Err(match exception {
-          Some(e) => v8_out::thrown(tc, e, message),
-          None => Thrown::error("Unknown error"),
-        });
-      }
+    let Some(out) = outcome else {
+      rejections.borrow_mut().clear();
+      return Err(Thrown::error(msg::DISPOSED_DURING));
     };
-    let unhandled = rejections.borrow_mut().drain(..).next();
-    if let Some((_, reason)) = unhandled {
-      let reason = v8::Local::new(tc, reason);
-      return Err(v8_out::thrown(tc, reason, None));
-    }
-    tables.borrow_mut().needs_checkpoint = false;
-    let out = convert(tc, tables, value);
     let needs_checkpoint = std::mem::take(&mut tables.borrow_mut().needs_checkpoint);
     if needs_checkpoint {
-      let timer = (timeout_ms > 0).then(|| Timer::arm(tc.thread_safe_handle(), timeout_ms));
+      let timer = (timeout_ms > 0).then(|| Timer::arm(state.memory.clone(), timeout_ms));
       tc.perform_microtask_checkpoint();
       if timer.map(|t| t.disarm()).unwrap_or(false) || tc.has_terminated() {
         tc.cancel_terminate_execution();

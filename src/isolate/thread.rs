@@ -63,6 +63,8 @@ pub struct SharedState {
   /// Synchronous calls running inline on other threads: they run V8's tasks before they let
   /// go of the lock, so a new task need not wake the isolate's thread meanwhile.
   pub(super) inline_callers: AtomicUsize,
+  /// `onCatastrophicError`, if given.
+  pub on_catastrophe: std::sync::OnceLock<super::catastrophe::Hook>,
   /// Foreground tasks V8 posted for this isolate, oldest first.
   tasks: Mutex<std::collections::VecDeque<Task>>,
   sender: Mutex<Option<crossbeam_channel::Sender<Msg>>>,
@@ -124,8 +126,6 @@ impl SharedState {
 pub struct IsolateHost {
   /// Shared flags and counters.
   pub state: Arc<SharedState>,
-  /// V8's thread-safe isolate handle (terminate/interrupt).
-  pub v8_handle: v8::IsolateHandle,
   thread: Mutex<Option<JoinHandle<()>>>,
   /// The V8 isolate, lockable from any thread; dropped at disposal.
   shared: Mutex<Option<Arc<v8::SharedIsolate>>>,
@@ -135,8 +135,12 @@ pub struct IsolateHost {
 
 impl IsolateHost {
   /// Creates the isolate on its own new thread and waits until it exists.
-  pub fn spawn(options: IsolateOptions) -> Result<Arc<IsolateHost>, Thrown> {
+  pub fn spawn(
+    options: IsolateOptions,
+    on_catastrophe: Option<super::catastrophe::Hook>,
+  ) -> Result<Arc<IsolateHost>, Thrown> {
     crate::platform::ensure_initialized();
+    super::catastrophe::install();
     let memory = MemoryState::new(options.memory_limit);
     let state = Arc::new(SharedState {
       disposed: AtomicBool::new(false),
@@ -149,9 +153,13 @@ impl IsolateHost {
       host: std::sync::OnceLock::new(),
       queued: AtomicUsize::new(0),
       inline_callers: AtomicUsize::new(0),
+      on_catastrophe: std::sync::OnceLock::new(),
       tasks: Mutex::new(std::collections::VecDeque::new()),
       sender: Mutex::new(None),
     });
+    if let Some(hook) = on_catastrophe {
+      let _ = state.on_catastrophe.set(hook);
+    }
     let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
     *state.sender.lock() = Some(tx);
     let (ready_tx, ready_rx) =
@@ -162,6 +170,7 @@ impl IsolateHost {
       .name("ivm-isolate".into())
       .stack_size(8 << 20)
       .spawn(move || {
+        super::catastrophe::set_home(&thread_state);
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
           let (mut isolate, core) = super::runtime::create(thread_state.clone(), options);
           isolate.set_slot(JobQueue(rx.clone()));
@@ -181,7 +190,9 @@ impl IsolateHost {
           let weak = Arc::downgrade(&shared);
           drop(shared);
           serve(&weak, &rx);
-          if let Some(shared) = weak.upgrade() {
+          // A lost isolate is never locked or freed again.
+          let lost = super::catastrophe::is_lost(&thread_state);
+          if let Some(shared) = weak.upgrade().filter(|_| !lost) {
             let mut locker = shared.lock();
             teardown(&mut locker, &thread_state);
             drop(locker);
@@ -204,11 +215,10 @@ impl IsolateHost {
     let (v8_handle, shared) = ready_rx
       .recv()
       .map_err(|_| Thrown::error("Failed to create isolate"))?;
-    let _ = memory.handle.set(v8_handle.clone());
+    let _ = memory.handle.set(v8_handle);
     let thread_id = thread.thread().id();
     let host = Arc::new(IsolateHost {
       state,
-      v8_handle,
       thread: Mutex::new(Some(thread)),
       shared: Mutex::new(Some(shared)),
       exited,
@@ -226,6 +236,14 @@ impl IsolateHost {
   /// The lockable V8 isolate, until disposal.
   pub fn shared(&self) -> Option<Arc<v8::SharedIsolate>> {
     self.shared.lock().clone()
+  }
+
+  /// Forgets the V8 isolate without freeing it (it was lost to a catastrophe: nobody may
+  /// lock it again).
+  pub fn forget_isolate(&self) {
+    if let Some(shared) = self.shared.lock().take() {
+      std::mem::forget(shared);
+    }
   }
 
   /// True once disposal started.
@@ -251,7 +269,7 @@ impl IsolateHost {
   /// Ends the thread (idempotent; used by dispose, drop and environment cleanup).
   pub fn shutdown(&self) {
     self.state.disposed.store(true, Ordering::SeqCst);
-    self.v8_handle.terminate_execution();
+    self.state.memory.terminate();
     // No job can be queued from now on.
     let sender = self.state.sender.lock().take();
     let shared = self.shared.lock().take();
@@ -380,11 +398,17 @@ pub fn run_tasks(isolate: &mut v8::Isolate, core: &Rc<Core>, nested: bool) {
       continue;
     }
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-      task.task.run();
-      if !isolate.is_execution_terminating() {
-        isolate.perform_microtask_checkpoint();
-      }
+      super::catastrophe::guarded(&state, || {
+        task.task.run();
+        if !isolate.is_execution_terminating() {
+          isolate.perform_microtask_checkpoint();
+        }
+      })
     }));
+    if super::catastrophe::is_lost(&state) {
+      // The isolate is gone; the caller abandons it.
+      return;
+    }
     if !nested {
       core.forget_rejections();
     }
@@ -412,7 +436,9 @@ fn run_job(
   let elsewhere0 = core.host_ns.get();
   let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
     let mut rt = Runtime::new(isolate, core.clone());
-    job(&mut rt)
+    // Jobs that settle a caller guard their own work (see `runner`), so their completers
+    // survive a catastrophe; this one catches the rest.
+    super::catastrophe::guarded(&state, || job(&mut rt)).unwrap_or_else(|_| Box::new(|| {}))
   }));
   if let Some((clock, running)) = timing.as_mut() {
     let elsewhere = core.host_ns.get().saturating_sub(elsewhere0);
@@ -440,6 +466,9 @@ fn serve(shared: &std::sync::Weak<v8::SharedIsolate>, rx: &crossbeam_channel::Re
       Ok((Msg::Stop, _)) | Err(_) => break,
       Ok(m) => m,
     };
+    if super::catastrophe::home_lost() {
+      break;
+    }
     let Some(shared) = shared.upgrade() else {
       break;
     };
@@ -457,6 +486,7 @@ fn serve(shared: &std::sync::Weak<v8::SharedIsolate>, rx: &crossbeam_channel::Re
         if run_job(&mut locker, &core, job, Some((&mut clock, running)))
           || core.state.disposed.load(Ordering::SeqCst)
         {
+          abandon_if_lost(&core, locker);
           break;
         }
         // Non-nestable tasks that arrived while the job waited in a nested loop.
@@ -467,6 +497,17 @@ fn serve(shared: &std::sync::Weak<v8::SharedIsolate>, rx: &crossbeam_channel::Re
       Msg::Tasks => run_tasks(&mut locker, &core, false),
       Msg::Stop => break,
     }
+    if super::catastrophe::is_lost(&core.state) {
+      abandon_if_lost(&core, locker);
+      break;
+    }
+  }
+}
+
+/// Gives the isolate up if a catastrophe took it (its lock stays held, its memory allocated).
+fn abandon_if_lost(core: &Rc<Core>, locker: v8::Locker<'_>) {
+  if super::catastrophe::is_lost(&core.state) {
+    super::catastrophe::abandon(&core.state, locker);
   }
 }
 
@@ -532,6 +573,10 @@ fn wait_serving_jobs<T>(
         // Disposal: the outer job is being terminated; just wait for the answer.
         Ok(Msg::Stop) | Err(_) => return super::inline::unlocked(isolate, || reply.recv()),
       },
+    }
+    if super::catastrophe::is_lost(&core.state) {
+      // A nested job lost the isolate: the waiting V8 frames are abandoned.
+      super::catastrophe::escape();
     }
   }
 }

@@ -4,6 +4,7 @@
 //! call finished first. Disarming and firing are serialised by the timer's lock, so a late fire
 //! can never hit a later call.
 
+use super::limits::MemoryState;
 use parking_lot::{Condvar, Mutex};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -22,7 +23,8 @@ struct TimerState {
 
 struct TimerInner {
   state: Mutex<TimerState>,
-  handle: v8::IsolateHandle,
+  /// The isolate's memory state, which terminates it (unless it was lost).
+  memory: Arc<MemoryState>,
 }
 
 struct Entry {
@@ -82,6 +84,9 @@ fn dog() -> Option<&'static Arc<Watchdog>> {
   Some(d)
 }
 
+/// How often a fired timer terminates its isolate's execution again until it is disarmed.
+const REFIRE: Duration = Duration::from_millis(20);
+
 fn run(dog: &Watchdog) {
   let mut guard = dog.heap.lock();
   loop {
@@ -91,9 +96,19 @@ fn run(dog: &Watchdog) {
       Some(deadline) if deadline <= now => {
         if let Some(Reverse(entry)) = guard.0.pop() {
           let mut st = entry.timer.state.lock();
-          if st.armed && !st.fired && st.paused.is_none() && st.epoch == entry.epoch {
+          if st.armed && st.paused.is_none() && st.epoch == entry.epoch {
             st.fired = true;
-            entry.timer.handle.terminate_execution();
+            entry.timer.memory.terminate();
+            drop(st);
+            // Again until the call disarms it: a termination can be swallowed (a TryCatch
+            // around a getter that the copy of a result runs), and the call must still stop.
+            guard.1 += 1;
+            let seq = guard.1;
+            guard.0.push(Reverse(Entry {
+              deadline: now + REFIRE,
+              seq,
+              ..entry
+            }));
           }
         }
       }
@@ -126,8 +141,8 @@ fn schedule(timer: &Arc<TimerInner>, deadline: Instant, epoch: u64) {
 }
 
 impl Timer {
-  /// Arms a timer that terminates `handle`'s execution after `ms` milliseconds.
-  pub fn arm(handle: v8::IsolateHandle, ms: u32) -> Timer {
+  /// Arms a timer that terminates the execution of `memory`'s isolate after `ms` milliseconds.
+  pub fn arm(memory: Arc<MemoryState>, ms: u32) -> Timer {
     let deadline = Instant::now() + Duration::from_millis(u64::from(ms));
     let inner = Arc::new(TimerInner {
       state: Mutex::new(TimerState {
@@ -137,7 +152,7 @@ impl Timer {
         deadline,
         paused: None,
       }),
-      handle,
+      memory,
     });
     schedule(&inner, deadline, 0);
     Timer { inner }

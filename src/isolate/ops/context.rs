@@ -12,6 +12,7 @@ pub fn create(rt: &mut Runtime) -> (u32, u32) {
   let isolate = &mut *rt.isolate;
   v8::scope!(let hs, isolate);
   let ctx = v8::Context::new(hs, Default::default());
+  crate::isolate::limits::limit_code_generation(ctx);
   let cs = &mut v8::ContextScope::new(hs, ctx);
   // Before any guest code runs in it.
   crate::isolate::collect::install(cs);
