@@ -33,7 +33,7 @@ function run(lib, shape) {
   const started = Date.now();
   const r = spawnSync(process.execPath, ['--no-node-snapshot', fixture, JSON.stringify(spec)], {
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: 20_000,
   });
   const wall = Date.now() - started;
   const line = r.stdout.trim().split('\n').pop();

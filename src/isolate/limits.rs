@@ -30,9 +30,9 @@ pub fn young_generation_bytes(limit: usize) -> usize {
 }
 
 /// Head-room granted each time V8 reaches its heap limit (at most twice before the limit
-/// holds): a quarter of the limit, at least 4 MiB.
+/// holds): an eighth of the limit, at least 2 MiB.
 fn step(limit: usize) -> usize {
-  (limit / 4).max(4 << 20)
+  (limit / 8).max(2 << 20)
 }
 
 unsafe extern "C" fn allocate(state: &MemoryState, len: usize) -> *mut c_void {
@@ -158,6 +158,20 @@ unsafe extern "C" fn full_gc_interrupt(isolate: v8::UnsafeRawIsolatePtr, data: *
   // SAFETY: as above.
   let state = unsafe { &*(data as *const MemoryState) };
   crate::unwind::contain((), || check_now(&mut isolate, state));
+}
+
+/// Runs longer than this are measured when they end ([`measure`]): time enough to have
+/// allocated past the limit without a GC (V8 checks its limit only when it collects).
+pub const MEASURE_AFTER: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// Measures the heap now; over the limit, a full GC is due ([`check_now`] runs it). On the
+/// isolate's lock holder only.
+pub fn measure(isolate: &mut v8::Isolate, state: &MemoryState) {
+  let used = isolate.get_heap_statistics().used_heap_size();
+  state.heap_used.store(used, Ordering::Relaxed);
+  if state.counted() > state.threshold.load(Ordering::Relaxed) {
+    state.check_due.store(true, Ordering::SeqCst);
+  }
 }
 
 /// Runs the full GC a mark-compact asked for, if it is still due; its epilogue terminates the

@@ -331,6 +331,7 @@ impl<'a> Runtime<'a> {
       core.timers.borrow_mut().push(t.pauser());
     }
     tables.borrow_mut().compiling = false;
+    let started = std::time::Instant::now();
     let mut result = body(tc, tables);
     let compile_error = std::mem::take(&mut tables.borrow_mut().compiling) && result.is_none();
     if result.is_some() && !tc.has_terminated() {
@@ -372,6 +373,10 @@ impl<'a> Runtime<'a> {
     };
     // A mark-compact that ended over the limit asked for a full GC that no interrupt check
     // ran (a builtin kept running): it runs now, and decides on what is alive.
+    // A run long enough to have allocated a lot without a GC (one huge string) is measured.
+    if started.elapsed() > limits::MEASURE_AFTER {
+      limits::measure(tc, &state.memory);
+    }
     limits::check_now(tc, &state.memory);
     let fired = timer.as_ref().map(|t| t.disarm()).unwrap_or(false);
     if timer.is_some() {
