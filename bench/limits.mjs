@@ -38,6 +38,7 @@ function run(lib, shape) {
   const wall = Date.now() - started;
   const line = r.stdout.trim().split('\n').pop();
   if (r.status !== 0 || !line) {
+    if (r.signal === 'SIGTERM' && wall >= 20_000) return { text: '**no answer within 20 s** (hung; killed by the bench)' };
     const why = r.signal ? `killed (${r.signal})` : `exit ${r.status}`;
     const tail = (r.stderr || '').trim().split('\n').filter(Boolean).slice(0, 2).join(' ').slice(0, 80);
     return { text: `**host died**: ${why} after ${wall} ms${tail ? ` (${tail})` : ''}` };

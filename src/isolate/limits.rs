@@ -279,3 +279,25 @@ pub unsafe extern "C" fn wasm_code_generation(
 pub fn limit_code_generation(context: v8::Local<v8::Context>) {
   context.set_allow_generation_from_strings(false);
 }
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn young_generation_follows_isolated_vm() {
+    const MB: usize = 1024 * 1024;
+    assert_eq!(young_generation_bytes(128 * MB), 2 * MB);
+    assert_eq!(young_generation_bytes(512 * MB), 16 * MB);
+    assert_eq!(young_generation_bytes(4096 * MB), 16 * MB);
+    let small = young_generation_bytes(8 * MB);
+    assert!(small > MB && small < MB + MB / 8, "{small}");
+  }
+
+  #[test]
+  fn head_room_steps_are_small_and_bounded_below() {
+    const MB: usize = 1024 * 1024;
+    assert_eq!(step(8 * MB), 2 * MB);
+    assert_eq!(step(128 * MB), 16 * MB);
+  }
+}
