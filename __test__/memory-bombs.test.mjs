@@ -51,3 +51,24 @@ for (const shape of shapes.filter((s) => !s.todo)) {
 for (const shape of shapes.filter((s) => s.todo)) {
   test(`memory bomb: ${shape.name} at ${shape.limit} MB`, { todo: shape.todo });
 }
+
+test('a contained catastrophe fails the running call and every queued call with the memory-limit error', () => {
+  const root = path.join(here, '..');
+  const script = `
+    const ivm = require(${JSON.stringify(root)});
+    const messages = [];
+    const isolate = new ivm.Isolate({ memoryLimit: 16, onCatastrophicError: (m) => messages.push(m) });
+    const context = isolate.createContextSync();
+    const calls = [context.eval('Array(1e9).fill(0).length'), context.eval('1'), context.eval('2')];
+    Promise.allSettled(calls).then(async (r) => {
+      await new Promise((res) => setTimeout(res, 50));
+      console.log(JSON.stringify({ r: r.map((x) => x.reason && x.reason.message), messages, disposed: isolate.isDisposed }));
+    });`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  assert.deepEqual(out.r, [MEMORY, MEMORY, MEMORY]);
+  assert.equal(out.disposed, true);
+  assert.equal(out.messages.length, 1);
+  assert.match(out.messages[0], /^Catastrophic out-of-memory error: /);
+});

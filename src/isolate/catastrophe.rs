@@ -9,8 +9,8 @@
 //! isolate they ran in is never used again: it is marked failed, its lock is never released
 //! (nobody takes it again: the host forgets it), and its memory is never freed. That is the
 //! price of a contained catastrophe: the isolate's heap stays allocated for the life of the
-//! process. The call that was running fails with the memory-limit error, queued calls with
-//! "Isolate is disposed", and the isolate's `onCatastrophicError` hook gets V8's message.
+//! process. The call that was running and the calls queued behind it fail with the
+//! memory-limit error, and the isolate's `onCatastrophicError` hook gets V8's message.
 //!
 //! Where no landing point exists (a failure outside any guarded stretch), an isolate's own
 //! thread parks forever after reporting; any other thread aborts the process, as V8 would.

@@ -205,10 +205,17 @@ impl IsolateHost {
         // No job can be queued after this: posting checks the flag under the sender's lock.
         thread_state.disposed.store(true, Ordering::SeqCst);
         drop(thread_state.sender.lock().take());
-        // Settle whatever is still queued.
-        while let Ok(m) = rx.try_recv() {
-          drop(m);
-        }
+        // Settle whatever is still queued (after a catastrophe, with the memory-limit error).
+        let reason = if super::catastrophe::is_lost(&thread_state) {
+          msg::DISPOSED_MEMORY
+        } else {
+          msg::DISPOSED
+        };
+        crate::transfer::once::with_drop_reason(reason, || {
+          while let Ok(m) = rx.try_recv() {
+            drop(m);
+          }
+        });
         let _ = exit_tx.send(());
       })
       .map_err(|e| Thrown::error(format!("Failed to start isolate thread: {e}")))?;
