@@ -72,3 +72,25 @@ test('a contained catastrophe fails the running call and every queued call with 
   assert.equal(out.messages.length, 1);
   assert.match(out.messages[0], /^Catastrophic out-of-memory error: /);
 });
+
+test('a nested isolate lost to a catastrophe leaves its guest and the host running', () => {
+  const root = path.join(here, '..');
+  const script = `
+    const ivm = require(${JSON.stringify(root)});
+    const isolate = new ivm.Isolate();
+    const context = isolate.createContextSync();
+    context.global.setSync('ivm', ivm);
+    console.log(context.evalSync(\`
+      const inner = new ivm.Isolate({ memoryLimit: 8 });
+      const ctx = inner.createContextSync();
+      let r; try { ctx.evalSync('Array(1e9).fill(0).length') } catch (e) { r = e.message }
+      r + ' | ' + inner.isDisposed\`));
+    console.log(context.evalSync('1 + 1'));
+    context.eval(\`(async () => { const inner = new ivm.Isolate({ memoryLimit: 8 }); const ctx = await inner.createContext();
+      try { await ctx.eval('Array(1e9).fill(0).length') } catch (e) { return e.message } })()\`, { promise: true })
+      .then((m) => console.log(m));`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').filter((l) => !l.startsWith('[') && !l.startsWith('<') && l);
+  assert.deepEqual(lines, [`${MEMORY} | true`, '2', MEMORY]);
+});
