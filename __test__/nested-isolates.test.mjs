@@ -178,7 +178,8 @@ test('a nested isolate reports its heap statistics, sync and async', async () =>
   const { keys, s } = JSON.parse(out);
   assert.deepEqual(keys, fields);
   for (const f of fields) assert.equal(typeof s[f], 'number', f);
-  assert.ok(s.heap_size_limit <= 16 * 1024 * 1024 && s.heap_size_limit > 8 * 1024 * 1024, `limit ${s.heap_size_limit}`);
+  // As in isolated-vm, the limit is the old generation's; V8's young generation comes on top.
+  assert.ok(s.heap_size_limit <= 20 * 1024 * 1024 && s.heap_size_limit >= 16 * 1024 * 1024, `limit ${s.heap_size_limit}`);
   assert.ok(s.used_heap_size > 0 && s.used_heap_size <= s.total_heap_size);
   assert.ok(s.externally_allocated_size >= 2 * 1024 * 1024, 'the inner ArrayBuffer counts');
   const asyncOut = await context.eval('inner.getHeapStatistics().then((s) => s.heap_size_limit)', { promise: true });

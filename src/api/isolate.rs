@@ -27,6 +27,53 @@ fn parse_options(env: sys::napi_env, v: sys::napi_value) -> Result<IsolateOption
   options::parse(env, v, "Isolate", 1)
 }
 
+/// `onCatastrophicError` of validated options, as the engine's hook: it may be called from any
+/// thread (inside V8's fatal-error handler), and calls the function on Node's thread with V8's
+/// message. The function is kept for the life of the process (an isolate lost to a catastrophe
+/// is never freed either).
+fn catastrophe_hook(
+  env: sys::napi_env,
+  options: sys::napi_value,
+) -> napi::Result<Option<crate::isolate::catastrophe::Hook>> {
+  if options.is_null() || js::type_of(env, options) != sys::ValueType::napi_object {
+    return Ok(None);
+  }
+  let f = js::get_named(env, options, "onCatastrophicError")?;
+  if js::type_of(env, f) != sys::ValueType::napi_function {
+    return Ok(None);
+  }
+  let mut fref = std::ptr::null_mut();
+  // SAFETY: Node's thread, valid env and function.
+  js::check(unsafe { sys::napi_create_reference(env, f, 1, &mut fref) })?;
+  let fref = bridge::NodePtr(fref);
+  let bridge = EnvData::get(env)?.bridge.clone();
+  Ok(Some(Box::new(move |message: String| {
+    let fref = bridge::NodePtr(fref.get());
+    bridge.post(Box::new(move |env| {
+      let mut f = std::ptr::null_mut();
+      // SAFETY: Node's thread of the environment that made the (never deleted) reference.
+      unsafe { sys::napi_get_reference_value(env, fref.get(), &mut f) };
+      if f.is_null() {
+        return;
+      }
+      let (Ok(arg), Ok(this)) = (js::string(env, &message), js::undefined(env)) else {
+        return;
+      };
+      let mut out = std::ptr::null_mut();
+      // SAFETY: Node's thread of the environment that made the reference.
+      let status = unsafe { sys::napi_call_function(env, this, f, 1, &arg, &mut out) };
+      if status == sys::Status::napi_pending_exception {
+        let mut e = std::ptr::null_mut();
+        // SAFETY: as above; an exception of the handler is reported like any uncaught one.
+        unsafe {
+          sys::napi_get_and_clear_last_exception(env, &mut e);
+          sys::napi_fatal_exception(env, e);
+        }
+      }
+    }));
+  })))
+}
+
 impl Isolate {
   fn live(&self, env: sys::napi_env) -> napi::Result<&Arc<IsolateHost>> {
     if self.host.is_disposed() {
@@ -135,7 +182,8 @@ impl Isolate {
     let raw = env.raw();
     let v = options.map(|u| u.raw()).unwrap_or(std::ptr::null_mut());
     let opts = parse_options(raw, v).map_err(|f| f.throw(raw))?;
-    let host = IsolateHost::spawn(opts).map_err(|t| js::throw(raw, t))?;
+    let hook = catastrophe_hook(raw, v)?;
+    let host = IsolateHost::spawn(opts, hook).map_err(|t| js::throw(raw, t))?;
     EnvData::get(raw)?.track(&host);
     Ok(Isolate { host })
   }

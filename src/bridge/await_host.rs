@@ -167,3 +167,49 @@ pub fn then_converted(
   }
   None
 }
+
+unsafe extern "C" fn ignore(
+  _env: sys::napi_env,
+  _info: sys::napi_callback_info,
+) -> sys::napi_value {
+  std::ptr::null_mut()
+}
+
+/// If `v` (a host function's result) is a promise, gives it a rejection handler that does
+/// nothing, so that a rejection the guest never looks at is not an `unhandledRejection` in
+/// Node (the guest's own copy of the outcome is handled, or not, in the guest).
+pub fn mark_handled(env: sys::napi_env, v: sys::napi_value) {
+  let mut is_promise = false;
+  // SAFETY: valid env and value.
+  unsafe { sys::napi_is_promise(env, v, &mut is_promise) };
+  if !is_promise {
+    return;
+  }
+  let mark = || -> napi::Result<()> {
+    let mut noop = std::ptr::null_mut();
+    // SAFETY: valid env; a callback without data.
+    js::check(unsafe {
+      sys::napi_create_function(
+        env,
+        c"ignore".as_ptr(),
+        6,
+        Some(ignore),
+        std::ptr::null_mut(),
+        &mut noop,
+      )
+    })?;
+    let undefined = js::undefined(env)?;
+    let then = js::get_named(env, v, "then")?;
+    let mut out = std::ptr::null_mut();
+    // SAFETY: valid env, function and argument handles.
+    js::check(unsafe {
+      sys::napi_call_function(env, v, then, 2, [undefined, noop].as_ptr(), &mut out)
+    })
+  };
+  if mark().is_err() {
+    // A `then` that throws: leave the exception to nobody.
+    let mut e = std::ptr::null_mut();
+    // SAFETY: valid env.
+    unsafe { sys::napi_get_and_clear_last_exception(env, &mut e) };
+  }
+}

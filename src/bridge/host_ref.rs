@@ -288,6 +288,7 @@ fn run_op_raw(
   if status != sys::Status::napi_ok {
     return Err(take_exception(env));
   }
+  super::await_host::mark_handled(env, out);
   Ok((out, result))
 }
 

@@ -14,7 +14,6 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)] // napi handles are opaque; Node-API dereferences them.
 
 use crate::bridge::env::EnvData;
-use crate::error::msg;
 use crate::isolate::{runner, IsolateHost};
 use crate::transfer::once::{SettleOnce, Sink};
 use crate::transfer::thrown::Thrown;
@@ -205,11 +204,12 @@ impl Sink<Outcome> for PromiseSink {
 }
 
 /// Settles an async call's promise; if dropped unsettled (job dropped by disposal), rejects it
-/// with "Isolate is disposed".
+/// with "Isolate is disposed" (the memory-limit error when a catastrophe took the isolate).
 type Completer = SettleOnce<Outcome, PromiseSink>;
 
 fn disposed() -> Outcome {
-  Box::new(|_env, _caller| Err(js::Failure::Thrown(Thrown::error(msg::DISPOSED))))
+  let message = crate::transfer::once::dropped_message();
+  Box::new(move |_env, _caller| Err(js::Failure::Thrown(Thrown::error(message))))
 }
 
 /// How long a synchronous caller polls for its result before it sleeps: most sync calls finish

@@ -72,13 +72,15 @@ impl IsolateHost {
     let outer_call = core.inline_call.replace(Some((start, host0)));
     let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
       let mut rt = Runtime::new(&mut locker, core.clone());
-      f(&mut rt)
+      super::catastrophe::guarded(&state, || f(&mut rt))
+        .unwrap_or_else(|_| Err(Thrown::error(msg::DISPOSED_MEMORY)))
     }));
     core.inline_call.set(outer_call);
     // V8's tasks posted meanwhile (GC follow-ups, say) run here, under the lock this call
     // holds, rather than waking the isolate's thread to contend for it.
     state.inline_callers.fetch_sub(1, Ordering::SeqCst);
-    if out.is_ok() && state.has_tasks() && !state.disposed.load(Ordering::SeqCst) {
+    let lost = super::catastrophe::is_lost(&state);
+    if !lost && out.is_ok() && state.has_tasks() && !state.disposed.load(Ordering::SeqCst) {
       let _ = std::panic::catch_unwind(AssertUnwindSafe(|| {
         super::thread::run_tasks(&mut locker, &core, true)
       }));
@@ -90,6 +92,13 @@ impl IsolateHost {
     state
       .cpu_ns
       .fetch_add(wall.saturating_sub(host), Ordering::Relaxed);
+    if super::catastrophe::is_lost(&state) {
+      drop(core);
+      super::catastrophe::abandon(&state, locker);
+      drop(shared);
+      self.shutdown();
+      return Ok(Err(Thrown::error(msg::DISPOSED_MEMORY)));
+    }
     let failed = out.is_err() || state.memory.exceeded.load(Ordering::SeqCst);
     if failed {
       state.disposed.store(true, Ordering::SeqCst);
@@ -138,13 +147,25 @@ pub fn run_unlocked<R>(isolate: &mut v8::Isolate, f: impl FnOnce() -> R) -> R {
 /// Runs `f` with `isolate` (locked and entered by this thread) unlocked and exited, then takes
 /// it back: for waits, so that other threads can use the isolate meanwhile. `f` must not touch
 /// the isolate through anything but a new lock.
+///
+/// If the isolate was lost to a catastrophe meanwhile (on another thread, or by a call `f`
+/// made into it), it is not taken back: this thread jumps to its innermost landing point
+/// instead (see [`super::catastrophe::escape`]).
 pub fn unlocked<R>(isolate: &mut v8::Isolate, f: impl FnOnce() -> R) -> R {
+  let state = isolate
+    .get_slot::<std::sync::Arc<super::thread::SharedState>>()
+    .cloned();
   // SAFETY: only the address is taken; it is passed back to V8's own functions below.
   let raw = unsafe { isolate.as_raw_isolate_ptr() };
   // SAFETY: UnsafeRawIsolatePtr is a transparent wrapper of the isolate's address.
   let ptr = unsafe { std::mem::transmute::<v8::UnsafeRawIsolatePtr, *mut c_void>(raw) };
   let relock = Relock::new(ptr);
   let out = f();
+  if state.is_some_and(|s| super::catastrophe::is_lost(&s)) {
+    std::mem::forget(relock);
+    drop(out);
+    super::catastrophe::escape();
+  }
   drop(relock);
   out
 }

@@ -1,51 +1,70 @@
-//! Hard memory limits: a counting ArrayBuffer allocator, the near-heap-limit callback and a
-//! GC-epilogue check. None of these callbacks runs JavaScript, and none lets a panic escape
-//! (each body runs under [`crate::unwind::contain`]).
+//! Memory limits as isolated-vm draws them: V8's old generation is held to `memoryLimit` and
+//! its young generation comes on top; V8's used heap plus external memory (ArrayBuffers,
+//! WebAssembly memory) is held to that sum. A counting ArrayBuffer allocator refuses what does
+//! not fit (a catchable `RangeError`); a full GC decides on live data before the isolate is
+//! terminated and disposed; head-room granted to V8 near its limit is small and bounded, and a
+//! heap that keeps growing past it (a builtin that never checks for interrupts) ends in a V8
+//! fatal out-of-memory, which [`super::catastrophe`] contains to the isolate.
 //!
-//! The accounting itself, [`MemoryState`], lives in `transfer::memory` (the value conversions
-//! count the ArrayBuffers they make against it) and is re-exported here for the isolate's side.
+//! None of these callbacks runs JavaScript, and none lets a panic escape (each body runs under
+//! [`crate::unwind::contain`]). The accounting itself, [`MemoryState`], lives in
+//! `transfer::memory` (the value conversions count the ArrayBuffers they make against it) and
+//! is re-exported here for the isolate's side.
 
 pub use crate::transfer::memory::MemoryState;
 use std::ffi::c_void;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-unsafe extern "C" fn allocate(state: &MemoryState, len: usize) -> *mut c_void {
-  crate::unwind::contain(std::ptr::null_mut(), || allocate_zeroed(state, len))
+/// Backing stores up to this size are never refused: V8 materialises a small typed array's
+/// on-heap buffer through the allocator where it cannot handle a failure, so over the limit
+/// they are granted and the isolate is terminated instead (as isolated-vm does).
+const TINY: usize = 64;
+
+/// The young generation V8 gets on top of `limit` bytes of old generation: isolated-vm's
+/// formula, 2^(10 + min(4, MB / 128)) KiB (1 MiB at 8 MB, 2 MiB at 128 MB, 16 MiB from 512 MB).
+pub fn young_generation_bytes(limit: usize) -> usize {
+  let mb = limit as f64 / (1024.0 * 1024.0);
+  let kib = 2f64.powf(10.0 + (mb / 128.0).min(4.0));
+  kib as usize * 1024
 }
 
-fn allocate_zeroed(state: &MemoryState, len: usize) -> *mut c_void {
-  if state.would_exceed(len) {
-    if len <= 64 {
-      // SPEC §2.10: tiny backing stores over the limit terminate the isolate instead.
-      state.trip();
-    }
-    return std::ptr::null_mut();
-  }
-  // SAFETY: calloc with any size is sound; a null return is passed on to V8, which reports
-  // "Array buffer allocation failed".
-  let ptr = unsafe { libc::calloc(len.max(1), 1) };
-  if !ptr.is_null() {
-    state.external.fetch_add(len, Ordering::Relaxed);
-  }
-  ptr
+/// Head-room granted each time V8 reaches its heap limit (at most twice before the limit
+/// holds): an eighth of the limit, at least 2 MiB.
+fn step(limit: usize) -> usize {
+  (limit / 8).max(2 << 20)
+}
+
+unsafe extern "C" fn allocate(state: &MemoryState, len: usize) -> *mut c_void {
+  crate::unwind::contain(std::ptr::null_mut(), || backing_store(state, len, true))
 }
 
 unsafe extern "C" fn allocate_uninitialized(state: &MemoryState, len: usize) -> *mut c_void {
-  crate::unwind::contain(std::ptr::null_mut(), || allocate_raw(state, len))
+  crate::unwind::contain(std::ptr::null_mut(), || backing_store(state, len, false))
 }
 
-fn allocate_raw(state: &MemoryState, len: usize) -> *mut c_void {
+/// A backing store of `len` bytes, or null when it does not fit (V8 then runs a last-resort GC
+/// and asks again before it throws "Array buffer allocation failed").
+fn backing_store(state: &MemoryState, len: usize, zeroed: bool) -> *mut c_void {
   if state.would_exceed(len) {
-    if len <= 64 {
-      state.trip();
+    if len > TINY {
+      state.refuse();
+      return std::ptr::null_mut();
     }
-    return std::ptr::null_mut();
+    state.trip();
   }
-  // SAFETY: malloc with any size is sound.
-  let ptr = unsafe { libc::malloc(len.max(1)) };
+  // SAFETY: calloc/malloc with any size is sound; a null return is passed on to V8, which
+  // reports "Array buffer allocation failed".
+  let ptr = unsafe {
+    if zeroed {
+      libc::calloc(len.max(1), 1)
+    } else {
+      libc::malloc(len.max(1))
+    }
+  };
   if !ptr.is_null() {
     state.external.fetch_add(len, Ordering::Relaxed);
+    state.refused.store(false, Ordering::Relaxed);
   }
   ptr
 }
@@ -83,12 +102,14 @@ pub fn allocator(state: &Arc<MemoryState>) -> v8::UniqueRef<v8::Allocator> {
   unsafe { v8::new_rust_allocator(raw, &VTABLE) }
 }
 
-/// Near-heap-limit callback: records the overrun, terminates, and grants head-room so that V8
-/// does not abort the process while the termination unwinds.
+/// Near-heap-limit callback. V8 calls it when a GC could not bring the heap under its limit,
+/// and also from the last-resort GC that follows a refused ArrayBuffer (then nothing happens,
+/// so that allocation fails with a catchable RangeError).
 ///
-/// V8 also calls it after every last-resort GC (for instance when an oversized ArrayBuffer
-/// could not be allocated); then the heap is not actually near its limit and nothing happens,
-/// so that allocation fails with a catchable RangeError instead.
+/// The first time, V8 gets a step of head-room and a full GC is requested, whose epilogue
+/// decides on live data; the second time the isolate is terminated and V8 gets one more step
+/// to unwind; after that the limit holds, and V8 reports a fatal out-of-memory, which is
+/// contained to the isolate ([`super::catastrophe`]).
 ///
 /// # Safety
 /// Called by V8 only, with `data` the isolate's `MemoryState` pointer.
@@ -105,42 +126,140 @@ pub unsafe extern "C" fn near_heap_limit(
 
 /// The body of [`near_heap_limit`].
 fn grant_headroom(state: &MemoryState, current: usize) -> usize {
-  // The GC that precedes this call has just refreshed `heap_used` in the epilogue.
-  let used = state.heap_used.load(Ordering::Relaxed);
-  let over = used.saturating_add(state.external.load(Ordering::Relaxed)) > state.limit;
-  let near = used as f64 > current as f64 * 0.8;
-  if !over && !near {
+  if state.refused.swap(false, Ordering::SeqCst) {
     return current;
   }
-  state.trip();
-  // Generous head-room: the isolate is being terminated anyway, and a single large allocation
-  // in flight (a spread into a huge array) must not exceed it, or V8 aborts the process.
-  let grant = current.clamp(1 << 30, 4 << 30);
+  let grant = step(state.limit);
+  match state.raises.fetch_add(1, Ordering::SeqCst) {
+    0 => request_full_gc(state),
+    1 => state.trip(),
+    _ => {
+      state.trip();
+      return current;
+    }
+  }
   state.headroom.fetch_add(grant, Ordering::Relaxed);
   current + grant
 }
 
-/// GC epilogue: refreshes the heap figure the allocator uses and enforces the limit.
+/// Asks for a full GC at the isolate's next interrupt check (once until it ran).
+fn request_full_gc(state: &MemoryState) {
+  if state.check_due.swap(true, Ordering::SeqCst) {
+    return;
+  }
+  let data = state as *const MemoryState as *mut c_void;
+  let _ = state.request_interrupt(full_gc_interrupt, data);
+}
+
+unsafe extern "C" fn full_gc_interrupt(isolate: v8::UnsafeRawIsolatePtr, data: *mut c_void) {
+  // SAFETY: V8 runs interrupts on the thread that holds the isolate, with the isolate entered;
+  // `data` is the MemoryState the runtime keeps alive as long as the isolate.
+  let mut isolate = unsafe { v8::Isolate::from_raw_isolate_ptr_unchecked(isolate) };
+  // SAFETY: as above.
+  let state = unsafe { &*(data as *const MemoryState) };
+  crate::unwind::contain((), || check_now(&mut isolate, state));
+}
+
+/// Runs longer than this are measured when they end ([`measure`]): time enough to have
+/// allocated past the limit without a GC (V8 checks its limit only when it collects).
+pub const MEASURE_AFTER: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// Measures the heap now; over the limit, a full GC is due ([`check_now`] runs it). On the
+/// isolate's lock holder only.
+pub fn measure(isolate: &mut v8::Isolate, state: &MemoryState) {
+  let used = isolate.get_heap_statistics().used_heap_size();
+  state.heap_used.store(used, Ordering::Relaxed);
+  if state.counted() > state.threshold.load(Ordering::Relaxed) {
+    state.check_due.store(true, Ordering::SeqCst);
+  }
+}
+
+/// Runs the full GC a mark-compact asked for, if it is still due; its epilogue terminates the
+/// isolate if what is alive is over the limit. On the isolate's lock holder only.
+pub fn check_now(isolate: &mut v8::Isolate, state: &MemoryState) {
+  if state.check_due.load(Ordering::SeqCst) && !state.exceeded.load(Ordering::SeqCst) {
+    isolate.low_memory_notification();
+    state.check_due.store(false, Ordering::SeqCst);
+  }
+}
+
+/// GC epilogue: refreshes the figures the allocator uses; after a mark-compact, enforces the
+/// limit on what is alive (a full GC first, when this one was not) and, under the limit,
+/// takes back the head-room granted near V8's limit.
 ///
 /// # Safety
 /// Called by V8 only, on the isolate's thread, with `data` the isolate's `MemoryState` pointer.
 pub unsafe extern "C" fn gc_epilogue(
   isolate: v8::UnsafeRawIsolatePtr,
-  _type: v8::GCType,
-  _flags: v8::GCCallbackFlags,
+  kind: v8::GCType,
+  flags: v8::GCCallbackFlags,
   data: *mut c_void,
 ) {
   // SAFETY: as in `near_heap_limit`.
   let state = unsafe { &*(data as *const MemoryState) };
   // SAFETY: V8 passes the live isolate that is running this GC, on its own thread.
   let mut isolate = unsafe { v8::Isolate::from_raw_isolate_ptr_unchecked(isolate) };
-  crate::unwind::contain((), || {
-    let stats = isolate.get_heap_statistics();
-    let used = stats.used_heap_size();
-    state.heap_used.store(used, Ordering::Relaxed);
-    let total = used.saturating_add(state.external.load(Ordering::Relaxed));
-    if total > state.limit {
+  crate::unwind::contain((), || after_gc(&mut isolate, state, kind, flags, data));
+}
+
+fn after_gc(
+  isolate: &mut v8::Isolate,
+  state: &MemoryState,
+  kind: v8::GCType,
+  flags: v8::GCCallbackFlags,
+  data: *mut c_void,
+) {
+  let stats = isolate.get_heap_statistics();
+  state
+    .heap_used
+    .store(stats.used_heap_size(), Ordering::Relaxed);
+  let ours = state.external.load(Ordering::Relaxed);
+  state.external_v8.store(
+    stats.external_memory().saturating_sub(ours),
+    Ordering::Relaxed,
+  );
+  if (kind.0 & v8::GCType::kGCTypeMarkSweepCompact.0) == 0 {
+    return;
+  }
+  let full = v8::GCCallbackFlags::kGCCallbackFlagForced.0
+    | v8::GCCallbackFlags::kGCCallbackFlagCollectAllAvailableGarbage.0;
+  let over = state.counted() > state.threshold.load(Ordering::Relaxed);
+  if over {
+    if flags.0 & full != 0 {
       state.trip();
+    } else {
+      request_full_gc(state);
     }
-  });
+    return;
+  }
+  if state.raises.load(Ordering::SeqCst) != 0 && !state.exceeded.load(Ordering::SeqCst) {
+    // Under the limit again: V8's heap limit goes back to the configured one (or the least
+    // V8 accepts for the current heap), and the next approach starts over.
+    isolate.remove_near_heap_limit_callback(near_heap_limit, state.limit);
+    isolate.add_near_heap_limit_callback(near_heap_limit, data);
+    state.raises.store(0, Ordering::SeqCst);
+    state.headroom.store(0, Ordering::Relaxed);
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn young_generation_follows_isolated_vm() {
+    const MB: usize = 1024 * 1024;
+    assert_eq!(young_generation_bytes(128 * MB), 2 * MB);
+    assert_eq!(young_generation_bytes(512 * MB), 16 * MB);
+    assert_eq!(young_generation_bytes(4096 * MB), 16 * MB);
+    let small = young_generation_bytes(8 * MB);
+    assert!(small > MB && small < MB + MB / 8, "{small}");
+  }
+
+  #[test]
+  fn head_room_steps_are_small_and_bounded_below() {
+    const MB: usize = 1024 * 1024;
+    assert_eq!(step(8 * MB), 2 * MB);
+    assert_eq!(step(128 * MB), 16 * MB);
+  }
 }

@@ -3,6 +3,7 @@
 //! [`IsolateHost`] is the thread-safe face of an isolate that API objects hold (`Arc`). The
 //! [`Runtime`] lives on the isolate's thread only and owns the V8 isolate and every V8 handle.
 
+pub mod catastrophe;
 pub mod clock;
 pub mod codegen;
 pub mod collect;

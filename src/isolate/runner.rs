@@ -36,6 +36,17 @@ fn with_waiter<T>(waiters: &Waiters, waiter: Waiter, f: impl FnOnce() -> T) -> T
   r
 }
 
+/// Runs `work` with a landing point for a catastrophe (see [`super::catastrophe`]), so that
+/// the caller's completer, held outside it, still settles: with the memory-limit error.
+fn guarded<T>(
+  rt: &mut Runtime,
+  work: impl FnOnce(&mut Runtime) -> Result<T, Thrown>,
+) -> Result<T, Thrown> {
+  let state = rt.state.clone();
+  super::catastrophe::guarded(&state, || work(rt))
+    .unwrap_or_else(|_| Err(Thrown::error(msg::DISPOSED_MEMORY)))
+}
+
 /// A synchronous call: inline on this thread under the isolate's lock when possible, else
 /// handed to the isolate's thread (behind async calls queued earlier, or when this thread
 /// cannot take the lock) while the caller waits. `inline_waiter` / `handed_waiter` are pushed
@@ -71,7 +82,7 @@ pub fn run_sync<T: Send + 'static>(
   let (tx, rx) = crossbeam_channel::bounded::<Result<T, Thrown>>(1);
   let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
     let waiters = rt.waiters.clone();
-    let r = with_waiter(&waiters, handed_waiter, || work(rt));
+    let r = with_waiter(&waiters, handed_waiter, || guarded(rt, work));
     Box::new(move || {
       let _ = tx.send(r);
     })
@@ -93,7 +104,7 @@ pub fn run_async<T: Send + 'static>(
   deliver: impl FnOnce(Result<T, Thrown>) + Send + 'static,
 ) {
   let job: Job = Box::new(move |rt: &mut Runtime| -> Deliver {
-    let r = work(rt);
+    let r = guarded(rt, work);
     Box::new(move || deliver(r))
   });
   let _ = target.post(job);

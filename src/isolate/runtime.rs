@@ -74,6 +74,8 @@ pub struct Core {
   /// Time this isolate's calls spent in other code run inline on their thread with the isolate
   /// unlocked (host functions, other isolates' sync calls), in ns: not its CPU time.
   pub host_ns: std::cell::Cell<u64>,
+  /// Run frames in progress on this isolate (a nested run is one inside another's JavaScript).
+  pub frames: std::cell::Cell<u32>,
   /// The synchronous call running inline on its caller's thread, if any: when it started and
   /// `host_ns` then (for live `cpuTime` / `wallTime` read from a host function it calls).
   pub inline_call: std::cell::Cell<Option<(std::time::Instant, u64)>>,
@@ -155,14 +157,21 @@ impl Origin {
 /// an isolate slot). Isolate thread only.
 pub fn create(state: Arc<SharedState>, options: IsolateOptions) -> (v8::OwnedIsolate, Rc<Core>) {
   let memory = state.memory.clone();
+  // As isolated-vm: the old generation gets the limit, the young generation comes on top.
   let params = v8::CreateParams::default()
-    .heap_limits(0, options.memory_limit)
+    .set_max_old_generation_size_in_bytes(options.memory_limit)
+    .set_max_young_generation_size_in_bytes(limits::young_generation_bytes(options.memory_limit))
     .array_buffer_allocator(limits::allocator(&memory));
   let mut isolate = v8::Isolate::new(params);
   isolate.set_microtasks_policy(v8::MicrotasksPolicy::Explicit);
+  let initial = isolate.get_heap_statistics().heap_size_limit();
+  memory
+    .threshold
+    .store(initial.max(options.memory_limit), Ordering::Relaxed);
   let data = Arc::as_ptr(&memory) as *mut c_void;
   isolate.add_near_heap_limit_callback(limits::near_heap_limit, data);
   isolate.add_gc_epilogue_callback(limits::gc_epilogue, data, v8::GCType::kGCTypeAll);
+  isolate.set_oom_error_handler(super::catastrophe::on_oom);
   isolate.set_promise_reject_callback(promise_reject);
   super::codegen::install(&mut isolate);
   let rejections: Rejections = Rc::new(RefCell::new(Vec::new()));
@@ -179,6 +188,7 @@ pub fn create(state: Arc<SharedState>, options: IsolateOptions) -> (v8::OwnedIso
     state,
     timers: RefCell::new(Vec::new()),
     host_ns: std::cell::Cell::new(0),
+    frames: std::cell::Cell::new(0),
     inline_call: std::cell::Cell::new(None),
   });
   isolate.set_slot(core.clone());
@@ -288,6 +298,7 @@ impl<'a> Runtime<'a> {
     let state = &core.state;
     // A nested run (inside a callback of an outer run) keeps the outer run's pending rejections.
     let outer_rejections = std::mem::take(&mut *rejections.borrow_mut());
+    core.frames.set(core.frames.get() + 1);
     let out = Self::run_frame(
       self.isolate,
       context,
@@ -300,6 +311,7 @@ impl<'a> Runtime<'a> {
       body,
       convert,
     );
+    core.frames.set(core.frames.get() - 1);
     rejections.borrow_mut().splice(0..0, outer_rejections);
     out
   }
@@ -365,11 +377,12 @@ impl<'a> Runtime<'a> {
     let ctx = v8::Local::new(hs, context);
     let cs = &mut v8::ContextScope::new(hs, ctx);
     v8::tc_scope!(let tc, cs);
-    let timer = (timeout_ms > 0).then(|| Timer::arm(tc.thread_safe_handle(), timeout_ms, context));
+    let timer = (timeout_ms > 0).then(|| Timer::arm(state.memory.clone(), timeout_ms, context));
     if let Some(t) = &timer {
       core.timers.borrow_mut().push(t.pauser());
     }
     tables.borrow_mut().compiling = false;
+    let started = std::time::Instant::now();
     let mut result = body(tc, tables);
     let compile_error = std::mem::take(&mut tables.borrow_mut().compiling) && result.is_none();
     if result.is_some() && !tc.has_terminated() {
@@ -378,6 +391,56 @@ impl<'a> Runtime<'a> {
         result = None;
       }
     }
+    let stopped = tc.has_terminated()
+      || tc.is_execution_terminating()
+      || state.memory.exceeded.load(Ordering::SeqCst)
+      // Compiling that was under way when `dispose()` came completes (no guest code ran).
+      || (runs_js && state.disposed.load(Ordering::SeqCst));
+    if stopped {
+      // Nothing is converted: the timer's work is done, and a refire now would reach the run
+      // this one is nested in.
+      if let Some(t) = &timer {
+        t.disarm();
+      }
+    }
+    // The result (or the error) is converted while the call's timeout still runs: getters
+    // reached while copying, or an error's looping `message` getter, stop with it.
+    let outcome = if stopped {
+      None
+    } else {
+      Some(match result {
+        None => {
+          rejections.borrow_mut().clear();
+          let exception = tc.exception();
+          let message = if compile_error { tc.message() } else { None };
+          Err(match exception {
+            Some(e) => v8_out::thrown(tc, e, message),
+            None => Thrown::error("Unknown error"),
+          })
+        }
+        Some(value) => {
+          tables.borrow_mut().needs_checkpoint = false;
+          // The result is converted first: a `promise: true` result attaches its handlers, so
+          // a promise it hands over rejected is no longer an unhandled rejection (isolated-vm).
+          let converted = convert(tc, tables, value);
+          let unhandled = rejections.borrow_mut().drain(..).next();
+          match unhandled {
+            Some((_, reason)) => {
+              let reason = v8::Local::new(tc, reason);
+              Err(v8_out::thrown(tc, reason, None))
+            }
+            None => converted,
+          }
+        }
+      })
+    };
+    // A mark-compact that ended over the limit asked for a full GC that no interrupt check
+    // ran (a builtin kept running): it runs now, and decides on what is alive.
+    // A run long enough to have allocated a lot without a GC (one huge string) is measured.
+    if started.elapsed() > limits::MEASURE_AFTER {
+      limits::measure(tc, &state.memory);
+    }
+    limits::check_now(tc, &state.memory);
     let fired = timer.as_ref().map(|t| t.disarm()).unwrap_or(false);
     let timeout_stack = timer.as_ref().and_then(|t| t.stack());
     if timer.is_some() {
@@ -395,11 +458,19 @@ impl<'a> Runtime<'a> {
       return Err(Thrown::error(msg::DISPOSED_DURING));
     }
     if fired {
-      tc.cancel_terminate_execution();
-      if terminated || result.is_none() {
+      if terminated || !matches!(outcome, Some(Ok(_))) {
+        // Microtasks the interrupted run left queued (a job that re-queues itself) are
+        // dropped, as isolated-vm does: a terminated checkpoint empties V8's queue. Only at the
+        // outermost run: inside another run's JavaScript the termination would reach it too.
+        if core.frames.get() == 1 {
+          tc.terminate_execution();
+          tc.perform_microtask_checkpoint();
+        }
+        tc.cancel_terminate_execution();
         rejections.borrow_mut().clear();
         return Err(timed_out(timeout_stack));
       }
+      tc.cancel_terminate_execution();
     }
     if terminated {
       rejections.borrow_mut().clear();
@@ -411,31 +482,13 @@ impl<'a> Runtime<'a> {
       tc.cancel_terminate_execution();
       return Err(Thrown::error(msg::DISPOSED_DURING));
     }
-    let value = match result {
-      Some(v) => v,
-      None => {
-        rejections.borrow_mut().clear();
-        let exception = tc.exception();
-        let message = if compile_error { tc.message() } else { None };
-        return Err(match exception {
-          Some(e) => v8_out::thrown(tc, e, message),
-          None => Thrown::error("Unknown error"),
-        });
-      }
+    let Some(out) = outcome else {
+      rejections.borrow_mut().clear();
+      return Err(Thrown::error(msg::DISPOSED_DURING));
     };
-    tables.borrow_mut().needs_checkpoint = false;
-    // The result is converted first: a `promise: true` result attaches its handlers, so a
-    // promise it hands over rejected is no longer an unhandled rejection (isolated-vm).
-    let out = convert(tc, tables, value);
     let needs_checkpoint = std::mem::take(&mut tables.borrow_mut().needs_checkpoint);
-    let unhandled = rejections.borrow_mut().drain(..).next();
-    if let Some((_, reason)) = unhandled {
-      let reason = v8::Local::new(tc, reason);
-      return Err(v8_out::thrown(tc, reason, None));
-    }
     if needs_checkpoint {
-      let timer =
-        (timeout_ms > 0).then(|| Timer::arm(tc.thread_safe_handle(), timeout_ms, context));
+      let timer = (timeout_ms > 0).then(|| Timer::arm(state.memory.clone(), timeout_ms, context));
       tc.perform_microtask_checkpoint();
       if timer.map(|t| t.disarm()).unwrap_or(false) || tc.has_terminated() {
         tc.cancel_terminate_execution();

@@ -72,6 +72,8 @@ pub struct SharedState {
   /// Synchronous calls running inline on other threads: they run V8's tasks before they let
   /// go of the lock, so a new task need not wake the isolate's thread meanwhile.
   pub(super) inline_callers: AtomicUsize,
+  /// `onCatastrophicError`, if given.
+  pub on_catastrophe: std::sync::OnceLock<super::catastrophe::Hook>,
   /// Foreground tasks V8 posted for this isolate, oldest first.
   tasks: Mutex<std::collections::VecDeque<Task>>,
   /// Async jobs that arrived while the running job waited for another thread (a host function,
@@ -173,8 +175,6 @@ impl SharedState {
 pub struct IsolateHost {
   /// Shared flags and counters.
   pub state: Arc<SharedState>,
-  /// V8's thread-safe isolate handle (terminate/interrupt).
-  pub v8_handle: v8::IsolateHandle,
   thread: Mutex<Option<JoinHandle<()>>>,
   /// The V8 isolate, lockable from any thread; dropped at disposal.
   shared: Mutex<Option<Arc<v8::SharedIsolate>>>,
@@ -186,8 +186,12 @@ pub struct IsolateHost {
 
 impl IsolateHost {
   /// Creates the isolate on its own new thread and waits until it exists.
-  pub fn spawn(options: IsolateOptions) -> Result<Arc<IsolateHost>, Thrown> {
+  pub fn spawn(
+    options: IsolateOptions,
+    on_catastrophe: Option<super::catastrophe::Hook>,
+  ) -> Result<Arc<IsolateHost>, Thrown> {
     crate::platform::ensure_initialized();
+    super::catastrophe::install();
     let memory = MemoryState::new(options.memory_limit);
     let state = Arc::new(SharedState {
       disposed: AtomicBool::new(false),
@@ -203,11 +207,15 @@ impl IsolateHost {
       queued: AtomicUsize::new(0),
       busy: AtomicBool::new(false),
       inline_callers: AtomicUsize::new(0),
+      on_catastrophe: std::sync::OnceLock::new(),
       tasks: Mutex::new(std::collections::VecDeque::new()),
       deferred: Mutex::new(std::collections::VecDeque::new()),
       has_deferred: AtomicBool::new(false),
       sender: Mutex::new(None),
     });
+    if let Some(hook) = on_catastrophe {
+      let _ = state.on_catastrophe.set(hook);
+    }
     let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
     *state.sender.lock() = Some(tx);
     let queue = rx.clone();
@@ -222,6 +230,7 @@ impl IsolateHost {
         if let Some(id) = super::clock::own_thread_clock() {
           let _ = thread_state.thread_clock.set(i64::from(id));
         }
+        super::catastrophe::set_home(&thread_state);
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
           let (mut isolate, core) = super::runtime::create(thread_state.clone(), options);
           isolate.set_slot(JobQueue(rx.clone()));
@@ -241,7 +250,9 @@ impl IsolateHost {
           let weak = Arc::downgrade(&shared);
           drop(shared);
           serve(&weak, &rx, &thread_state);
-          if let Some(shared) = weak.upgrade() {
+          // A lost isolate is never locked or freed again.
+          let lost = super::catastrophe::is_lost(&thread_state);
+          if let Some(shared) = weak.upgrade().filter(|_| !lost) {
             let mut locker = shared.lock();
             teardown(&mut locker, &thread_state);
             drop(locker);
@@ -254,21 +265,27 @@ impl IsolateHost {
         // No job can be queued after this: posting checks the flag under the sender's lock.
         thread_state.disposed.store(true, Ordering::SeqCst);
         drop(thread_state.sender.lock().take());
-        // Settle whatever is still queued.
-        while let Ok(m) = rx.try_recv() {
-          drop(m);
-        }
+        // Settle whatever is still queued (after a catastrophe, with the memory-limit error).
+        let reason = if super::catastrophe::is_lost(&thread_state) {
+          msg::DISPOSED_MEMORY
+        } else {
+          msg::DISPOSED
+        };
+        crate::transfer::once::with_drop_reason(reason, || {
+          while let Ok(m) = rx.try_recv() {
+            drop(m);
+          }
+        });
         let _ = exit_tx.send(());
       })
       .map_err(|e| Thrown::error(format!("Failed to start isolate thread: {e}")))?;
     let (v8_handle, shared) = ready_rx
       .recv()
       .map_err(|_| Thrown::error("Failed to create isolate"))?;
-    let _ = memory.handle.set(v8_handle.clone());
+    let _ = memory.handle.set(v8_handle);
     let thread_id = thread.thread().id();
     let host = Arc::new(IsolateHost {
       state,
-      v8_handle,
       thread: Mutex::new(Some(thread)),
       shared: Mutex::new(Some(shared)),
       exited,
@@ -292,6 +309,14 @@ impl IsolateHost {
   /// The lockable V8 isolate, until disposal.
   pub fn shared(&self) -> Option<Arc<v8::SharedIsolate>> {
     self.shared.lock().clone()
+  }
+
+  /// Forgets the V8 isolate without freeing it (it was lost to a catastrophe: nobody may
+  /// lock it again).
+  pub fn forget_isolate(&self) {
+    if let Some(shared) = self.shared.lock().take() {
+      std::mem::forget(shared);
+    }
   }
 
   /// True once disposal started.
@@ -321,7 +346,7 @@ impl IsolateHost {
     let idle = !self.state.busy.load(Ordering::SeqCst)
       && self.state.inline_callers.load(Ordering::SeqCst) == 0;
     self.state.disposed.store(true, Ordering::SeqCst);
-    self.v8_handle.terminate_execution();
+    self.state.memory.terminate();
     // No job can be queued from now on.
     let sender = self.state.sender.lock().take();
     let shared = self.shared.lock().take();
@@ -478,11 +503,17 @@ pub fn run_tasks(isolate: &mut v8::Isolate, core: &Rc<Core>, nested: bool) {
       continue;
     }
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-      task.task.run();
-      if !isolate.is_execution_terminating() {
-        isolate.perform_microtask_checkpoint();
-      }
+      super::catastrophe::guarded(&state, || {
+        task.task.run();
+        if !isolate.is_execution_terminating() {
+          isolate.perform_microtask_checkpoint();
+        }
+      })
     }));
+    if super::catastrophe::is_lost(&state) {
+      // The isolate is gone; the caller abandons it.
+      return;
+    }
     if !nested {
       core.forget_rejections();
     }
@@ -510,7 +541,9 @@ fn run_job(
   let elsewhere0 = core.host_ns.get();
   let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
     let mut rt = Runtime::new(isolate, core.clone());
-    job(&mut rt)
+    // Jobs that settle a caller guard their own work (see `runner`), so their completers
+    // survive a catastrophe; this one catches the rest.
+    super::catastrophe::guarded(&state, || job(&mut rt)).unwrap_or_else(|_| Box::new(|| {}))
   }));
   if let Some((clock, running)) = timing.as_mut() {
     state.live.stop();
@@ -546,6 +579,9 @@ fn serve(
       Ok((Msg::Stop, _)) | Err(_) => break,
       Ok(m) => m,
     };
+    if super::catastrophe::home_lost() {
+      break;
+    }
     if matches!(msg, Msg::Job(_) | Msg::Sync(_)) {
       // Taken: a disposal from now on leaves this job to this thread (`IsolateHost::shutdown`).
       state.busy.store(true, Ordering::SeqCst);
@@ -577,6 +613,7 @@ fn serve(
         let failed = run_job(&mut locker, &core, job, Some((&mut clock, running)));
         core.state.busy.store(false, Ordering::SeqCst);
         if failed || core.state.disposed.load(Ordering::SeqCst) {
+          abandon_if_lost(&core, locker);
           break;
         }
         // Non-nestable tasks that arrived while the job waited in a nested loop.
@@ -587,6 +624,17 @@ fn serve(
       Msg::Tasks => run_tasks(&mut locker, &core, false),
       Msg::Stop => break,
     }
+    if super::catastrophe::is_lost(&core.state) {
+      abandon_if_lost(&core, locker);
+      break;
+    }
+  }
+}
+
+/// Gives the isolate up if a catastrophe took it (its lock stays held, its memory allocated).
+fn abandon_if_lost(core: &Rc<Core>, locker: v8::Locker<'_>) {
+  if super::catastrophe::is_lost(&core.state) {
+    super::catastrophe::abandon(&core.state, locker);
   }
 }
 
@@ -658,6 +706,10 @@ fn wait_serving_jobs<T>(
         // Disposal: the outer job is being terminated; just wait for the answer.
         Ok(Msg::Stop) | Err(_) => return super::inline::unlocked(isolate, || reply.recv()),
       },
+    }
+    if super::catastrophe::is_lost(&core.state) {
+      // A nested job lost the isolate: the waiting V8 frames are abandoned.
+      super::catastrophe::escape();
     }
   }
 }

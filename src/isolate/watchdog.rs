@@ -4,6 +4,7 @@
 //! call finished first. Disarming and firing are serialised by the timer's lock, so a late fire
 //! can never hit a later call.
 
+use super::limits::MemoryState;
 use parking_lot::{Condvar, Mutex};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -25,7 +26,8 @@ struct TimerState {
 
 struct TimerInner {
   state: Mutex<TimerState>,
-  handle: v8::IsolateHandle,
+  /// The isolate's memory state, which terminates it (unless it was lost).
+  memory: Arc<MemoryState>,
   /// The address of the context the timed call runs in (a `v8::Global<v8::Context>` that the
   /// call keeps alive while the timer is armed), for the interrupt's scope.
   context: usize,
@@ -88,6 +90,9 @@ fn dog() -> Option<&'static Arc<Watchdog>> {
   Some(d)
 }
 
+/// How often a fired timer terminates its isolate's execution again until it is disarmed.
+const REFIRE: Duration = Duration::from_millis(20);
+
 fn run(dog: &Watchdog) {
   let mut guard = dog.heap.lock();
   loop {
@@ -97,10 +102,25 @@ fn run(dog: &Watchdog) {
       Some(deadline) if deadline <= now => {
         if let Some(Reverse(entry)) = guard.0.pop() {
           let mut st = entry.timer.state.lock();
-          if st.armed && !st.fired && st.paused.is_none() && st.epoch == entry.epoch {
+          if st.armed && st.paused.is_none() && st.epoch == entry.epoch {
+            let first = !st.fired;
             st.fired = true;
             drop(st);
-            interrupt(&entry.timer);
+            if first {
+              // The first time through an interrupt that records the guest stack first.
+              interrupt(&entry.timer);
+            } else {
+              entry.timer.memory.terminate();
+            }
+            // Again until the call disarms it: a termination can be swallowed (a TryCatch
+            // around a getter that the copy of a result runs), and the call must still stop.
+            guard.1 += 1;
+            let seq = guard.1;
+            guard.0.push(Reverse(Entry {
+              deadline: now + REFIRE,
+              seq,
+              ..entry
+            }));
           }
         }
       }
@@ -117,7 +137,7 @@ fn run(dog: &Watchdog) {
 /// that stack). Should the interrupt not be taken (the isolate is gone), nothing runs there.
 fn interrupt(timer: &Arc<TimerInner>) {
   let data = Arc::into_raw(timer.clone()) as *mut std::ffi::c_void;
-  if !timer.handle.request_interrupt(on_timeout, data) {
+  if !timer.memory.request_interrupt(on_timeout, data) {
     // SAFETY: the interrupt was not queued, so the reference leaked above is still ours.
     drop(unsafe { Arc::from_raw(data as *const TimerInner) });
   }
@@ -149,7 +169,7 @@ unsafe extern "C" fn on_timeout(mut isolate: v8::UnsafeRawIsolatePtr, data: *mut
       let scope = &mut v8::ContextScope::new(hs, context);
       render_stack(scope)
     };
-    timer.state.lock().stack = Some(stack);
+    timer.state.lock().stack.get_or_insert(stack);
     isolate.terminate_execution();
   });
 }
@@ -218,10 +238,10 @@ fn schedule(timer: &Arc<TimerInner>, deadline: Instant, epoch: u64) {
 }
 
 impl Timer {
-  /// Arms a timer that terminates `handle`'s execution after `ms` milliseconds. `context` is
-  /// the context the call runs in; it must outlive the timer's armed time (the call disarms
-  /// the timer before it lets go of the context).
-  pub fn arm(handle: v8::IsolateHandle, ms: u32, context: &v8::Global<v8::Context>) -> Timer {
+  /// Arms a timer that terminates the execution of `memory`'s isolate after `ms` milliseconds.
+  /// `context` is the context the call runs in; it must outlive the timer's armed time (the
+  /// call disarms the timer before it lets go of the context).
+  pub fn arm(memory: Arc<MemoryState>, ms: u32, context: &v8::Global<v8::Context>) -> Timer {
     let deadline = Instant::now() + Duration::from_millis(u64::from(ms));
     let inner = Arc::new(TimerInner {
       state: Mutex::new(TimerState {
@@ -232,7 +252,7 @@ impl Timer {
         paused: None,
         stack: None,
       }),
-      handle,
+      memory,
       context: context as *const v8::Global<v8::Context> as usize,
     });
     schedule(&inner, deadline, 0);

@@ -27,6 +27,28 @@ pub struct SettleOnce<T, S: Sink<T>> {
   unsettled: fn() -> T,
 }
 
+thread_local! {
+  /// Why calls dropped unsettled on this thread were dropped, if not a plain disposal.
+  static DROP_REASON: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
+}
+
+/// The message a call dropped unsettled on this thread reports: "Isolate is disposed", or the
+/// reason set by [`with_drop_reason`] (an isolate lost to a catastrophe fails its queued calls
+/// with the memory-limit error).
+pub fn dropped_message() -> &'static str {
+  DROP_REASON
+    .with(|r| r.get())
+    .unwrap_or(crate::error::msg::DISPOSED)
+}
+
+/// Runs `f` (which drops unsettled calls) with `reason` as their message on this thread.
+pub fn with_drop_reason<R>(reason: &'static str, f: impl FnOnce() -> R) -> R {
+  let before = DROP_REASON.with(|r| r.replace(Some(reason)));
+  let out = f();
+  DROP_REASON.with(|r| r.set(before));
+  out
+}
+
 impl<T, S: Sink<T>> SettleOnce<T, S> {
   /// A pending settler for `sink`; `unsettled` makes the outcome reported if it is dropped
   /// before [`settle`](Self::settle).

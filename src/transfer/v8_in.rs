@@ -142,6 +142,11 @@ fn build<'s>(
       } else {
         v8::Local::<v8::ArrayBuffer>::try_from(buf).map_err(|_| fail())?
       };
+      // A view that does not fit its buffer (a resizable buffer shrunk under it) would fail
+      // V8's own checks, which abort the process.
+      if !view_fits(*kind, *byte_offset, *length, ab.byte_length()) {
+        return Err(fail());
+      }
       let view = make_view(scope, *kind, ab, *byte_offset, *length).ok_or_else(fail)?;
       register(objects, *id, view);
       view
@@ -216,11 +221,22 @@ pub fn array_buffer<'s>(
     .get_slot::<Arc<MemoryState>>()
     .cloned()
     .ok_or_else(oom)?;
-  let store = counted_store(&memory, bytes).ok_or_else(oom)?;
+  let store = counted_store(scope, &memory, bytes).ok_or_else(oom)?;
   Ok(v8::ArrayBuffer::with_backing_store(
     scope,
     &store.make_shared(),
   ))
+}
+
+/// Whether a view of `kind` at `offset` with `length` elements (bytes for a DataView) lies
+/// within a buffer of `buffer_len` bytes, aligned to its element size.
+fn view_fits(kind: ViewKind, offset: usize, length: usize, buffer_len: usize) -> bool {
+  let size = kind.element_size();
+  offset.is_multiple_of(size)
+    && length
+      .checked_mul(size)
+      .and_then(|n| n.checked_add(offset))
+      .is_some_and(|end| end <= buffer_len)
 }
 
 fn make_view<'s>(

@@ -68,7 +68,7 @@ fn construct<'s>(
   dispatch(scope, args, rv, |scope, args| {
     crate::guest::require_new(args, "Isolate")?;
     let opts = options(scope, args.get(0))?;
-    let host = IsolateHost::spawn(opts)?;
+    let host = IsolateHost::spawn(opts, None)?;
     init(scope, args.this(), Nested::Isolate(host));
     Ok(None)
   });

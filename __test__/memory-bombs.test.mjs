@@ -1,0 +1,96 @@
+// Guests that do not fit under their memory limit (issue 12), each in a child process so that a
+// crash is a failure and not a dead test runner: the host survives and its event loop keeps
+// turning, the call fails with the memory-limit error within 5 s, later isolates work, and the
+// child's peak RSS (VmHWM, the whole Node process) stays within 2 × limit + 64 MB.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const shapes = createRequire(import.meta.url)('./fixtures/shapes.cjs');
+const MEMORY = 'Isolate was disposed during execution due to memory limit';
+
+/** Runs one shape in a child process; returns its report. */
+function runShape(spec) {
+  const r = spawnSync(process.execPath, [path.join(here, 'fixtures', 'shape.cjs'), JSON.stringify(spec)], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(r.signal, null, `${spec.name}: killed by ${r.signal} (crash or hang)\n${r.stderr}`);
+  assert.equal(r.status, 0, `${spec.name}: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+for (const shape of shapes.filter((s) => !s.todo)) {
+  for (const mode of ['sync', 'async']) {
+    test(`memory bomb (${mode}): ${shape.name} at ${shape.limit} MB`, { timeout: 60_000 }, (t) => {
+      const report = runShape({ ...shape, mode, catastrophe: true });
+      assert.equal(report.ok, false, `completed with ${report.value}`);
+      assert.equal(report.message, shape.error ?? MEMORY);
+      assert.ok(report.ms < 5000, `took ${report.ms} ms`);
+      assert.equal(report.later, 42, 'a later isolate works');
+      if (!shape.error) {
+        assert.equal(report.disposed, true);
+        // onCatastrophicError is called exactly when V8 itself ran out of memory.
+        for (const m of report.catastrophes) assert.match(m, /^Catastrophic out-of-memory error: /);
+      }
+      if (mode === 'async' && report.ms > 50) assert.ok(report.ticks > 0, 'the event loop kept turning');
+      const bound = 2 * shape.limit + 64;
+      if (shape.overRss) {
+        if (report.hwm > bound) t.todo(`peak RSS ${report.hwm.toFixed(0)} MB > ${bound} MB: ${shape.overRss}`);
+      } else {
+        assert.ok(report.hwm <= bound, `peak RSS ${report.hwm.toFixed(0)} MB > ${bound} MB`);
+      }
+    });
+  }
+}
+
+for (const shape of shapes.filter((s) => s.todo)) {
+  test(`memory bomb: ${shape.name} at ${shape.limit} MB`, { todo: shape.todo });
+}
+
+test('a contained catastrophe fails the running call and every queued call with the memory-limit error', () => {
+  const root = path.join(here, '..');
+  const script = `
+    const ivm = require(${JSON.stringify(root)});
+    const messages = [];
+    const isolate = new ivm.Isolate({ memoryLimit: 16, onCatastrophicError: (m) => messages.push(m) });
+    const context = isolate.createContextSync();
+    const calls = [context.eval('Array(1e9).fill(0).length'), context.eval('1'), context.eval('2')];
+    Promise.allSettled(calls).then(async (r) => {
+      await new Promise((res) => setTimeout(res, 50));
+      console.log(JSON.stringify({ r: r.map((x) => x.reason && x.reason.message), messages, disposed: isolate.isDisposed }));
+    });`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  assert.deepEqual(out.r, [MEMORY, MEMORY, MEMORY]);
+  assert.equal(out.disposed, true);
+  assert.equal(out.messages.length, 1);
+  assert.match(out.messages[0], /^Catastrophic out-of-memory error: /);
+});
+
+test('a nested isolate lost to a catastrophe leaves its guest and the host running', () => {
+  const root = path.join(here, '..');
+  const script = `
+    const ivm = require(${JSON.stringify(root)});
+    const isolate = new ivm.Isolate();
+    const context = isolate.createContextSync();
+    context.global.setSync('ivm', ivm);
+    console.log(context.evalSync(\`
+      const inner = new ivm.Isolate({ memoryLimit: 8 });
+      const ctx = inner.createContextSync();
+      let r; try { ctx.evalSync('Array(1e9).fill(0).length') } catch (e) { r = e.message }
+      r + ' | ' + inner.isDisposed\`));
+    console.log(context.evalSync('1 + 1'));
+    context.eval(\`(async () => { const inner = new ivm.Isolate({ memoryLimit: 8 }); const ctx = await inner.createContext();
+      try { await ctx.eval('Array(1e9).fill(0).length') } catch (e) { return e.message } })()\`, { promise: true })
+      .then((m) => console.log(m));`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').filter((l) => !l.startsWith('[') && !l.startsWith('<') && l);
+  assert.deepEqual(lines, [`${MEMORY} | true`, '2', MEMORY]);
+});

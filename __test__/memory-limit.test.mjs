@@ -1,0 +1,65 @@
+// `memoryLimit` means what it means in isolated-vm 5.0.4 (issue 12): the old generation plus
+// external memory against the limit, the young generation on top; a full GC before a decision;
+// an ArrayBuffer that does not fit is a catchable RangeError and the isolate lives on.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import ivm from 'isolated-vm-rs';
+
+const MEMORY = 'Isolate was disposed during execution due to memory limit';
+
+test('a ~480 KB script bundle loads and runs under memoryLimit: 8', () => {
+  let src = '';
+  for (let i = 0; src.length < 480 * 1024; i++) {
+    src += `function f${i}(a, b) { const x = a + b * ${i}; if (x > ${i}) { return [x, "s${i}", { k: x, t: typeof a }]; } return null; }\n`;
+  }
+  src += 'globalThis.total = 0; for (let i = 0; i < 1000; i++) total += f7(i, 2)?.[0] ?? 0; total';
+  const isolate = new ivm.Isolate({ memoryLimit: 8 });
+  const context = isolate.createContextSync();
+  assert.equal(typeof context.evalSync(src), 'number');
+  assert.equal(isolate.isDisposed, false);
+  isolate.dispose();
+});
+
+test('small objects fill a 32 MB isolate past 32 MB of used heap before it is disposed', () => {
+  const isolate = new ivm.Isolate({ memoryLimit: 32 });
+  const context = isolate.createContextSync();
+  let peak = 0;
+  context.global.setSync('report', () => {
+    peak = Math.max(peak, isolate.getHeapStatisticsSync().used_heap_size);
+  });
+  assert.throws(
+    () => context.evalSync('const a = []; for (let i = 0; ; i++) { a.push({ i }); if (i % 20000 === 0) report() }'),
+    { message: MEMORY });
+  // isolated-vm 5.0.4 disposes at 35–43 MB of used heap; the limit counts the old generation.
+  assert.ok(peak > 32 * 1024 * 1024, `disposed at ${(peak / 1048576).toFixed(1)} MB used heap`);
+});
+
+test('an ArrayBuffer past the limit is a catchable RangeError and the isolate lives on', () => {
+  const isolate = new ivm.Isolate({ memoryLimit: 8 });
+  const context = isolate.createContextSync();
+  const result = context.evalSync(`
+    const keep = [];
+    let error;
+    try { for (;;) keep.push(new Uint8Array(2 * 1024 * 1024)) } catch (e) { error = e.constructor.name + ': ' + e.message }
+    keep.length = 0;
+    error`);
+  assert.equal(result, 'RangeError: Array buffer allocation failed');
+  assert.equal(isolate.isDisposed, false);
+  assert.equal(context.evalSync('new Uint8Array(2 * 1024 * 1024).length'), 2 * 1024 * 1024);
+  isolate.dispose();
+});
+
+test('copies into an isolate: garbage buffers are collected before one is refused', () => {
+  const isolate = new ivm.Isolate({ memoryLimit: 128 });
+  const context = isolate.createContextSync();
+  const sixteen = new ArrayBuffer(16 * 1024 * 1024);
+  for (let i = 0; i < 50; i++) {
+    context.global.setSync('buf', new ivm.ExternalCopy(sixteen).copyInto({ release: true }));
+  }
+  assert.equal(context.evalSync('buf.byteLength'), 16 * 1024 * 1024);
+  for (let i = 0; i < 20; i++) {
+    context.global.setSync('buf2', new Uint8Array(16 * 1024 * 1024), { copy: true });
+  }
+  assert.equal(isolate.isDisposed, false);
+  isolate.dispose();
+});
