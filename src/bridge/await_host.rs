@@ -213,3 +213,27 @@ pub fn mark_handled(env: sys::napi_env, v: sys::napi_value) {
     unsafe { sys::napi_get_and_clear_last_exception(env, &mut e) };
   }
 }
+
+/// A value under `promise: true` as it travels: a [`Handle::Promise`] settled with `v`'s
+/// outcome when `v` is a promise (the fulfilled value through `convert` under `opts`), or at
+/// once with `plain()` when it is not.
+///
+/// [`Handle::Promise`]: crate::isolate::handle::Handle::Promise
+pub fn promise_handle(
+  env: sys::napi_env,
+  v: sys::napi_value,
+  convert: Convert,
+  opts: TransferOptions,
+  plain: impl FnOnce() -> Result<Value, js::Failure>,
+) -> Value {
+  let slot = crate::transfer::settle::SettleSlot::new();
+  let settle = slot.clone();
+  let done: Done = Box::new(move |outcome| settle.settle(outcome));
+  if let Some(done) = then_converted(env, v, convert, opts, done) {
+    done(plain().map_err(|f| match f {
+      js::Failure::Thrown(t) => t,
+      js::Failure::Pending => super::host_ref::take_exception(env),
+    }));
+  }
+  Value::Handle(crate::isolate::handle::Handle::Promise(slot))
+}

@@ -177,13 +177,14 @@ pub fn export(
       promise: false,
       ..opts
     };
-    let slot = crate::transfer::settle::SettleSlot::new();
-    let settle = slot.clone();
-    let done: super::await_host::Done = Box::new(move |outcome| settle.settle(outcome));
-    if let Some(done) = super::await_host::then_converted(env, v, export_settled, rest, done) {
-      done(export(env, v, rest, inherit).map_err(|f| failure(env, f)));
-    }
-    return Ok(Value::Handle(Handle::Promise(slot)));
+    let plain = || export(env, v, rest, inherit);
+    return Ok(super::await_host::promise_handle(
+      env,
+      v,
+      export_settled,
+      rest,
+      plain,
+    ));
   }
   if opts.copy {
     return convert::copy(env, v);

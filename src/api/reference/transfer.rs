@@ -120,15 +120,8 @@ fn promise_in(
   v: sys::napi_value,
   t: TransferOptions,
 ) -> Result<Value, Failure> {
-  let slot = crate::transfer::settle::SettleSlot::new();
-  let settle = slot.clone();
-  let done: crate::bridge::await_host::Done = Box::new(move |outcome| settle.settle(outcome));
-  if let Some(done) = crate::bridge::await_host::then_converted(env, v, import, t, done) {
-    // Not a promise: the value itself, as it would travel without `promise`.
-    done(import(env, v, t).map_err(|f| match f {
-      Failure::Thrown(t) => t,
-      Failure::Pending => crate::bridge::host_ref::take_exception(env),
-    }));
-  }
-  Ok(Value::Handle(Handle::Promise(slot)))
+  let plain = || import(env, v, t);
+  Ok(crate::bridge::await_host::promise_handle(
+    env, v, import, t, plain,
+  ))
 }
