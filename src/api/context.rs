@@ -228,48 +228,4 @@ impl Context {
     }
     first
   }
-
-  /// Evaluates code (Promise of the completion value, or `undefined` if not transferable).
-  #[napi(catch_unwind)]
-  pub fn eval(&self, env: Env, code: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
-    js::rejecting(env.raw(), self.eval_impl(env, code, options, Flavor::Async))
-  }
-
-  /// Evaluates code, ignoring the outcome.
-  #[napi(catch_unwind)]
-  pub fn eval_ignored(
-    &self,
-    env: Env,
-    code: Unknown,
-    options: Option<Unknown>,
-  ) -> napi::Result<Raw> {
-    self.eval_impl(env, code, options, Flavor::Ignored)
-  }
-
-  /// Runs `code` as the body of a function of `$0…$N` (Promise).
-  #[napi(catch_unwind)]
-  pub fn eval_closure(
-    &self,
-    env: Env,
-    code: Unknown,
-    args: Option<Unknown>,
-    options: Option<Unknown>,
-  ) -> napi::Result<Raw> {
-    js::rejecting(
-      env.raw(),
-      self.closure_impl(env, code, args, options, Flavor::Async),
-    )
-  }
-
-  /// Runs `code` as a function body, ignoring the outcome.
-  #[napi(catch_unwind)]
-  pub fn eval_closure_ignored(
-    &self,
-    env: Env,
-    code: Unknown,
-    args: Option<Unknown>,
-    options: Option<Unknown>,
-  ) -> napi::Result<Raw> {
-    self.closure_impl(env, code, args, options, Flavor::Ignored)
-  }
 }

@@ -1,6 +1,6 @@
-//! The hottest synchronous methods (`script.runSync`, `context.evalSync`,
-//! `context.evalClosureSync`, `reference.applySync` / `getSync` / `setSync`) as plain Node-API
-//! callbacks instead of napi-rs's generated ones.
+//! The hottest methods (`script.run*`, `context.eval*` / `evalClosure*`, `reference.apply*` /
+//! `get*` / `set*`, in their sync, async and ignored flavours) as plain Node-API callbacks
+//! instead of napi-rs's generated ones.
 //!
 //! napi-rs wraps every method call in bookkeeping that these calls do not need (a receiver
 //! borrow registered in a process-wide map behind a mutex, a second property lookup for the
@@ -203,6 +203,56 @@ method!(SetSync: Reference, "setSync", false => |this, env, e, a, _argc| {
   this.set_impl(env, key, value, opts, Flavor::Sync)
 });
 
+method!(Run: Script, "run", false => |this, env, e, a, _argc| {
+  js::rejecting(e, this.run_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Async))
+});
+
+method!(RunIgnored: Script, "runIgnored", false => |this, env, e, a, _argc| {
+  this.run_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Ignored)
+});
+
+method!(Eval: Context, "eval", false => |this, env, e, a, _argc| {
+  js::rejecting(e, this.eval_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Async))
+});
+
+method!(EvalIgnored: Context, "evalIgnored", false => |this, env, e, a, _argc| {
+  this.eval_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Ignored)
+});
+
+method!(EvalClosure: Context, "evalClosure", false => |this, env, e, a, _argc| {
+  let (code, args, opts) = (unknown(e, a[0]), optional(e, a[1]), optional(e, a[2]));
+  js::rejecting(e, this.closure_impl(env, code, args, opts, Flavor::Async))
+});
+
+method!(EvalClosureIgnored: Context, "evalClosureIgnored", false => |this, env, e, a, _argc| {
+  let (code, args, opts) = (unknown(e, a[0]), optional(e, a[1]), optional(e, a[2]));
+  this.closure_impl(env, code, args, opts, Flavor::Ignored)
+});
+
+method!(Apply: Reference, "apply", false => |this, env, e, a, _argc| {
+  let (recv, args, opts) = (unknown(e, a[0]), optional(e, a[1]), optional(e, a[2]));
+  js::rejecting(e, this.apply_impl(env, recv, args, &[], opts, Flavor::Async))
+});
+
+method!(ApplyIgnored: Reference, "applyIgnored", false => |this, env, e, a, _argc| {
+  let (recv, args, opts) = (unknown(e, a[0]), optional(e, a[1]), optional(e, a[2]));
+  this.apply_impl(env, recv, args, &[], opts, Flavor::Ignored)
+});
+
+method!(Get: Reference, "get", false => |this, env, e, a, _argc| {
+  js::rejecting(e, this.get_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Async))
+});
+
+method!(Set: Reference, "set", false => |this, env, e, a, _argc| {
+  let (key, value, opts) = (unknown(e, a[0]), unknown(e, a[1]), optional(e, a[2]));
+  js::rejecting(e, this.set_impl(env, key, value, opts, Flavor::Async))
+});
+
+method!(SetIgnored: Reference, "setIgnored", false => |this, env, e, a, _argc| {
+  let (key, value, opts) = (unknown(e, a[0]), unknown(e, a[1]), optional(e, a[2]));
+  this.set_impl(env, key, value, opts, Flavor::Ignored)
+});
+
 /// Method `M` as a JS function.
 fn function<M: Method>(env: sys::napi_env) -> napi::Result<sys::napi_value> {
   let mut f = null_mut();
@@ -242,9 +292,20 @@ pub fn install(
   let [script, context, reference] = protos;
   let (script, context, reference) = (script?, context?, reference?);
   define::<RunSync>(e, script)?;
+  define::<Run>(e, script)?;
+  define::<RunIgnored>(e, script)?;
   define::<EvalSync>(e, context)?;
+  define::<Eval>(e, context)?;
+  define::<EvalIgnored>(e, context)?;
   define::<EvalClosureSync>(e, context)?;
+  define::<EvalClosure>(e, context)?;
+  define::<EvalClosureIgnored>(e, context)?;
   define::<GetSync>(e, reference)?;
+  define::<Get>(e, reference)?;
   define::<SetSync>(e, reference)?;
+  define::<Set>(e, reference)?;
+  define::<SetIgnored>(e, reference)?;
+  define::<Apply>(e, reference)?;
+  define::<ApplyIgnored>(e, reference)?;
   function::<ApplySync>(e).map(Raw)
 }

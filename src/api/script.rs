@@ -97,26 +97,6 @@ impl Script {
     Err(js::type_error(env.raw(), &msg::private_ctor("Script")))
   }
 
-  /// Runs the script in `context` (Promise).
-  #[napi(catch_unwind)]
-  pub fn run(&self, env: Env, context: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
-    js::rejecting(
-      env.raw(),
-      self.run_impl(env, context, options, Flavor::Async),
-    )
-  }
-
-  /// Runs the script, ignoring the outcome.
-  #[napi(catch_unwind)]
-  pub fn run_ignored(
-    &self,
-    env: Env,
-    context: Unknown,
-    options: Option<Unknown>,
-  ) -> napi::Result<Raw> {
-    self.run_impl(env, context, options, Flavor::Ignored)
-  }
-
   /// Releases the script; later runs throw "Script has been released".
   #[napi(catch_unwind)]
   pub fn release(&self) {

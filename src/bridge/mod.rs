@@ -22,7 +22,7 @@ use napi::{Env, Status};
 use parking_lot::RwLock;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub mod await_host;
 pub mod convert;
@@ -173,24 +173,28 @@ pub use crate::isolate::flavor::Flavor;
 type Outcome =
   Box<dyn FnOnce(sys::napi_env, sys::napi_value) -> Result<sys::napi_value, js::Failure> + Send>;
 
+/// An async call's promise and the caller's stack, filled in on Node's thread right after the
+/// call's job was posted (see [`run`]).
+type PromiseSlot = Arc<OnceLock<(NodePtr<sys::napi_deferred>, NodePtr<sys::napi_ref>)>>;
+
 /// An async call's promise as the [`Sink`] of its [`Completer`]: the outcome is posted to Node's
 /// thread, which settles the promise and lets the loop go.
 struct PromiseSink {
   bridge: Arc<Bridge>,
-  deferred: NodePtr<sys::napi_deferred>,
-  stack: NodePtr<sys::napi_ref>,
+  slot: PromiseSlot,
 }
 
 impl Sink<Outcome> for PromiseSink {
   fn put(self, outcome: Outcome) {
-    let PromiseSink {
-      bridge,
-      deferred,
-      stack,
-    } = self;
+    let PromiseSink { bridge, slot } = self;
     let b = bridge.clone();
     bridge.post(Box::new(move |env| {
       b.end(env);
+      // Filled before the call that posted the job returned, which was before this callback
+      // (it runs on the same thread); empty only if that call failed after posting.
+      let Some((deferred, stack)) = slot.get() else {
+        return;
+      };
       let caller = js::take_ref(env, stack.get());
       match outcome(env, caller) {
         Ok(v) => js::resolve(env, deferred.get(), v),
@@ -304,25 +308,35 @@ where
       }
     }
     Flavor::Async => {
-      let (deferred, promise) = js::create_promise(raw_env)?;
       let bridge = EnvData::get(raw_env)?.bridge.clone();
-      let stack = js::capture_stack(raw_env)?;
-      bridge.begin(raw_env);
+      let slot = PromiseSlot::default();
       let completer = Completer::new(
         PromiseSink {
-          bridge,
-          deferred: NodePtr(deferred),
-          stack: NodePtr(stack),
+          bridge: bridge.clone(),
+          slot: slot.clone(),
         },
         disposed,
       );
-      // Dropped unrun with the job (disposal), the completer rejects "Isolate is disposed".
+      // The job goes first, so the isolate works while this thread makes the promise and
+      // captures the caller's stack. Its outcome (even "Isolate is disposed" from a job
+      // dropped at once) reaches this thread through its event loop, after this call returned
+      // and filled the slot. Dropped unrun with the job (disposal), the completer rejects.
       runner::run_async(host, phase2, move |r| {
         completer.settle(Box::new(move |env, _caller| match r {
           Ok(t) => phase3(env, t),
           Err(e) => Err(js::Failure::Thrown(e)),
         }))
       });
+      bridge.begin(raw_env);
+      let (deferred, promise) = js::create_promise(raw_env)?;
+      let stack = match js::capture_stack(raw_env) {
+        Ok(stack) => stack,
+        Err(e) => {
+          js::reject(raw_env, deferred, std::ptr::null_mut());
+          return Err(e);
+        }
+      };
+      let _ = slot.set((NodePtr(deferred), NodePtr(stack)));
       Ok(promise)
     }
     Flavor::Ignored => {

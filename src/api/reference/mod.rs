@@ -342,66 +342,6 @@ impl Reference {
     self.copy_impl(env, Flavor::Sync)
   }
 
-  /// Reads an own property (Promise).
-  #[napi(catch_unwind)]
-  pub fn get(&self, env: Env, key: Unknown, options: Option<Unknown>) -> napi::Result<Raw> {
-    js::rejecting(env.raw(), self.get_impl(env, key, options, Flavor::Async))
-  }
-
-  /// Defines an own data property (Promise).
-  #[napi(catch_unwind)]
-  pub fn set(
-    &self,
-    env: Env,
-    key: Unknown,
-    value: Unknown,
-    options: Option<Unknown>,
-  ) -> napi::Result<Raw> {
-    js::rejecting(
-      env.raw(),
-      self.set_impl(env, key, value, options, Flavor::Async),
-    )
-  }
-
-  /// Defines an own data property, ignoring the outcome.
-  #[napi(catch_unwind)]
-  pub fn set_ignored(
-    &self,
-    env: Env,
-    key: Unknown,
-    value: Unknown,
-    options: Option<Unknown>,
-  ) -> napi::Result<Raw> {
-    self.set_impl(env, key, value, options, Flavor::Ignored)
-  }
-
-  /// Calls the referenced function (Promise).
-  #[napi(catch_unwind)]
-  pub fn apply(
-    &self,
-    env: Env,
-    receiver: Unknown,
-    args: Option<Unknown>,
-    options: Option<Unknown>,
-  ) -> napi::Result<Raw> {
-    js::rejecting(
-      env.raw(),
-      self.apply_impl(env, receiver, args, &[], options, Flavor::Async),
-    )
-  }
-
-  /// Calls the referenced function, ignoring the outcome.
-  #[napi(catch_unwind)]
-  pub fn apply_ignored(
-    &self,
-    env: Env,
-    receiver: Unknown,
-    args: Option<Unknown>,
-    options: Option<Unknown>,
-  ) -> napi::Result<Raw> {
-    self.apply_impl(env, receiver, args, &[], options, Flavor::Ignored)
-  }
-
   /// A single-use token that becomes the referenced value when transferred into the isolate
   /// that owns it (`{ release }` releases this Reference).
   #[napi(catch_unwind)]
