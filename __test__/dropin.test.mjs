@@ -271,6 +271,28 @@ test('dispose right after a call to an idle isolate: that call is under way', as
   assert.deepEqual(await Promise.all(queued), ['rejected:Isolate is disposed', 'rejected:Isolate is disposed']);
 });
 
+// Item 13, raced: the isolate's thread, woken by the first call, must not start the call
+// queued behind it when the disposal ran the first one itself.
+test('dispose right after a call: only that call is under way, every time', async () => {
+  const settle = (p) => p.then((v) => 'resolved:' + v, (e) => 'rejected:' + e.message);
+  for (let i = 0; i < 40; i++) {
+    const isolate = new ivm.Isolate();
+    const context = isolate.createContextSync();
+    if (i % 2) await new Promise((r) => setTimeout(r, 1)); // the isolate's thread asleep
+    const first = settle(context.eval('1'));
+    const queued = settle(context.eval('2'));
+    isolate.dispose();
+    // Calls finished before the disposal resolve; then at most one was under way; the rest
+    // never started.
+    const got = [await first, await queued];
+    const done = got.filter((r) => r.startsWith('resolved:')).length;
+    assert.deepEqual(got.slice(0, done), ['resolved:1', 'resolved:2'].slice(0, done));
+    const rest = got.slice(done);
+    if (rest[0] === 'rejected:Isolate was disposed during execution') rest.shift();
+    assert.deepEqual(rest, rest.map(() => 'rejected:Isolate is disposed'), got.join());
+  }
+});
+
 // Item 14: `cpuTime` / `wallTime` include the call in progress.
 test('cpuTime and wallTime move during an async call', async () => {
   const isolate = new ivm.Isolate();

@@ -278,3 +278,34 @@ test('two isolates hammering each other settle every call, also when one is disp
   assert.equal(await ca.eval('peer.apply(undefined, [1]).catch(e => e.message)', { promise: true }), 'Isolate is disposed');
   a.dispose();
 });
+
+// The disposal above, repeated: a disposal that races with the isolate's thread finishing a
+// call must still abandon that isolate's `promise: true` results (they once stayed pending
+// when the torn-down isolate was handed to a thread that had already ended).
+test('disposing one of two isolates calling each other settles every call, repeatedly', async () => {
+  for (let iter = 0; iter < 12; iter++) {
+    const { a, b, ca, cb } = pair();
+    ca.evalSync('globalThis.work = (n) => n + 1');
+    cb.evalSync('globalThis.work = (n) => n * 2');
+    ca.global.setSync('peer', cb.global.getSync('work', { reference: true }));
+    cb.global.setSync('peer', ca.global.getSync('work', { reference: true }));
+    const round = (c) => c.eval(`(async () => {
+      let s = 0;
+      for (let i = 0; i < 20; i++) s += await peer.apply(undefined, [i]).catch(() => 0);
+      return s;
+    })()`, { promise: true });
+    const pending = [];
+    for (let i = 0; i < 10; i++) pending.push(round(ca), round(cb));
+    setImmediate(() => b.dispose());
+    const settled = await Promise.race([
+      Promise.allSettled(pending),
+      new Promise((resolve) => setTimeout(() => resolve('hung'), 5_000)),
+    ]);
+    assert.notEqual(settled, 'hung', `every call settled (round ${iter})`);
+    for (const s of settled.filter((_, i) => i % 2 === 0)) assert.equal(s.status, 'fulfilled');
+    for (const s of settled.filter((_, i) => i % 2 === 1)) {
+      if (s.status === 'rejected') assert.match(s.reason.message, /^(Isolate (is|was) disposed|Promise was abandoned)/);
+    }
+    a.dispose();
+  }
+});

@@ -43,6 +43,16 @@ pub struct IsolateOptions {
   pub memory_limit: usize,
 }
 
+/// Where the V8 isolate goes after a disposal on another thread tore it down.
+enum Handover {
+  /// The isolate's thread will look here before it ends.
+  Open,
+  /// Handed over: the isolate's thread frees it.
+  Handed(Arc<v8::SharedIsolate>),
+  /// The isolate's thread has looked for the last time: the disposing thread frees it.
+  Closed,
+}
+
 /// State shared between an isolate's thread and every other thread.
 pub struct SharedState {
   /// True once disposal started (by `dispose()`, the memory limit, or a failure).
@@ -69,6 +79,12 @@ pub struct SharedState {
   queued: AtomicUsize,
   /// The isolate's thread has taken a job from the queue and not finished it yet.
   busy: AtomicBool,
+  /// Jobs the isolate's thread has taken so far (a disposal checks that none was taken between
+  /// its look at `busy` and its taking the lock).
+  taken: AtomicU64,
+  /// The disposal ran the call under way itself: a job the thread takes afterwards was queued
+  /// behind it and has not started.
+  disposal_ran_job: AtomicBool,
   /// Synchronous calls running inline on other threads: they run V8's tasks before they let
   /// go of the lock, so a new task need not wake the isolate's thread meanwhile.
   pub(super) inline_callers: AtomicUsize,
@@ -82,6 +98,9 @@ pub struct SharedState {
   /// Whether `deferred` may hold jobs (read without its lock).
   has_deferred: AtomicBool,
   sender: Mutex<Option<crossbeam_channel::Sender<Msg>>>,
+  /// The isolate, torn down by a disposal on another thread and handed to the isolate's own
+  /// thread for V8 to free (see [`IsolateHost::shutdown`]).
+  released: Mutex<Handover>,
 }
 
 impl SharedState {
@@ -206,12 +225,15 @@ impl IsolateHost {
       host: std::sync::OnceLock::new(),
       queued: AtomicUsize::new(0),
       busy: AtomicBool::new(false),
+      taken: AtomicU64::new(0),
+      disposal_ran_job: AtomicBool::new(false),
       inline_callers: AtomicUsize::new(0),
       on_catastrophe: std::sync::OnceLock::new(),
       tasks: Mutex::new(std::collections::VecDeque::new()),
       deferred: Mutex::new(std::collections::VecDeque::new()),
       has_deferred: AtomicBool::new(false),
       sender: Mutex::new(None),
+      released: Mutex::new(Handover::Open),
     });
     if let Some(hook) = on_catastrophe {
       let _ = state.on_catastrophe.set(hook);
@@ -252,13 +274,27 @@ impl IsolateHost {
           serve(&weak, &rx, &thread_state);
           // A lost isolate is never locked or freed again.
           let lost = super::catastrophe::is_lost(&thread_state);
-          if let Some(shared) = weak.upgrade().filter(|_| !lost) {
+          // Torn down here even after a disposal on another thread did it: a call this thread
+          // had taken before the disposal may have finished after that teardown.
+          let teardown_here = |shared: Arc<v8::SharedIsolate>| {
             let mut locker = shared.lock();
             teardown(&mut locker, &thread_state);
             drop(locker);
             // The isolate itself goes with the last Arc: this one, or one a caller on another
             // thread holds for a moment.
             drop(shared);
+          };
+          if let Some(shared) = weak.upgrade().filter(|_| !lost) {
+            teardown_here(shared);
+          }
+          // Last look for an isolate handed over by a disposal (then the last Arc is here).
+          let handed = std::mem::replace(&mut *thread_state.released.lock(), Handover::Closed);
+          if let Handover::Handed(shared) = handed {
+            if lost {
+              std::mem::forget(shared);
+            } else {
+              teardown_here(shared);
+            }
           }
         }));
         let _ = result;
@@ -343,6 +379,7 @@ impl IsolateHost {
   pub fn shutdown(&self) {
     // A call issued while the isolate was idle is already running in isolated-vm (a pool
     // thread took it at once): it is run below rather than dropped with the queued ones.
+    let taken = self.state.taken.load(Ordering::SeqCst);
     let idle = !self.state.busy.load(Ordering::SeqCst)
       && self.state.inline_callers.load(Ordering::SeqCst) == 0;
     self.state.disposed.store(true, Ordering::SeqCst);
@@ -356,10 +393,22 @@ impl IsolateHost {
         // isolate's thread is told only afterwards (its channel closes): woken earlier, it
         // would contend for the lock, and on a busy machine it can be preempted holding it.
         let mut locker = shared.lock();
-        if idle {
+        // The thread may have taken that call (and been stopped in it) before this thread got
+        // the lock: then the calls behind it have not started.
+        if idle && self.state.taken.load(Ordering::SeqCst) == taken {
           self.run_started(&mut locker);
         }
         teardown(&mut locker, &self.state);
+        // Nothing can run in the isolate any more. What remains is V8's own teardown (about a
+        // quarter of a millisecond, most of it freeing its C++ heap's pages): the isolate's
+        // thread does it, woken by its channel closing, and exits.
+        {
+          let mut released = self.state.released.lock();
+          if matches!(*released, Handover::Open) {
+            *released = Handover::Handed(shared.clone());
+          }
+          // Closed: the thread has ended its work, and V8 frees the isolate on this thread.
+        }
         drop(locker);
         drop(shared);
         drop(sender);
@@ -396,6 +445,7 @@ impl IsolateHost {
       },
     };
     self.state.queued.fetch_sub(1, Ordering::SeqCst);
+    self.state.disposal_ran_job.store(true, Ordering::SeqCst);
     let Some(core) = isolate.get_slot::<Rc<Core>>().cloned() else {
       return;
     };
@@ -585,6 +635,7 @@ fn serve(
     if matches!(msg, Msg::Job(_) | Msg::Sync(_)) {
       // Taken: a disposal from now on leaves this job to this thread (`IsolateHost::shutdown`).
       state.busy.store(true, Ordering::SeqCst);
+      state.taken.fetch_add(1, Ordering::SeqCst);
     }
     let Some(shared) = shared.upgrade() else {
       break;
@@ -594,10 +645,14 @@ fn serve(
       break;
     };
     if core.state.disposed.load(Ordering::SeqCst) {
-      // A job taken before the disposal is under way: it finishes as such a call does.
+      // A job taken before the disposal is under way: it finishes as such a call does,
+      // unless the disposal ran the call under way itself (this one was queued behind it and
+      // is dropped as "Isolate is disposed").
       if let Msg::Job(job) | Msg::Sync(job) = msg {
         core.state.queued.fetch_sub(1, Ordering::SeqCst);
-        run_job(&mut locker, &core, job, None);
+        if !core.state.disposal_ran_job.load(Ordering::SeqCst) {
+          run_job(&mut locker, &core, job, None);
+        }
       }
       break;
     }
