@@ -238,12 +238,18 @@ test('References between isolates are released when collected', () => {
   dispose();
 });
 
+// Two isolates, each with `work` and a Reference `peer` to the other's `work`.
+function peers() {
+  const p = pair();
+  p.ca.evalSync('globalThis.work = (n) => n + 1');
+  p.cb.evalSync('globalThis.work = (n) => n * 2');
+  p.ca.global.setSync('peer', p.cb.global.getSync('work', { reference: true }));
+  p.cb.global.setSync('peer', p.ca.global.getSync('work', { reference: true }));
+  return p;
+}
+
 test('two isolates hammering each other settle every call, also when one is disposed midway', async () => {
-  const { a, b, ca, cb } = pair();
-  ca.evalSync('globalThis.work = (n) => n + 1');
-  cb.evalSync('globalThis.work = (n) => n * 2');
-  ca.global.setSync('peer', cb.global.getSync('work', { reference: true }));
-  cb.global.setSync('peer', ca.global.getSync('work', { reference: true }));
+  const { a, b, ca, cb } = peers();
   const round = (c) => c.eval(`(async () => {
     const out = [];
     for (let i = 0; i < 20; i++) {
@@ -284,11 +290,7 @@ test('two isolates hammering each other settle every call, also when one is disp
 // when the torn-down isolate was handed to a thread that had already ended).
 test('disposing one of two isolates calling each other settles every call, repeatedly', async () => {
   for (let iter = 0; iter < 12; iter++) {
-    const { a, b, ca, cb } = pair();
-    ca.evalSync('globalThis.work = (n) => n + 1');
-    cb.evalSync('globalThis.work = (n) => n * 2');
-    ca.global.setSync('peer', cb.global.getSync('work', { reference: true }));
-    cb.global.setSync('peer', ca.global.getSync('work', { reference: true }));
+    const { a, b, ca, cb } = peers();
     const round = (c) => c.eval(`(async () => {
       let s = 0;
       for (let i = 0; i < 20; i++) s += await peer.apply(undefined, [i]).catch(() => 0);
