@@ -91,7 +91,7 @@ binding.__setHelpers({
     else if (types.isSharedArrayBuffer(v)) code = 12;
     else if (v instanceof binding.ExternalCopy || v instanceof binding.ExternalCopyInto || v instanceof binding.Reference ||
       v instanceof binding.Callback || v instanceof binding.Dereference || v instanceof binding.Isolate ||
-      v instanceof binding.Context || v instanceof binding.Script || v === library) code = 11;
+      v instanceof binding.Context || v instanceof binding.Script || v instanceof binding.Module || v === library) code = 11;
     else if (types.isNativeError(v) || v instanceof Error) code = 10;
     else if (types.isPromise(v) || types.isWeakMap(v) || types.isWeakSet(v) ||
       types.isGeneratorObject(v) || types.isMapIterator(v) || types.isSetIterator(v) ||
@@ -321,9 +321,67 @@ function requireNew(C) {
   return proxy;
 }
 
+// module.instantiate*(context, resolver): the resolver is a function of this heap, so the graph
+// is walked here, calling it once per dependency of every module reached that is not linked
+// yet (all of a module's specifiers at once when it returns promises); the answers go to the
+// native side, which links the graph on the isolate (src/api/module.rs).
+{
+  const { Module, Context: ContextClass, __moduleLinked: linked, __moduleInstantiate: link } = binding;
+  const check = (module, context, resolve) => {
+    if (!(module instanceof Module)) throw new TypeError('Illegal invocation');
+    if (!(context instanceof ContextClass)) throw new TypeError('`undefined` requires parameter 1 to be a Context');
+    if (typeof resolve !== 'function') throw new TypeError('`undefined` requires parameter 2 to be a function');
+  };
+  const record = (links, seen, queue, module, specifier, dependency) => {
+    if (!(dependency instanceof Module)) throw new TypeError('Resolved dependency was not `Module`');
+    links.push(module, specifier, dependency);
+    if (!seen.has(dependency)) {
+      seen.add(dependency);
+      queue.push(dependency);
+    }
+  };
+  const methods = {
+    instantiateSync(context, resolve) {
+      check(this, context, resolve);
+      const links = [];
+      const seen = new Set([this]);
+      const queue = [this];
+      for (let i = 0; i < queue.length; i++) {
+        const module = queue[i];
+        if (linked(module)) continue;
+        for (const specifier of module.dependencySpecifiers) {
+          record(links, seen, queue, module, specifier, resolve(specifier, module));
+        }
+      }
+      return link(this, context, links, false);
+    },
+    instantiate(context, resolve) {
+      check(this, context, resolve);
+      const root = this;
+      return (async () => {
+        const links = [];
+        const seen = new Set([root]);
+        const queue = [root];
+        for (let i = 0; i < queue.length; i++) {
+          const module = queue[i];
+          if (linked(module)) continue;
+          const specifiers = module.dependencySpecifiers;
+          const answers = await Promise.all(specifiers.map((specifier) => resolve(specifier, module)));
+          answers.forEach((dependency, j) => record(links, seen, queue, module, specifiers[j], dependency));
+        }
+        return link(root, context, links, true);
+      })();
+    },
+  };
+  for (const name of ['instantiateSync', 'instantiate']) {
+    Object.defineProperty(methods[name], 'length', { value: 2 });
+    Object.defineProperty(Module.prototype, name, { value: methods[name], writable: true, enumerable: true, configurable: true });
+  }
+}
+
 // Function.length as isolated-vm reports it (SPEC §1.1).
 const lengths = new Map([[binding.Isolate, 1], [binding.Reference, 2], [binding.ExternalCopy, 2], [binding.Callback, 2],
-  [binding.Context, 0], [binding.Script, 0], [binding.ExternalCopyInto, 0]]);
+  [binding.Context, 0], [binding.Script, 0], [binding.Module, 0], [binding.ExternalCopyInto, 0]]);
 Object.defineProperty(binding.ExternalCopy, 'totalExternalSize', { get: binding.__totalExternalSize, enumerable: false });
 for (const [C, length] of lengths) {
   Object.defineProperty(C, 'length', { value: length });

@@ -73,6 +73,18 @@ pub mod msg {
   pub const SCRIPT_RELEASED: &str = "Script has been released";
   /// Reference used after release.
   pub const REFERENCE_RELEASED: &str = "Reference has been released";
+  /// Use of a released module.
+  pub const MODULE_RELEASED: &str = "Module has been released";
+  /// `namespace` before `evaluate` ran.
+  pub const MODULE_NOT_INSTANTIATED: &str = "Module has not been instantiated.";
+  /// `evaluate` before `instantiate`.
+  pub const MODULE_UNINSTANTIATED: &str = "Module is uninstantiated";
+  /// A resolver answered something else than a Module.
+  pub const NOT_MODULE: &str = "Resolved dependency was not `Module`";
+  /// A `meta` callback that is not a function of the isolate compiling the module.
+  pub const META_FOREIGN: &str = "`meta` callback must belong to entered isolate";
+  /// `import()` in a guest without an `importModuleDynamically` hook.
+  pub const IMPORT_NOT_SUPPORTED: &str = "Not supported";
   /// Script run in a context of another isolate.
   pub const INVALID_CONTEXT: &str = "Invalid context";
   /// Property access on a non-object Reference.

@@ -6,6 +6,7 @@ use crate::api::external_copy::{token_handle, ExternalCopy, ExternalCopyInto};
 use crate::bridge::js::Failure;
 use crate::isolate::handle::Handle;
 use crate::isolate::remote::IsolateScript;
+use crate::transfer::external::ExternalData;
 use crate::transfer::value::Value;
 use napi::bindgen_prelude::{ClassInstance, FromNapiValue, ToNapiValue};
 use napi::sys;
@@ -17,6 +18,11 @@ fn instance<'a, T: 'a + napi::bindgen_prelude::MaybeTypeTag>(
 ) -> Option<ClassInstance<'a, T>> {
   // SAFETY: from_napi_value validates the instance's type tag before unwrapping.
   unsafe { ClassInstance::<T>::from_napi_value(env, v) }.ok()
+}
+
+/// The data of an ExternalCopy object (`None` for anything else, or a released copy).
+pub fn external_copy_of(env: sys::napi_env, v: sys::napi_value) -> Option<Arc<ExternalData>> {
+  instance::<ExternalCopy>(env, v).and_then(|c| c.data().ok())
 }
 
 /// The handle an ivm object stands for, or `None` for any other object. Plain functions become
@@ -56,6 +62,9 @@ pub fn from_object(
     return Ok(Some(Value::Handle(Handle::Script(IsolateScript {
       handle,
     }))));
+  }
+  if let Some(m) = instance::<crate::api::module::Module>(env, v) {
+    return Ok(Some(Value::Handle(Handle::Module(m.transfer()?))));
   }
   if let Some(r) = instance::<crate::api::reference::Reference>(env, v) {
     return match r.host_target()? {
@@ -142,6 +151,13 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
       // SAFETY: Node's thread, valid env.
       Ok(crate::bridge::js::frozen(env, unsafe {
         crate::api::script::Script::to_napi_value(env, s)
+      }?)?)
+    }
+    Handle::Module(m) => {
+      let m = crate::api::module::Module::from_transfer(m);
+      // SAFETY: Node's thread, valid env.
+      Ok(crate::bridge::js::frozen(env, unsafe {
+        crate::api::module::Module::to_napi_value(env, m)
       }?)?)
     }
     Handle::Function(f) => crate::api::guest_function::new_function(

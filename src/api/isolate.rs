@@ -3,15 +3,19 @@
 
 use crate::api::context::Context;
 use crate::api::handle::{RemoteHandle, Slot};
+use crate::api::module::Module;
 use crate::api::options;
 use crate::api::script::Script;
 use crate::bridge::env::EnvData;
 use crate::bridge::js::{self, Failure, Raw};
 use crate::bridge::{self, Flavor};
 use crate::error::msg;
-use crate::isolate::ops::{context, script};
+use crate::isolate::ops::code_cache::CacheOut;
+use crate::isolate::ops::{context, module, script};
 use crate::isolate::options::{CompileOptions, ContextOptions};
+use crate::isolate::remote::IsolateModule;
 use crate::isolate::{IsolateHost, IsolateOptions};
+use crate::transfer::thrown::Thrown;
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
 use napi::{sys, Env, JsValue};
 use std::sync::atomic::Ordering;
@@ -74,6 +78,36 @@ fn catastrophe_hook(
   })))
 }
 
+/// Sets `cachedDataRejected` / `cachedData` on a compiled Script or Module, then freezes it.
+fn with_cache_properties(
+  env: sys::napi_env,
+  obj: sys::napi_value,
+  cache: &CacheOut,
+) -> Result<sys::napi_value, Failure> {
+  for (name, value) in cache.properties() {
+    let v = crate::bridge::convert::to_napi(env, &value)?;
+    js::set_named(env, obj, name, v)?;
+  }
+  Ok(js::frozen(env, obj)?)
+}
+
+/// `importModuleDynamically` of validated options, as the handle a guest's `import()` calls
+/// (asynchronously, awaiting a promise it returns).
+fn import_hook(
+  env: sys::napi_env,
+  options: sys::napi_value,
+) -> napi::Result<Option<crate::isolate::handle::Handle>> {
+  if options.is_null() || js::type_of(env, options) != sys::ValueType::napi_object {
+    return Ok(None);
+  }
+  let f = js::get_named(env, options, "importModuleDynamically")?;
+  if js::type_of(env, f) != sys::ValueType::napi_function {
+    return Ok(None);
+  }
+  let h = crate::api::callback::handle_for(env, f, crate::isolate::flavor::Flavor::Async)?;
+  Ok(Some(crate::isolate::handle::Handle::HostFunction(h)))
+}
+
 impl Isolate {
   fn live(&self, env: sys::napi_env) -> napi::Result<&Arc<IsolateHost>> {
     if self.host.is_disposed() {
@@ -120,24 +154,63 @@ impl Isolate {
       let code = options::string_arg(raw, code.raw(), 1)?;
       let o = opts.map(|u| u.raw()).unwrap_or(std::ptr::null_mut());
       let o = options::method::<CompileOptions>(raw, o, 2)?;
-      Ok((code, o.origin))
+      Ok((code, o))
     })();
-    let (code, origin) = parsed.map_err(|f| f.throw(raw))?;
+    let (code, o) = parsed.map_err(|f| f.throw(raw))?;
     let host = self.host.clone();
     let v = bridge::run(
       &env,
       &self.host,
       flavor,
-      Box::new(move |rt| script::compile(rt, code, origin)),
-      move |env, id| {
+      Box::new(move |rt| script::compile(rt, code, o.origin, o.cache)),
+      move |env, (id, cache)| {
         let s = Script {
           host: host.clone(),
           slot: Slot::new(RemoteHandle { host, id }),
         };
         // SAFETY: Node's thread, valid env.
-        Ok(crate::bridge::js::frozen(env, unsafe {
-          Script::to_napi_value(env, s)
-        }?)?)
+        let obj = unsafe { Script::to_napi_value(env, s) }?;
+        with_cache_properties(env, obj, &cache)
+      },
+    )?;
+    Ok(Raw(v))
+  }
+
+  fn compile_module_impl(
+    &self,
+    env: Env,
+    code: Unknown,
+    opts: Option<Unknown>,
+    flavor: Flavor,
+  ) -> napi::Result<Raw> {
+    let raw = env.raw();
+    let parsed = (|| -> Result<_, Failure> {
+      let code = options::string_arg(raw, code.raw(), 1)?;
+      let o = opts.map(|u| u.raw()).unwrap_or(std::ptr::null_mut());
+      let parsed = options::method::<CompileOptions>(raw, o, 2)?;
+      // `meta` must be a function of the isolate that compiles: never one of Node's.
+      if !o.is_null() && js::type_of(raw, o) == sys::ValueType::napi_object {
+        let meta = js::get_named(raw, o, "meta")?;
+        match js::type_of(raw, meta) {
+          sys::ValueType::napi_undefined | sys::ValueType::napi_null => {}
+          sys::ValueType::napi_function => return Err(Thrown::error(msg::META_FOREIGN).into()),
+          _ => return Err(Thrown::type_error("`meta` must be a function").into()),
+        }
+      }
+      Ok((code, parsed))
+    })();
+    let (code, o) = parsed.map_err(|f| f.throw(raw))?;
+    let host = self.host.clone();
+    let v = bridge::run(
+      &env,
+      &self.host,
+      flavor,
+      Box::new(move |rt| module::compile(rt, code, o.origin, o.cache, None)),
+      move |env, compiled| {
+        let m = Module::from_transfer(&IsolateModule::new(host, compiled.id, compiled.specifiers));
+        // SAFETY: Node's thread, valid env.
+        let obj = unsafe { Module::to_napi_value(env, m) }?;
+        with_cache_properties(env, obj, &compiled.cache)
       },
     )?;
     Ok(Raw(v))
@@ -181,7 +254,8 @@ impl Isolate {
   pub fn new(env: Env, options: Option<Unknown>) -> napi::Result<Self> {
     let raw = env.raw();
     let v = options.map(|u| u.raw()).unwrap_or(std::ptr::null_mut());
-    let opts = parse_options(raw, v).map_err(|f| f.throw(raw))?;
+    let mut opts = parse_options(raw, v).map_err(|f| f.throw(raw))?;
+    opts.import_hook = import_hook(raw, v)?;
     let hook = catastrophe_hook(raw, v)?;
     let host = IsolateHost::spawn(opts, hook).map_err(|t| js::throw(raw, t))?;
     EnvData::get(raw)?.track(&host);
@@ -270,5 +344,29 @@ impl Isolate {
     options: Option<Unknown>,
   ) -> napi::Result<Raw> {
     self.compile_impl(env, code, options, Flavor::Sync)
+  }
+  /// Compiles an ES module (Promise).
+  #[napi(catch_unwind)]
+  pub fn compile_module(
+    &self,
+    env: Env,
+    code: Unknown,
+    options: Option<Unknown>,
+  ) -> napi::Result<Raw> {
+    js::rejecting(
+      env.raw(),
+      self.compile_module_impl(env, code, options, Flavor::Async),
+    )
+  }
+
+  /// Compiles an ES module.
+  #[napi(catch_unwind)]
+  pub fn compile_module_sync(
+    &self,
+    env: Env,
+    code: Unknown,
+    options: Option<Unknown>,
+  ) -> napi::Result<Raw> {
+    self.compile_module_impl(env, code, options, Flavor::Sync)
   }
 }

@@ -15,6 +15,7 @@ pub mod handles;
 mod init;
 pub mod isolate;
 pub mod lib_object;
+pub mod module;
 pub mod options;
 pub mod panic_hook;
 pub mod reference;

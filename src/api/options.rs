@@ -65,6 +65,13 @@ impl OptionSource for NapiSource {
   fn get(&mut self, obj: sys::napi_value, name: &str) -> Result<sys::napi_value, Failure> {
     Ok(js::get_named(self.0, obj, name)?)
   }
+
+  fn external_copy(
+    &mut self,
+    v: sys::napi_value,
+  ) -> Option<std::sync::Arc<crate::transfer::external::ExternalData>> {
+    crate::api::handles::external_copy_of(self.0, v)
+  }
 }
 
 /// Checks options argument `v` (parameter `n` of `what`; methods are `undefined`) and reads

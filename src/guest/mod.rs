@@ -58,6 +58,8 @@ pub struct GuestState {
   pub templates: HashMap<&'static str, v8::Global<v8::FunctionTemplate>>,
   /// Promises waiting for the host: resolver and the context to settle it in.
   pub pending: HashMap<u32, (v8::Global<v8::PromiseResolver>, v8::Global<v8::Context>)>,
+  /// Asynchronous `module.instantiate()` linkers under way.
+  pub linkers: nested::module::Linkers,
   next: u32,
 }
 
@@ -251,6 +253,7 @@ pub fn materialize<'s>(
     Handle::Isolate(host) => nested::isolate::new_instance(scope, host.clone()).ok_or_else(failed),
     Handle::Context(c) => nested::context::new_instance(scope, c.clone()),
     Handle::Script(s) => nested::script::new_instance(scope, s.clone()).ok_or_else(failed),
+    Handle::Module(m) => nested::module::new_instance(scope, m.clone()).ok_or_else(failed),
     Handle::HostDerefInto(_) => Err(Thrown::type_error(CANNOT_DEREF_INTO)),
     Handle::Library => library(scope),
     Handle::Promise(slot) => {
@@ -541,7 +544,9 @@ pub fn handle_of(
     KIND_TOKEN => token::take(scope, id),
     KIND_LIBRARY => Ok(Handle::Library),
     KIND_CALLBACK => callback::own_handle(scope, id),
-    nested::KIND_ISOLATE | nested::KIND_CONTEXT | nested::KIND_SCRIPT => nested::handle(scope, id),
+    nested::KIND_ISOLATE | nested::KIND_CONTEXT | nested::KIND_SCRIPT | nested::KIND_MODULE => {
+      nested::handle(scope, id)
+    }
     _ => return None,
   })
 }

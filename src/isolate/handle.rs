@@ -5,7 +5,9 @@
 
 use crate::isolate::host_ref::{CallbackHandle, HostRef};
 use crate::isolate::remote::RemoteHandle;
-use crate::isolate::remote::{IsolateContext, IsolateFunction, IsolateRef, IsolateScript};
+use crate::isolate::remote::{
+  IsolateContext, IsolateFunction, IsolateModule, IsolateRef, IsolateScript,
+};
 use crate::isolate::IsolateHost;
 use crate::transfer::external::ExternalData;
 use crate::transfer::handle::{Carried, HandleSlot, Slot};
@@ -23,6 +25,8 @@ pub enum Handle {
   Context(IsolateContext),
   /// A compiled script of some isolate (`Script`).
   Script(IsolateScript),
+  /// A compiled module of some isolate (`Module`).
+  Module(IsolateModule),
   /// A Reference to a value of some isolate.
   Reference(IsolateRef),
   /// A Reference to a value of a Node environment.
@@ -50,8 +54,6 @@ pub enum Handle {
   /// A value under `promise: true` (SPEC §2.2): it arrives as a promise, settled when `.0` is
   /// (by the host promise it stands for, or at once for a plain value).
   Promise(Arc<SettleSlot>),
-  // Module: a compiled module of some isolate will be one more kind here (SPEC §1.7); modules
-  // are not implemented yet.
 }
 
 /// The kind of a [`Handle`], without its payload.
@@ -63,6 +65,8 @@ pub enum HandleKind {
   Context,
   /// [`Handle::Script`]
   Script,
+  /// [`Handle::Module`]
+  Module,
   /// [`Handle::Reference`]
   Reference,
   /// [`Handle::HostReference`]
@@ -94,6 +98,7 @@ impl HandleKind {
       HandleKind::Isolate => "Isolate",
       HandleKind::Context => "Context",
       HandleKind::Script => "Script",
+      HandleKind::Module => "Module",
       HandleKind::Reference | HandleKind::HostReference => "Reference",
       HandleKind::Function | HandleKind::HostFunction => "Callback",
       HandleKind::ExternalCopy => "ExternalCopy",
@@ -113,6 +118,7 @@ impl Handle {
       Handle::Isolate(_) => HandleKind::Isolate,
       Handle::Context(_) => HandleKind::Context,
       Handle::Script(_) => HandleKind::Script,
+      Handle::Module(_) => HandleKind::Module,
       Handle::Reference(_) => HandleKind::Reference,
       Handle::HostReference(_) => HandleKind::HostReference,
       Handle::Function(_) => HandleKind::Function,
@@ -135,6 +141,7 @@ impl PartialEq for Handle {
       (Isolate(a), Isolate(b)) => Arc::ptr_eq(a, b),
       (Context(a), Context(b)) => Arc::ptr_eq(&a.handle, &b.handle),
       (Script(a), Script(b)) => Arc::ptr_eq(&a.handle, &b.handle),
+      (Module(a), Module(b)) => Arc::ptr_eq(&a.handle, &b.handle),
       (Reference(a), Reference(b)) => Arc::ptr_eq(&a.handle, &b.handle),
       (HostReference(a), HostReference(b)) | (HostDerefInto(a), HostDerefInto(b)) => {
         Arc::ptr_eq(a, b)

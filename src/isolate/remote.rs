@@ -101,6 +101,44 @@ pub struct IsolateScript {
   pub handle: Arc<RemoteHandle>,
 }
 
+/// A compiled module of an isolate as it travels between threads.
+#[derive(Clone)]
+pub struct IsolateModule {
+  /// The module table entry.
+  pub handle: Arc<RemoteHandle>,
+  /// What every handle of the module knows of it.
+  pub info: Arc<ModuleInfo>,
+}
+
+/// What the faces know of a module without asking its isolate.
+pub struct ModuleInfo {
+  /// `dependencySpecifiers`: static imports in source order, without duplicates.
+  pub specifiers: Vec<String>,
+  /// Set once it is linked (a linker then resolves nothing more for it).
+  pub linked: std::sync::atomic::AtomicBool,
+  /// The Reference to its namespace, once `evaluate` ran (isolated-vm's `namespace`).
+  pub namespace: parking_lot::Mutex<Option<IsolateRef>>,
+}
+
+impl IsolateModule {
+  /// The handle of module table entry `id` of `host`.
+  pub fn new(host: Arc<IsolateHost>, id: u32, specifiers: Vec<String>) -> IsolateModule {
+    IsolateModule {
+      handle: Arc::new(RemoteHandle { host, id }),
+      info: Arc::new(ModuleInfo {
+        specifiers,
+        linked: std::sync::atomic::AtomicBool::new(false),
+        namespace: parking_lot::Mutex::new(None),
+      }),
+    }
+  }
+
+  /// Whether it is linked.
+  pub fn is_linked(&self) -> bool {
+    self.info.linked.load(std::sync::atomic::Ordering::SeqCst)
+  }
+}
+
 /// What an operation on an isolate's value answers, as it leaves the owner's thread.
 pub enum Answer {
   /// A value (handles inside it included).

@@ -34,6 +34,8 @@ pub struct Tables {
   pub scripts: HashMap<u32, ScriptEntry>,
   /// Referenced values by id.
   pub references: HashMap<u32, RefEntry>,
+  /// Compiled modules by id.
+  pub modules: HashMap<u32, ModuleEntry>,
   /// Set by a body while it compiles; a failure then is a compile error (location appended).
   pub compiling: bool,
   /// Set when converting the result attached promise handlers (`promise: true`), so one more
@@ -48,6 +50,19 @@ pub struct ScriptEntry {
   pub unbound: v8::Global<v8::UnboundScript>,
   /// The script bound to context `.0`, once it ran there.
   pub bound: Option<(u32, Rc<v8::Global<v8::Script>>)>,
+}
+
+/// A compiled module: the context it was instantiated in, whether `evaluate` ran (its
+/// namespace is reachable from then on, as in isolated-vm), and its `meta` callback.
+pub struct ModuleEntry {
+  /// The module.
+  pub module: v8::Global<v8::Module>,
+  /// The context it was instantiated in (id and context), once it was.
+  pub context: Option<(u32, Rc<v8::Global<v8::Context>>)>,
+  /// Set once `evaluate` ran.
+  pub evaluated: bool,
+  /// The `meta` callback initialising `import.meta`.
+  pub meta: Option<v8::Global<v8::Function>>,
 }
 
 type Rejections = Rc<RefCell<Vec<(v8::Global<v8::Promise>, v8::Global<v8::Value>)>>>;
@@ -79,6 +94,8 @@ pub struct Core {
   /// The synchronous call running inline on its caller's thread, if any: when it started and
   /// `host_ns` then (for live `cpuTime` / `wallTime` read from a host function it calls).
   pub inline_call: std::cell::Cell<Option<(std::time::Instant, u64)>>,
+  /// `importModuleDynamically`: the function a guest's `import()` calls.
+  pub import_hook: Option<crate::isolate::handle::Handle>,
 }
 
 impl Core {
@@ -134,8 +151,17 @@ pub struct Origin {
 }
 
 impl Origin {
-  /// Builds the V8 ScriptOrigin.
+  /// Builds the V8 ScriptOrigin of a script.
   pub fn to_v8<'s>(&self, scope: &mut v8::PinScope<'s, '_>) -> Option<v8::ScriptOrigin<'s>> {
+    self.to_v8_as(scope, false)
+  }
+
+  /// Builds the V8 ScriptOrigin of a script, or of a module when `module`.
+  pub fn to_v8_as<'s>(
+    &self,
+    scope: &mut v8::PinScope<'s, '_>,
+    module: bool,
+  ) -> Option<v8::ScriptOrigin<'s>> {
     let name = v8::String::new(scope, &self.filename)?;
     Some(v8::ScriptOrigin::new(
       scope,
@@ -147,7 +173,7 @@ impl Origin {
       None,
       false,
       false,
-      false,
+      module,
       None,
     ))
   }
@@ -173,6 +199,7 @@ pub fn create(state: Arc<SharedState>, options: IsolateOptions) -> (v8::OwnedIso
   isolate.add_gc_epilogue_callback(limits::gc_epilogue, data, v8::GCType::kGCTypeAll);
   isolate.set_oom_error_handler(super::catastrophe::on_oom);
   isolate.set_promise_reject_callback(promise_reject);
+  super::ops::module::install(&mut isolate);
   super::codegen::install(&mut isolate);
   let rejections: Rejections = Rc::new(RefCell::new(Vec::new()));
   isolate.set_slot(rejections.clone());
@@ -190,6 +217,7 @@ pub fn create(state: Arc<SharedState>, options: IsolateOptions) -> (v8::OwnedIso
     host_ns: std::cell::Cell::new(0),
     frames: std::cell::Cell::new(0),
     inline_call: std::cell::Cell::new(None),
+    import_hook: options.import_hook,
   });
   isolate.set_slot(core.clone());
   (isolate, core)

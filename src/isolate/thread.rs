@@ -37,10 +37,13 @@ enum Msg {
 const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Options for a new isolate, already validated.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct IsolateOptions {
   /// Memory limit in bytes.
   pub memory_limit: usize,
+  /// `importModuleDynamically`: the function a guest's `import()` calls (asynchronously),
+  /// made by the face that read the option.
+  pub import_hook: Option<crate::isolate::handle::Handle>,
 }
 
 /// Where the V8 isolate goes after a disposal on another thread tore it down.

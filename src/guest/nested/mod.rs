@@ -1,15 +1,16 @@
-//! `Isolate`, `Context` and `Script` inside a guest: nested isolates (SPEC §1.6). The objects
+//! `Isolate`, `Context`, `Script` and `Module` inside a guest: nested isolates (SPEC §1.6). The objects
 //! hold thread-safe handles; their methods run on the nested isolate's thread through
 //! [`super::remote::run`], so SPEC §2.1 rule 4 applies to the synchronous ones.
 
 pub mod context;
 pub mod isolate;
+pub mod module;
 pub mod script;
 
 use super::state;
 use crate::error::msg;
 use crate::isolate::handle::Handle;
-use crate::isolate::remote::{IsolateContext, IsolateScript};
+use crate::isolate::remote::{IsolateContext, IsolateModule, IsolateScript};
 use crate::isolate::IsolateHost;
 use crate::transfer::thrown::Thrown;
 use std::sync::Arc;
@@ -20,6 +21,8 @@ pub const KIND_ISOLATE: i32 = 7;
 pub const KIND_CONTEXT: i32 = 8;
 /// Internal-field marker of guest Script objects.
 pub const KIND_SCRIPT: i32 = 9;
+/// Internal-field marker of guest Module objects.
+pub const KIND_MODULE: i32 = 11;
 
 /// What a guest Isolate, Context or Script object holds.
 #[derive(Clone)]
@@ -30,6 +33,8 @@ pub enum Nested {
   Context(IsolateContext),
   /// A compiled script of some isolate.
   Script(IsolateScript),
+  /// A compiled module of some isolate.
+  Module(IsolateModule),
 }
 
 /// The cached template of class `name`, built by `build` the first time.
@@ -55,12 +60,25 @@ pub fn template<'s>(
   Some(t)
 }
 
+/// Defines own data properties on a new object (before [`init`] freezes it).
+pub fn set_properties<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  obj: v8::Local<'s, v8::Object>,
+  props: &[(v8::Local<'s, v8::Name>, v8::Local<'s, v8::Value>)],
+) -> Option<()> {
+  for (k, v) in props {
+    obj.create_data_property(scope, *k, *v)?;
+  }
+  Some(())
+}
+
 /// Ties `obj` to `item` (table entry, weak release, internal fields).
 pub fn init(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>, item: Nested) {
   let kind = match item {
     Nested::Isolate(_) => KIND_ISOLATE,
     Nested::Context(_) => KIND_CONTEXT,
     Nested::Script(_) => KIND_SCRIPT,
+    Nested::Module(_) => KIND_MODULE,
   };
   let st = state(scope);
   let id = st.borrow_mut().next_id();
@@ -82,6 +100,7 @@ pub fn get(
     Thrown::error(match kind {
       KIND_CONTEXT => msg::CONTEXT_RELEASED,
       KIND_SCRIPT => msg::SCRIPT_RELEASED,
+      KIND_MODULE => msg::MODULE_RELEASED,
       _ => msg::DISPOSED,
     })
   }))
@@ -103,6 +122,7 @@ pub fn handle(scope: &mut v8::PinScope<'_, '_>, id: u32) -> Result<Handle, Throw
     Some(Nested::Isolate(h)) => Ok(Handle::Isolate(h)),
     Some(Nested::Context(c)) => Ok(Handle::Context(c)),
     Some(Nested::Script(s)) => Ok(Handle::Script(s)),
+    Some(Nested::Module(m)) => Ok(Handle::Module(m)),
     None => Err(Thrown::error(msg::REFERENCE_RELEASED)),
   }
 }

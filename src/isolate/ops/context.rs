@@ -47,7 +47,8 @@ pub fn release(rt: &mut Runtime, id: u32) {
     }
     let b = t.scripts.remove(&id).map(|_| ());
     let c = t.references.remove(&id).map(|_| ());
-    a.or(b).or(c).is_some()
+    let d = t.modules.remove(&id).map(|_| ());
+    a.or(b).or(c).or(d).is_some()
   };
   if removed {
     rt.state.handles.fetch_sub(1, Ordering::Relaxed);

@@ -1,7 +1,9 @@
 //! Compiling and running code: `compileScript`, `script.run`, `context.eval`, `evalClosure`.
 
 use crate::error::msg;
+use crate::isolate::ops::code_cache::{self, CacheOut};
 use crate::isolate::ops::export::{export, Out};
+use crate::isolate::options::CacheOptions;
 use crate::isolate::runtime::{Origin, ScriptEntry};
 use crate::isolate::Runtime;
 use crate::transfer::options::{Fallback, TransferOptions};
@@ -13,7 +15,7 @@ use std::sync::atomic::Ordering;
 
 /// Context `id` for a run. A run that starts in a disposed isolate (it was under way when
 /// `dispose()` came) fails as such a run does.
-fn context(rt: &Runtime, id: u32) -> Result<Rc<v8::Global<v8::Context>>, Thrown> {
+pub fn context(rt: &Runtime, id: u32) -> Result<Rc<v8::Global<v8::Context>>, Thrown> {
   if rt.state.disposed.load(Ordering::SeqCst) {
     return Err(Thrown::error(msg::DISPOSED_DURING));
   }
@@ -24,24 +26,36 @@ fn context(rt: &Runtime, id: u32) -> Result<Rc<v8::Global<v8::Context>>, Thrown>
     .ok_or_else(|| Thrown::error(msg::CONTEXT_RELEASED))
 }
 
-/// Compiles an unbound script; returns its table id.
-pub fn compile(rt: &mut Runtime, code: JsString, origin: Origin) -> Result<u32, Thrown> {
+/// Compiles an unbound script, consuming and producing V8's code cache per `cache`; returns
+/// its table id and what became of the cache.
+pub fn compile(
+  rt: &mut Runtime,
+  code: JsString,
+  origin: Origin,
+  cache: CacheOptions,
+) -> Result<(u32, CacheOut), Thrown> {
   let ctx = rt.default_context();
   let id = rt.state.new_id();
+  let mut cache_out = CacheOut::default();
+  let slot = &mut cache_out;
   rt.execute_compile(
     &ctx,
     move |scope, tables| {
       let source = v8_in::string(scope, &code)?;
       let origin = origin.to_v8(scope)?;
-      let mut src = v8::script_compiler::Source::new(source, Some(&origin));
+      let (mut src, options) = code_cache::source(source, &origin, &cache);
       tables.borrow_mut().compiling = true;
       let unbound = v8::script_compiler::compile_unbound_script(
         scope,
         &mut src,
-        v8::script_compiler::CompileOptions::NoCompileOptions,
+        options,
         v8::script_compiler::NoCacheReason::NoReason,
       )?;
       tables.borrow_mut().compiling = false;
+      slot.rejected = code_cache::rejected(&src);
+      if cache.produce {
+        slot.produced = code_cache::produced(unbound.create_code_cache());
+      }
       let g = v8::Global::new(scope, unbound);
       let entry = ScriptEntry {
         unbound: g,
@@ -53,7 +67,7 @@ pub fn compile(rt: &mut Runtime, code: JsString, origin: Origin) -> Result<u32, 
     |_, _, _| Ok(()),
   )?;
   rt.state.handles.fetch_add(1, Ordering::Relaxed);
-  Ok(id)
+  Ok((id, cache_out))
 }
 
 /// Runs a compiled script in a context.

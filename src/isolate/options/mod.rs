@@ -19,6 +19,7 @@ use crate::isolate::flavor::Flavor;
 use crate::isolate::runtime::Origin;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::thrown::Thrown;
+use crate::transfer::value::Value;
 pub use source::{Kind, OptionSource};
 
 /// The name methods are reported under in argument errors (SPEC §2.4).
@@ -337,19 +338,49 @@ impl Schema for RunOptions {
   }
 }
 
-/// `isolate.compileScript(code, { filename, lineOffset, columnOffset })`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `isolate.compileScript(code, { filename, lineOffset, columnOffset, cachedData,
+/// produceCachedData })` and the same fields of `compileModule` (whose `meta` each face reads
+/// itself: it is a function of the caller's heap).
+#[derive(Debug, Clone)]
 pub struct CompileOptions {
   /// ScriptOrigin.
   pub origin: Origin,
+  /// The code cache to consume, and whether to produce one.
+  pub cache: CacheOptions,
 }
 
 impl Schema for CompileOptions {
   fn read<S: OptionSource>(src: &mut S, obj: Option<S::Object>) -> Result<Self, S::Error> {
+    let origin = origin(src, obj)?;
+    let cached_data = match field(src, obj, "cachedData")? {
+      None => None,
+      Some(v) => match src.external_copy(v) {
+        Some(data) if matches!(data.value(), Ok(Value::ArrayBuffer { .. })) => Some(data),
+        _ => {
+          return Err(
+            Thrown::type_error("`cachedData` must be an ExternalCopy to ArrayBuffer").into(),
+          )
+        }
+      },
+    };
+    let produce = flag(src, obj, "produceCachedData")?;
     Ok(CompileOptions {
-      origin: origin(src, obj)?,
+      origin,
+      cache: CacheOptions {
+        cached_data,
+        produce,
+      },
     })
   }
+}
+
+/// `CachedDataOptions` (SPEC §1.3): V8's code cache in and out of a compile.
+#[derive(Debug, Clone, Default)]
+pub struct CacheOptions {
+  /// `cachedData`: an ExternalCopy of an ArrayBuffer holding a code cache.
+  pub cached_data: Option<std::sync::Arc<crate::transfer::external::ExternalData>>,
+  /// `produceCachedData`.
+  pub produce: bool,
 }
 
 /// `{ release }` of `deref` / `derefInto` (`ReleaseOptions`).
@@ -440,9 +471,15 @@ impl Schema for crate::isolate::IsolateOptions {
     if field(src, obj, "snapshot")?.is_some() {
       return Err(Thrown::type_error("`snapshot` must be an ExternalCopy to ArrayBuffer").into());
     }
+    if let Some(f) = field(src, obj, "importModuleDynamically")? {
+      if src.kind(f) != Kind::Function {
+        return Err(Thrown::type_error("`importModuleDynamically` must be a function").into());
+      }
+    }
     // Cap at 1 TiB so the byte count stays representable; V8 clamps its own heap further.
     Ok(crate::isolate::IsolateOptions {
       memory_limit: (limit_mb.min(1024.0 * 1024.0) * 1024.0 * 1024.0) as usize,
+      import_hook: None,
     })
   }
 }

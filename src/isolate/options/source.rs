@@ -64,4 +64,9 @@ pub trait OptionSource {
   fn object(&mut self, v: Self::Value) -> Option<Self::Object>;
   /// `obj[name]` (runs getters).
   fn get(&mut self, obj: Self::Object, name: &str) -> Result<Self::Value, Self::Error>;
+  /// The data of the ExternalCopy `v` is, `None` when it is none (or released).
+  fn external_copy(
+    &mut self,
+    v: Self::Value,
+  ) -> Option<std::sync::Arc<crate::transfer::external::ExternalData>>;
 }

@@ -83,6 +83,13 @@ impl OptionSource for MapSource {
     }
   }
 
+  fn external_copy(
+    &mut self,
+    _v: usize,
+  ) -> Option<std::sync::Arc<crate::transfer::external::ExternalData>> {
+    None
+  }
+
   fn object(&mut self, v: usize) -> Option<usize> {
     matches!(self.arena[v], V::Obj(_) | V::Func).then_some(v)
   }
@@ -324,6 +331,13 @@ fn origin_fields() {
   );
   let e = parse::<CompileOptions>(obj(vec![("filename", V::Num(1.0))]), 2).unwrap_err();
   assert_eq!(message(e), type_error("`filename` must be a string"));
+  let c = parse::<CompileOptions>(obj(vec![("produceCachedData", V::Num(1.0))]), 2).unwrap();
+  assert!(c.cache.produce && c.cache.cached_data.is_none());
+  let e = parse::<CompileOptions>(obj(vec![("cachedData", V::Str("x"))]), 2).unwrap_err();
+  assert_eq!(
+    message(e),
+    type_error("`cachedData` must be an ExternalCopy to ArrayBuffer")
+  );
   let e = parse::<EvalOptions>(obj(vec![("lineOffset", V::Str("1"))]), 2).unwrap_err();
   assert_eq!(message(e), type_error("`lineOffset` must be a number"));
 }

@@ -81,4 +81,14 @@ impl<'s> OptionSource for V8Source<'_, 's, '_> {
       None => Err(read_failed()),
     }
   }
+
+  fn external_copy(
+    &mut self,
+    v: Self::Value,
+  ) -> Option<std::sync::Arc<crate::transfer::external::ExternalData>> {
+    match crate::transfer::guest_handles::handle_of(self.scope, v)? {
+      Ok(crate::transfer::handle::Handle::ExternalCopy(data)) => Some(data),
+      _ => None,
+    }
+  }
 }
