@@ -30,11 +30,12 @@
 // results of `derefInto()` / `copyInto()`; there is no runtime value behind them.
 //
 // Implementation status (see README.md, "Compatibility"): these typings describe the complete
-// isolated-vm API. In this release `Module` / `compileModule*`, `lib`, `createSnapshot`,
-// `createInspectorSession`, the CPU profiler and `cachedData` are declared but not implemented
-// (`Module` and `lib` are `undefined` at runtime; the methods are absent), and `NativeModule`
-// throws when constructed. Inside guests the library offers Reference, ExternalCopy, Callback,
-// Isolate, Context and Script (nested isolates without heap statistics, modules or profiling). A
+// isolated-vm API. In this release `lib`, `createSnapshot`, `createInspectorSession` and the CPU
+// profiler are declared but not implemented (`lib` is `undefined` at runtime; the methods are
+// absent), and `NativeModule` throws when constructed. `Module` is `undefined` at runtime, as in
+// isolated-vm: its instances come from `compileModule*`. Inside guests the library offers
+// Reference, ExternalCopy, Callback, Isolate, Context and Script (nested isolates with modules,
+// without profiling). A
 // SharedArrayBuffer created inside an isolate cannot be sent to Node (TypeError); Node's own
 // SharedArrayBuffers are shared with isolates.
 //
@@ -52,6 +53,8 @@
 //     `Script & CachedDataResult` / `Module & CachedDataResult` so the cached-data properties the
 //     runtime sets on the result are visible. `producedCacheData` (never set) is deprecated.
 //   - Doc comment of `CallbackOptions.sync` corrected ("synchronously").
+//   - `IsolateOptions.importModuleDynamically` (upstream #567) and `evaluate*({ promise })`
+//     (upstream #568), both merged upstream after 5.0.4, are declared.
 
 declare namespace IsolatedVM {
 	export type Transferable =
@@ -216,6 +219,15 @@ declare namespace IsolatedVM {
 		 * work, and end the process by calling `process.abort()`.
 		 */
 		onCatastrophicError?: (message: string) => void;
+
+		/**
+		 * isolated-vm-rs: upstream #567. Called (on the host, asynchronously) for every `import()` in
+		 * guest code of this isolate, with the specifier and the importer's `filename`. It answers a
+		 * Module of this isolate that is instantiated (or a promise of one); `import()` evaluates it if
+		 * needed and resolves with its namespace. Without it, `import()` rejects with "Not supported".
+		 * Not available on isolates created inside a guest.
+		 */
+		importModuleDynamically?: (specifier: string, referrer: string) => Module | Promise<Module>;
 	};
 
 	export type ContextOptions = {
@@ -374,7 +386,9 @@ declare namespace IsolatedVM {
 		 * returned (or thrown).
 		 * @param options Optional
 		 */
-		evaluate(options?: ScriptRunOptions): Promise<Transferable>;
+		// isolated-vm-rs: `promise: true` (upstream #568) makes `evaluate` settle when a module with
+		// top-level await finishes (and reject with its error); the result is `undefined`.
+		evaluate(options?: ScriptRunOptions & { promise?: boolean }): Promise<Transferable>;
 		evaluateSync(options?: ScriptRunOptions): Transferable;
 
 		/**

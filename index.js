@@ -327,8 +327,9 @@ function requireNew(C) {
 // native side, which links the graph on the isolate (src/api/module.rs).
 {
   const { Module, Context: ContextClass, __moduleLinked: linked, __moduleInstantiate: link } = binding;
-  const check = (module, context, resolve) => {
+  const check = (module, context, resolve, argc) => {
     if (!(module instanceof Module)) throw new TypeError('Illegal invocation');
+    if (argc < 2) throw new TypeError('`undefined` requires at least 2 parameters');
     if (!(context instanceof ContextClass)) throw new TypeError('`undefined` requires parameter 1 to be a Context');
     if (typeof resolve !== 'function') throw new TypeError('`undefined` requires parameter 2 to be a function');
   };
@@ -342,7 +343,7 @@ function requireNew(C) {
   };
   const methods = {
     instantiateSync(context, resolve) {
-      check(this, context, resolve);
+      check(this, context, resolve, arguments.length);
       const links = [];
       const seen = new Set([this]);
       const queue = [this];
@@ -356,7 +357,7 @@ function requireNew(C) {
       return link(this, context, links, false);
     },
     instantiate(context, resolve) {
-      check(this, context, resolve);
+      check(this, context, resolve, arguments.length);
       const root = this;
       return (async () => {
         const links = [];

@@ -96,8 +96,12 @@ impl Module {
 
   /// The static import specifiers, in source order, without duplicates.
   #[napi(getter, catch_unwind)]
-  pub fn dependency_specifiers(&self) -> Vec<String> {
-    self.info.specifiers.clone()
+  pub fn dependency_specifiers(&self, env: Env) -> napi::Result<Vec<String>> {
+    self
+      .slot
+      .get(msg::MODULE_RELEASED)
+      .map_err(|t| js::throw(env.raw(), t))?;
+    Ok(self.info.specifiers.clone())
   }
 
   /// A Reference to the module's namespace, once `evaluate` ran.

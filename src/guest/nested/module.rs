@@ -173,7 +173,10 @@ fn release<'s>(
   rv: v8::ReturnValue<'s, v8::Value>,
 ) {
   dispatch(scope, args, rv, |scope, args| {
-    this(scope, args.this(), KIND_MODULE)?;
+    // Releasing twice is harmless.
+    if super::get(scope, args.this(), KIND_MODULE).is_none() {
+      return Err(Thrown::type_error("Illegal invocation"));
+    }
     crate::guest::forget(scope, args.this());
     Ok(None)
   });
@@ -325,6 +328,9 @@ fn start<'s>(
   args: &v8::FunctionCallbackArguments<'s>,
 ) -> Result<Linker, Thrown> {
   let m = this_module(scope, args.this())?;
+  if args.length() < 2 {
+    return Err(Thrown::type_error("`undefined` requires at least 2 parameters"));
+  }
   let not_context = || Thrown::type_error("`undefined` requires parameter 1 to be a Context");
   let obj = v8::Local::<v8::Object>::try_from(args.get(0)).map_err(|_| not_context())?;
   let c = super::context::of(scope, obj).ok_or_else(not_context)??;

@@ -92,7 +92,8 @@ pub fn compile(
       )?;
       tables.borrow_mut().compiling = false;
       slot.1.rejected = code_cache::rejected(&src);
-      if cache.produce {
+      // An accepted cache is not produced again (as isolated-vm).
+      if cache.produce && code_cache::rejected(&src) != Some(false) {
         let unbound = module.get_unbound_module_script(scope);
         slot.1.produced = code_cache::produced(unbound.create_code_cache());
       }

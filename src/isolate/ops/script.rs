@@ -53,7 +53,8 @@ pub fn compile(
       )?;
       tables.borrow_mut().compiling = false;
       slot.rejected = code_cache::rejected(&src);
-      if cache.produce {
+      // An accepted cache is not produced again (as isolated-vm).
+      if cache.produce && code_cache::rejected(&src) != Some(false) {
         slot.produced = code_cache::produced(unbound.create_code_cache());
       }
       let g = v8::Global::new(scope, unbound);

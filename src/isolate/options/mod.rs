@@ -354,6 +354,9 @@ impl Schema for CompileOptions {
     let origin = origin(src, obj)?;
     let cached_data = match field(src, obj, "cachedData")? {
       None => None,
+      Some(v) if !src.kind(v).is_object() => {
+        return Err(Thrown::type_error("`cachedData` must be an object").into())
+      }
       Some(v) => match src.external_copy(v) {
         Some(data) if matches!(data.value(), Ok(Value::ArrayBuffer { .. })) => Some(data),
         _ => {

@@ -334,6 +334,8 @@ fn origin_fields() {
   let c = parse::<CompileOptions>(obj(vec![("produceCachedData", V::Num(1.0))]), 2).unwrap();
   assert!(c.cache.produce && c.cache.cached_data.is_none());
   let e = parse::<CompileOptions>(obj(vec![("cachedData", V::Str("x"))]), 2).unwrap_err();
+  assert_eq!(message(e), type_error("`cachedData` must be an object"));
+  let e = parse::<CompileOptions>(obj(vec![("cachedData", V::Obj(vec![]))]), 2).unwrap_err();
   assert_eq!(
     message(e),
     type_error("`cachedData` must be an ExternalCopy to ArrayBuffer")
