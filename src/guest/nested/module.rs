@@ -329,7 +329,9 @@ fn start<'s>(
 ) -> Result<Linker, Thrown> {
   let m = this_module(scope, args.this())?;
   if args.length() < 2 {
-    return Err(Thrown::type_error("`undefined` requires at least 2 parameters"));
+    return Err(Thrown::type_error(
+      "`undefined` requires at least 2 parameters",
+    ));
   }
   let not_context = || Thrown::type_error("`undefined` requires parameter 1 to be a Context");
   let obj = v8::Local::<v8::Object>::try_from(args.get(0)).map_err(|_| not_context())?;
