@@ -61,6 +61,7 @@ pub fn from_object(
     let handle = s.slot.get(crate::error::msg::SCRIPT_RELEASED)?;
     return Ok(Some(Value::Handle(Handle::Script(IsolateScript {
       handle,
+      fresh: None,
     }))));
   }
   if let Some(m) = instance::<crate::api::module::Module>(env, v) {
@@ -144,21 +145,19 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
       }?)?)
     }
     Handle::Script(s) => {
-      let s = crate::api::script::Script {
+      let script = crate::api::script::Script {
         host: s.handle.host.clone(),
         slot: crate::api::handle::Slot::from_arc(s.handle.clone()),
       };
       // SAFETY: Node's thread, valid env.
-      Ok(crate::bridge::js::frozen(env, unsafe {
-        crate::api::script::Script::to_napi_value(env, s)
-      }?)?)
+      let obj = unsafe { crate::api::script::Script::to_napi_value(env, script) }?;
+      fresh_frozen(env, obj, &s.fresh)
     }
     Handle::Module(m) => {
-      let m = crate::api::module::Module::from_transfer(m);
+      let module = crate::api::module::Module::from_transfer(m);
       // SAFETY: Node's thread, valid env.
-      Ok(crate::bridge::js::frozen(env, unsafe {
-        crate::api::module::Module::to_napi_value(env, m)
-      }?)?)
+      let obj = unsafe { crate::api::module::Module::to_napi_value(env, module) }?;
+      fresh_frozen(env, obj, &m.info.fresh)
     }
     Handle::Function(f) => crate::api::guest_function::new_function(
       env,
@@ -198,6 +197,20 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
 }
 
 /// "A non-transferable value was passed": a handle with no form in this environment.
+/// Sets the compile's cache properties a fresh handle carries (`cachedData`,
+/// `cachedDataRejected`) on its first object, then freezes it.
+fn fresh_frozen(
+  env: sys::napi_env,
+  obj: sys::napi_value,
+  fresh: &Option<Arc<crate::isolate::remote::Fresh>>,
+) -> Result<sys::napi_value, Failure> {
+  for (name, value) in crate::isolate::remote::Fresh::take(fresh) {
+    let v = crate::bridge::convert::to_napi(env, &value)?;
+    crate::bridge::js::set_named(env, obj, name, v)?;
+  }
+  Ok(crate::bridge::js::frozen(env, obj)?)
+}
+
 fn non_transferable() -> Failure {
   crate::transfer::thrown::Thrown::type_error(crate::error::msg::NON_TRANSFERABLE).into()
 }

@@ -2,18 +2,14 @@
 //! scripts.
 
 use crate::api::context::Context;
-use crate::api::handle::{RemoteHandle, Slot};
-use crate::api::module::Module;
 use crate::api::options;
-use crate::api::script::Script;
 use crate::bridge::env::EnvData;
 use crate::bridge::js::{self, Failure, Raw};
 use crate::bridge::{self, Flavor};
 use crate::error::msg;
-use crate::isolate::ops::code_cache::CacheOut;
-use crate::isolate::ops::{context, module, script};
+use crate::isolate::ops::context;
 use crate::isolate::options::{CompileOptions, ContextOptions};
-use crate::isolate::remote::IsolateModule;
+use crate::isolate::remote::{compile, Unit};
 use crate::isolate::{IsolateHost, IsolateOptions};
 use crate::transfer::thrown::Thrown;
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
@@ -78,17 +74,18 @@ fn catastrophe_hook(
   })))
 }
 
-/// Sets `cachedDataRejected` / `cachedData` on a compiled Script or Module, then freezes it.
-fn with_cache_properties(
-  env: sys::napi_env,
-  obj: sys::napi_value,
-  cache: &CacheOut,
-) -> Result<sys::napi_value, Failure> {
-  for (name, value) in cache.properties() {
-    let v = crate::bridge::convert::to_napi(env, &value)?;
-    js::set_named(env, obj, name, v)?;
+/// `compileModule*`'s `meta` from the host: it must be a function of the isolate that compiles,
+/// so never one of Node's (SPEC §1.3).
+fn check_meta(env: sys::napi_env, options: sys::napi_value) -> Result<(), Failure> {
+  if options.is_null() || js::type_of(env, options) != sys::ValueType::napi_object {
+    return Ok(());
   }
-  Ok(js::frozen(env, obj)?)
+  let meta = js::get_named(env, options, "meta")?;
+  match js::type_of(env, meta) {
+    sys::ValueType::napi_undefined | sys::ValueType::napi_null => Ok(()),
+    sys::ValueType::napi_function => Err(Thrown::error(msg::META_FOREIGN).into()),
+    _ => Err(Thrown::type_error("`meta` must be a function").into()),
+  }
 }
 
 /// `importModuleDynamically` of validated options, as the handle a guest's `import()` calls
@@ -148,70 +145,25 @@ impl Isolate {
     code: Unknown,
     opts: Option<Unknown>,
     flavor: Flavor,
-  ) -> napi::Result<Raw> {
-    let raw = env.raw();
-    let parsed = (|| -> Result<_, Failure> {
-      let code = options::string_arg(raw, code.raw(), 1)?;
-      let o = opts.map(|u| u.raw()).unwrap_or(std::ptr::null_mut());
-      let o = options::method::<CompileOptions>(raw, o, 2)?;
-      Ok((code, o))
-    })();
-    let (code, o) = parsed.map_err(|f| f.throw(raw))?;
-    let host = self.host.clone();
-    let v = bridge::run(
-      &env,
-      &self.host,
-      flavor,
-      Box::new(move |rt| script::compile(rt, code, o.origin, o.cache)),
-      move |env, (id, cache)| {
-        let s = Script {
-          host: host.clone(),
-          slot: Slot::new(RemoteHandle { host, id }),
-        };
-        // SAFETY: Node's thread, valid env.
-        let obj = unsafe { Script::to_napi_value(env, s) }?;
-        with_cache_properties(env, obj, &cache)
-      },
-    )?;
-    Ok(Raw(v))
-  }
-
-  fn compile_module_impl(
-    &self,
-    env: Env,
-    code: Unknown,
-    opts: Option<Unknown>,
-    flavor: Flavor,
+    unit: Unit,
   ) -> napi::Result<Raw> {
     let raw = env.raw();
     let parsed = (|| -> Result<_, Failure> {
       let code = options::string_arg(raw, code.raw(), 1)?;
       let o = opts.map(|u| u.raw()).unwrap_or(std::ptr::null_mut());
       let parsed = options::method::<CompileOptions>(raw, o, 2)?;
-      // `meta` must be a function of the isolate that compiles: never one of Node's.
-      if !o.is_null() && js::type_of(raw, o) == sys::ValueType::napi_object {
-        let meta = js::get_named(raw, o, "meta")?;
-        match js::type_of(raw, meta) {
-          sys::ValueType::napi_undefined | sys::ValueType::napi_null => {}
-          sys::ValueType::napi_function => return Err(Thrown::error(msg::META_FOREIGN).into()),
-          _ => return Err(Thrown::type_error("`meta` must be a function").into()),
-        }
+      if unit == Unit::Module {
+        check_meta(raw, o)?;
       }
       Ok((code, parsed))
     })();
     let (code, o) = parsed.map_err(|f| f.throw(raw))?;
-    let host = self.host.clone();
     let v = bridge::run(
       &env,
       &self.host,
       flavor,
-      Box::new(move |rt| module::compile(rt, code, o.origin, o.cache, None)),
-      move |env, compiled| {
-        let m = Module::from_transfer(&IsolateModule::new(host, compiled.id, compiled.specifiers));
-        // SAFETY: Node's thread, valid env.
-        let obj = unsafe { Module::to_napi_value(env, m) }?;
-        with_cache_properties(env, obj, &compiled.cache)
-      },
+      Box::new(move |rt| compile(rt, unit, code, o, None)),
+      move |env, h| crate::api::handles::to_object(env, &h),
     )?;
     Ok(Raw(v))
   }
@@ -331,7 +283,7 @@ impl Isolate {
   ) -> napi::Result<Raw> {
     js::rejecting(
       env.raw(),
-      self.compile_impl(env, code, options, Flavor::Async),
+      self.compile_impl(env, code, options, Flavor::Async, Unit::Script),
     )
   }
 
@@ -343,7 +295,7 @@ impl Isolate {
     code: Unknown,
     options: Option<Unknown>,
   ) -> napi::Result<Raw> {
-    self.compile_impl(env, code, options, Flavor::Sync)
+    self.compile_impl(env, code, options, Flavor::Sync, Unit::Script)
   }
   /// Compiles an ES module (Promise).
   #[napi(catch_unwind)]
@@ -355,7 +307,7 @@ impl Isolate {
   ) -> napi::Result<Raw> {
     js::rejecting(
       env.raw(),
-      self.compile_module_impl(env, code, options, Flavor::Async),
+      self.compile_impl(env, code, options, Flavor::Async, Unit::Module),
     )
   }
 
@@ -367,6 +319,6 @@ impl Isolate {
     code: Unknown,
     options: Option<Unknown>,
   ) -> napi::Result<Raw> {
-    self.compile_module_impl(env, code, options, Flavor::Sync)
+    self.compile_impl(env, code, options, Flavor::Sync, Unit::Module)
   }
 }

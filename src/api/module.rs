@@ -232,12 +232,12 @@ fn instantiate_impl(
         module,
       });
     }
-    Ok((id, ctx_id, table, infos))
+    Ok((root.host.clone(), id, ctx_id, table, infos))
   })();
-  let (id, ctx_id, table, infos) = parsed.map_err(|f| f.throw(e))?;
+  let (host, id, ctx_id, table, infos) = parsed.map_err(|f| f.throw(e))?;
   let v = bridge::run(
     &env,
-    &root_host(e, module)?,
+    &host,
     flavor,
     Box::new(move |rt| module::instantiate(rt, id, ctx_id, table)),
     move |env, ()| {
@@ -248,10 +248,4 @@ fn instantiate_impl(
     },
   )?;
   Ok(Raw(v))
-}
-
-fn root_host(e: sys::napi_env, module: Unknown) -> napi::Result<Arc<IsolateHost>> {
-  module_of(e, module.raw())
-    .map(|m| m.host.clone())
-    .ok_or_else(|| js::throw(e, Thrown::type_error("Illegal invocation")))
 }

@@ -99,6 +99,30 @@ impl IsolateContext {
 pub struct IsolateScript {
   /// The script table entry.
   pub handle: Arc<RemoteHandle>,
+  /// What its compile did with the code cache, for the first object made for it.
+  pub fresh: Option<Arc<Fresh>>,
+}
+
+/// The code-cache outcome of a compile (`cachedData`, `cachedDataRejected`), carried by the
+/// compiled handle until the first object made for it takes it: the compile's result object
+/// has those own properties, later objects for the same handle do not (as in isolated-vm).
+#[derive(Default)]
+pub struct Fresh(parking_lot::Mutex<Option<super::ops::code_cache::CacheOut>>);
+
+impl Fresh {
+  /// A handle's carrier of `cache` (`None` when the compile has nothing to report).
+  pub fn carry(cache: super::ops::code_cache::CacheOut) -> Option<Arc<Fresh>> {
+    (!cache.is_empty()).then(|| Arc::new(Fresh(parking_lot::Mutex::new(Some(cache)))))
+  }
+
+  /// The properties to set on the first object (empty afterwards).
+  pub fn take(fresh: &Option<Arc<Fresh>>) -> Vec<(&'static str, Value)> {
+    fresh
+      .as_ref()
+      .and_then(|f| f.0.lock().take())
+      .map(|c| c.properties())
+      .unwrap_or_default()
+  }
 }
 
 /// A compiled module of an isolate as it travels between threads.
@@ -118,17 +142,25 @@ pub struct ModuleInfo {
   pub linked: std::sync::atomic::AtomicBool,
   /// The Reference to its namespace, once `evaluate` ran (isolated-vm's `namespace`).
   pub namespace: parking_lot::Mutex<Option<IsolateRef>>,
+  /// What its compile did with the code cache, for the first object made for it.
+  pub fresh: Option<Arc<Fresh>>,
 }
 
 impl IsolateModule {
-  /// The handle of module table entry `id` of `host`.
-  pub fn new(host: Arc<IsolateHost>, id: u32, specifiers: Vec<String>) -> IsolateModule {
+  /// The handle of module table entry `id` of `host`, carrying its compile's cache outcome.
+  pub fn new(
+    host: Arc<IsolateHost>,
+    id: u32,
+    specifiers: Vec<String>,
+    fresh: Option<Arc<Fresh>>,
+  ) -> IsolateModule {
     IsolateModule {
       handle: Arc::new(RemoteHandle { host, id }),
       info: Arc::new(ModuleInfo {
         specifiers,
         linked: std::sync::atomic::AtomicBool::new(false),
         namespace: parking_lot::Mutex::new(None),
+        fresh,
       }),
     }
   }
@@ -181,6 +213,48 @@ pub fn answer_from(state: &SharedState, out: Out) -> Result<Answer, Thrown> {
         length,
         mode: crate::isolate::flavor::Flavor::Sync,
       }))))
+    }
+  })
+}
+
+/// What `compileScript*` / `compileModule*` compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+  /// A script.
+  Script,
+  /// An ES module.
+  Module,
+}
+
+/// Compiles `code` as `unit` (on the isolate's thread) into the handle of the compiled script
+/// or module, carrying the code-cache outcome for its first object. `meta` (modules only) is
+/// the reference table id of the module's `import.meta` initialiser.
+pub fn compile(
+  rt: &mut Runtime,
+  unit: Unit,
+  code: crate::transfer::value::JsString,
+  options: crate::isolate::options::CompileOptions,
+  meta: Option<u32>,
+) -> Result<Handle, Thrown> {
+  let state = rt.state.clone();
+  let host = || own_host(&state).ok_or_else(|| Thrown::error(msg::DISPOSED));
+  let crate::isolate::options::CompileOptions { origin, cache } = options;
+  Ok(match unit {
+    Unit::Script => {
+      let (id, cache) = super::ops::script::compile(rt, code, origin, cache)?;
+      Handle::Script(IsolateScript {
+        handle: Arc::new(RemoteHandle { host: host()?, id }),
+        fresh: Fresh::carry(cache),
+      })
+    }
+    Unit::Module => {
+      let c = super::ops::module::compile(rt, code, origin, cache, meta)?;
+      Handle::Module(IsolateModule::new(
+        host()?,
+        c.id,
+        c.specifiers,
+        Fresh::carry(c.cache),
+      ))
     }
   })
 }

@@ -6,10 +6,8 @@ use crate::guest::options as o;
 use crate::guest::remote;
 use crate::guest::{dispatch, getter, method, Flavor};
 use crate::isolate::handle::Handle;
-use crate::isolate::ops::code_cache::CacheOut;
 use crate::isolate::options::{CompileOptions, ContextOptions};
-use crate::isolate::remote::Answer;
-use crate::isolate::remote::{IsolateContext, IsolateModule, IsolateScript, RemoteHandle};
+use crate::isolate::remote::{compile, Answer, IsolateContext, Unit};
 use crate::isolate::{IsolateHost, IsolateOptions, Runtime};
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{Key, Value};
@@ -133,161 +131,68 @@ fn create_context_body<'s>(
   remote::run(scope, &host, work, mode)
 }
 
-fn compile_script_in<'s>(
+fn compile_in<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
   mode: Flavor,
+  unit: Unit,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
-  let r = compile_script_body(scope, args, mode);
+  let r = compile_body(scope, args, mode, unit);
   crate::guest::rejecting(scope, mode, r)
 }
 
-fn compile_script_body<'s>(
+fn compile_body<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   args: &v8::FunctionCallbackArguments<'s>,
   mode: Flavor,
+  unit: Unit,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let host = held(scope, args.this())?;
   let code = o::string(scope, args.get(0), 1)?;
-  let CompileOptions { origin, cache } = o::method(scope, args.get(1), 2)?;
-  let work = Box::new(move |rt: &mut Runtime| {
-    let (id, cache) = crate::isolate::ops::script::compile(rt, code, origin, cache)?;
-    let host =
-      crate::isolate::remote::own_host(&rt.state).ok_or_else(|| Thrown::error(msg::DISPOSED))?;
-    let s = IsolateScript {
-      handle: Arc::new(RemoteHandle { host, id }),
-    };
-    Ok(with_cache(Handle::Script(s), &cache))
-  });
-  let v = remote::run(scope, &host, work, mode)?;
-  compiled(scope, v, mode)
-}
-
-/// Takes apart what [`with_cache`] answered, once it arrives: the compiled object, with the
-/// cache properties set on it.
-fn compiled<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  v: Option<v8::Local<'s, v8::Value>>,
-  mode: Flavor,
-) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
-  let Some(v) = v else { return Ok(None) };
-  if mode == Flavor::Sync {
-    return Ok(Some(unwrap_compiled(scope, v).unwrap_or(v)));
-  }
-  let promise = v8::Local::<v8::Promise>::try_from(v).map_err(|_| Thrown::error(msg::INTERNAL))?;
-  let f = v8::Function::new(scope, unwrap_compiled_callback)
-    .ok_or_else(|| Thrown::error(msg::INTERNAL))?;
-  Ok(promise.then(scope, f).map(Into::into))
-}
-
-fn unwrap_compiled<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  v: v8::Local<'s, v8::Value>,
-) -> Option<v8::Local<'s, v8::Value>> {
-  let obj = v8::Local::<v8::Object>::try_from(v).ok()?;
-  if obj.internal_field_count() > 0 {
-    return Some(v);
-  }
-  let key = v8::String::new(scope, "handle")?;
-  let handle = obj.get(scope, key.into())?;
-  let target = v8::Local::<v8::Object>::try_from(handle).ok()?;
-  let mut props = Vec::new();
-  for name in ["cachedDataRejected", "cachedData"] {
-    let key = v8::String::new(scope, name)?;
-    let value = obj.get(scope, key.into())?;
-    if !value.is_undefined() {
-      props.push((key.into(), value));
-    }
-  }
-  // Handle objects are frozen: a new one, with the properties set before it is.
-  let item = super::get(scope, target, super::KIND_SCRIPT)
-    .or_else(|| super::get(scope, target, super::KIND_MODULE))?
-    .ok()?;
-  crate::guest::forget(scope, target);
-  match item {
-    Nested::Script(s) => super::script::new_instance_with(scope, s, &props),
-    Nested::Module(m) => super::module::new_instance_with(scope, m, &props),
-    _ => None,
-  }
-}
-
-fn unwrap_compiled_callback<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  args: v8::FunctionCallbackArguments<'s>,
-  mut rv: v8::ReturnValue<'s, v8::Value>,
-) {
-  let v = args.get(0);
-  let out = crate::unwind::contain(None, || unwrap_compiled(scope, v));
-  rv.set(out.unwrap_or(v));
-}
-
-/// The compiled handle, and the cache properties to set on its object when there are any (an
-/// object `{ handle, cachedData, cachedDataRejected }` that [`compiled`] takes apart).
-fn with_cache(h: Handle, cache: &CacheOut) -> Answer {
-  let props = cache.properties();
-  if props.is_empty() {
-    return Answer::Value(Value::Handle(h));
-  }
-  let mut all = vec![(Key::Name("handle".into()), Value::Handle(h))];
-  all.extend(props.into_iter().map(|(k, v)| (Key::Name(k.into()), v)));
-  Answer::Value(Value::Object { id: 0, props: all })
-}
-
-fn compile_module_in<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  args: &v8::FunctionCallbackArguments<'s>,
-  mode: Flavor,
-) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
-  let r = compile_module_body(scope, args, mode);
-  crate::guest::rejecting(scope, mode, r)
-}
-
-fn compile_module_body<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  args: &v8::FunctionCallbackArguments<'s>,
-  mode: Flavor,
-) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
-  let host = held(scope, args.this())?;
-  let code = o::string(scope, args.get(0), 1)?;
-  let CompileOptions { origin, cache } = o::method(scope, args.get(1), 2)?;
-  // `meta` must be a function of the isolate that compiles (the guest compiling in its own).
-  let meta = match v8::Local::<v8::Object>::try_from(args.get(1)) {
-    Ok(opts) => {
-      let key = v8::String::new(scope, "meta").ok_or_else(|| Thrown::error(msg::INTERNAL))?;
-      let v = opts
-        .get(scope, key.into())
-        .ok_or_else(|| Thrown::error(msg::INTERNAL))?;
-      if v.is_null_or_undefined() {
-        None
-      } else if !v.is_function() {
-        return Err(Thrown::type_error("`meta` must be a function"));
-      } else {
-        let own = scope
-          .get_slot::<Arc<crate::isolate::thread::SharedState>>()
-          .cloned();
-        if !own.is_some_and(|s| Arc::ptr_eq(&s, &host.state)) {
-          return Err(Thrown::error(msg::META_FOREIGN));
-        }
-        let info = crate::isolate::ops::register::Info {
-          type_of: "function",
-          inherit: false,
-        };
-        Some(crate::isolate::ops::register::register(scope, v, info)?)
-      }
-    }
-    Err(_) => None,
+  let options: CompileOptions = o::method(scope, args.get(1), 2)?;
+  let meta = match unit {
+    Unit::Module => meta(scope, args.get(1), &host)?,
+    Unit::Script => None,
   };
   let work = Box::new(move |rt: &mut Runtime| {
-    let meta_id = meta.as_ref().map(|r| r.handle.id);
-    let c = crate::isolate::ops::module::compile(rt, code, origin, cache, meta_id)?;
+    let h = compile(rt, unit, code, options, meta.as_ref().map(|r| r.handle.id))?;
     drop(meta);
-    let host =
-      crate::isolate::remote::own_host(&rt.state).ok_or_else(|| Thrown::error(msg::DISPOSED))?;
-    let m = IsolateModule::new(host, c.id, c.specifiers);
-    Ok(with_cache(Handle::Module(m), &c.cache))
+    Ok(Answer::Value(Value::Handle(h)))
   });
-  let v = remote::run(scope, &host, work, mode)?;
-  compiled(scope, v, mode)
+  remote::run(scope, &host, work, mode)
+}
+
+/// The `meta` option of `compileModule*`: a function of the isolate that compiles (a guest
+/// compiling in its own isolate), kept as a Reference of it until the compile ran.
+fn meta<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  options: v8::Local<'s, v8::Value>,
+  host: &IsolateHost,
+) -> Result<Option<crate::isolate::remote::IsolateRef>, Thrown> {
+  let Ok(opts) = v8::Local::<v8::Object>::try_from(options) else {
+    return Ok(None);
+  };
+  let key = v8::String::new(scope, "meta").ok_or_else(|| Thrown::error(msg::INTERNAL))?;
+  let v = opts
+    .get(scope, key.into())
+    .ok_or_else(|| Thrown::error(msg::INTERNAL))?;
+  if v.is_null_or_undefined() {
+    return Ok(None);
+  }
+  if !v.is_function() {
+    return Err(Thrown::type_error("`meta` must be a function"));
+  }
+  let own = scope
+    .get_slot::<Arc<crate::isolate::thread::SharedState>>()
+    .cloned();
+  if !own.is_some_and(|s| Arc::ptr_eq(&s, &host.state)) {
+    return Err(Thrown::error(msg::META_FOREIGN));
+  }
+  let info = crate::isolate::ops::register::Info {
+    type_of: "function",
+    inherit: false,
+  };
+  crate::isolate::ops::register::register(scope, v, info).map(Some)
 }
 
 fn heap_statistics_in<'s>(
@@ -320,10 +225,10 @@ crate::guest::methods! {
   heap_statistics => heap_statistics_in(Flavor::Async);
   create_context_sync => create_context_in(Flavor::Sync);
   create_context => create_context_in(Flavor::Async);
-  compile_script_sync => compile_script_in(Flavor::Sync);
-  compile_script => compile_script_in(Flavor::Async);
-  compile_module_sync => compile_module_in(Flavor::Sync);
-  compile_module => compile_module_in(Flavor::Async);
+  compile_script_sync => compile_in(Flavor::Sync, Unit::Script);
+  compile_script => compile_in(Flavor::Async, Unit::Script);
+  compile_module_sync => compile_in(Flavor::Sync, Unit::Module);
+  compile_module => compile_in(Flavor::Async, Unit::Module);
 }
 
 fn dispose<'s>(

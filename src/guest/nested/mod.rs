@@ -60,14 +60,17 @@ pub fn template<'s>(
   Some(t)
 }
 
-/// Defines own data properties on a new object (before [`init`] freezes it).
-pub fn set_properties<'s>(
+/// Sets the compile's cache properties a fresh handle carries on its first object (before
+/// [`init`] freezes it).
+pub fn set_fresh<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   obj: v8::Local<'s, v8::Object>,
-  props: &[(v8::Local<'s, v8::Name>, v8::Local<'s, v8::Value>)],
+  fresh: &Option<Arc<crate::isolate::remote::Fresh>>,
 ) -> Option<()> {
-  for (k, v) in props {
-    obj.create_data_property(scope, *k, *v)?;
+  for (name, value) in crate::isolate::remote::Fresh::take(fresh) {
+    let key = v8::String::new(scope, name)?;
+    let v = crate::transfer::v8_in::value(scope, &value).ok()?;
+    obj.create_data_property(scope, key.into(), v)?;
   }
   Some(())
 }

@@ -50,23 +50,15 @@ pub fn class<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::F
   crate::guest::frozen_class(scope, t)
 }
 
-/// A guest Module object for `m`.
+/// A guest Module object for `m` (with the compile's `cachedData` / `cachedDataRejected` when it
+/// is the first object made for a freshly compiled handle).
 pub fn new_instance<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   m: IsolateModule,
 ) -> Option<v8::Local<'s, v8::Value>> {
-  new_instance_with(scope, m, &[])
-}
-
-/// A guest Module object for `m` with own properties `props` (set before it is frozen).
-pub fn new_instance_with<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  m: IsolateModule,
-  props: &[(v8::Local<'s, v8::Name>, v8::Local<'s, v8::Value>)],
-) -> Option<v8::Local<'s, v8::Value>> {
   let t = class_template(scope)?;
   let obj = crate::guest::instance(scope, t)?;
-  super::set_properties(scope, obj, props)?;
+  super::set_fresh(scope, obj, &m.info.fresh)?;
   init(scope, obj, Nested::Module(m));
   Some(obj.into())
 }

@@ -18,6 +18,11 @@ pub struct CacheOut {
 }
 
 impl CacheOut {
+  /// Whether the compile has nothing to report (no cache given, none produced).
+  pub fn is_empty(&self) -> bool {
+    self.produced.is_none() && self.rejected.is_none()
+  }
+
   /// The object properties it stands for, in the order isolated-vm sets them.
   pub fn properties(&self) -> Vec<(&'static str, Value)> {
     let mut props = Vec::new();
@@ -67,18 +72,24 @@ pub fn source(
   }
 }
 
-/// V8's verdict on the cache `source` carried (`None` when it carried none).
-pub fn rejected(source: &v8::script_compiler::Source) -> Option<bool> {
-  source.get_cached_data().map(|c| c.rejected())
-}
-
-/// A produced code cache as an ExternalCopy of an ArrayBuffer.
-pub fn produced(
-  cache: Option<v8::UniqueRef<v8::script_compiler::CachedData<'static>>>,
-) -> Option<Arc<ExternalData>> {
-  let cache = cache?;
-  Some(ExternalData::new(Value::ArrayBuffer {
-    id: 0,
-    bytes: cache.to_vec(),
-  }))
+/// What became of the cache after a compile from `source`: V8's verdict on the one it carried,
+/// and a new one from `make` when `produce` asks for it (not when the given one was accepted,
+/// as in isolated-vm).
+pub fn outcome(
+  source: &v8::script_compiler::Source,
+  produce: bool,
+  make: impl FnOnce() -> Option<v8::UniqueRef<v8::script_compiler::CachedData<'static>>>,
+) -> CacheOut {
+  let rejected = source.get_cached_data().map(|c| c.rejected());
+  let produced = if produce && rejected != Some(false) {
+    make().map(|cache| {
+      ExternalData::new(Value::ArrayBuffer {
+        id: 0,
+        bytes: cache.to_vec(),
+      })
+    })
+  } else {
+    None
+  };
+  CacheOut { produced, rejected }
 }

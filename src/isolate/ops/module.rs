@@ -91,12 +91,9 @@ pub fn compile(
         v8::script_compiler::NoCacheReason::NoReason,
       )?;
       tables.borrow_mut().compiling = false;
-      slot.1.rejected = code_cache::rejected(&src);
-      // An accepted cache is not produced again (as isolated-vm).
-      if cache.produce && code_cache::rejected(&src) != Some(false) {
-        let unbound = module.get_unbound_module_script(scope);
-        slot.1.produced = code_cache::produced(unbound.create_code_cache());
-      }
+      slot.1 = code_cache::outcome(&src, cache.produce, || {
+        module.get_unbound_module_script(scope).create_code_cache()
+      });
       let requests = module.get_module_requests();
       for i in 0..requests.length() {
         let request = requests.get(scope, i)?;
@@ -153,7 +150,11 @@ fn module_entry(
 
 /// The link table of the [`instantiate`] under way on this thread, read by [`resolve`].
 struct Linking {
-  modules: Vec<(u32, v8::Global<v8::Module>)>,
+  /// The graph's modules by table id.
+  modules: HashMap<u32, v8::Global<v8::Module>>,
+  /// Table ids by V8's identity hash of the module (hashes may collide).
+  by_hash: HashMap<i32, Vec<u32>>,
+  /// `(referrer, specifier) → module`.
   links: HashMap<(u32, String), u32>,
 }
 
@@ -174,22 +175,16 @@ pub fn instantiate(
   if linked.is_some() {
     return Ok(());
   }
-  let mut modules = vec![(id, root.clone())];
-  let mut table = HashMap::new();
+  let mut modules = HashMap::from([(id, root.clone())]);
+  let mut table = HashMap::with_capacity(links.len());
   for link in links {
     for m in [link.referrer, link.module] {
-      if !modules.iter().any(|(i, _)| *i == m) {
-        modules.push((m, module_entry(rt, m)?.0));
+      if let std::collections::hash_map::Entry::Vacant(e) = modules.entry(m) {
+        e.insert(module_entry(rt, m)?.0);
       }
     }
     table.insert((link.referrer, link.specifier), link.module);
   }
-  let ids: Vec<u32> = modules.iter().map(|(i, _)| *i).collect();
-  let globals: Vec<v8::Global<v8::Module>> = modules.iter().map(|(_, g)| g.clone()).collect();
-  let linking = Linking {
-    modules,
-    links: table,
-  };
   let shared_ctx = ctx.clone();
   rt.execute_checked(
     &ctx,
@@ -199,17 +194,26 @@ pub fn instantiate(
       if module.get_status() != v8::ModuleStatus::Uninstantiated {
         return Ok(Some(v8::undefined(scope).into()));
       }
+      let mut by_hash: HashMap<i32, Vec<u32>> = HashMap::with_capacity(modules.len());
+      for (m, g) in &modules {
+        let hash = v8::Local::new(scope, g).get_identity_hash().get();
+        by_hash.entry(hash).or_default().push(*m);
+      }
+      let linking = Linking {
+        modules,
+        by_hash,
+        links: table,
+      };
       LINKING.with(|l| *l.borrow_mut() = Some(linking));
       let ok = module.instantiate_module(scope, resolve);
-      LINKING.with(|l| l.borrow_mut().take());
+      let linking = LINKING.with(|l| l.borrow_mut().take());
       if ok.is_none() {
         return Ok(None);
       }
       // Every module of the graph is now bound to this context.
       let mut t = tables.borrow_mut();
-      for (m, g) in ids.iter().zip(&globals) {
-        let status = v8::Local::new(scope, g).get_status();
-        if status == v8::ModuleStatus::Uninstantiated {
+      for (m, g) in linking.iter().flat_map(|l| &l.modules) {
+        if v8::Local::new(scope, g).get_status() == v8::ModuleStatus::Uninstantiated {
           continue;
         }
         if let Some(e) = t.modules.get_mut(m) {
@@ -237,19 +241,17 @@ fn resolve<'s>(
   v8::callback_scope!(unsafe scope, context);
   let found = crate::unwind::contain(Err(msg::INTERNAL.to_string()), || {
     let name = specifier.to_rust_string_lossy(scope);
+    let hash = referrer.get_identity_hash().get();
     let found = LINKING.with(|l| {
       let l = l.borrow();
       let l = l.as_ref()?;
-      let from = l
-        .modules
-        .iter()
-        .find(|(_, g)| v8::Local::new(scope, g) == referrer)?
-        .0;
-      let to = *l.links.get(&(from, name.clone()))?;
-      l.modules
-        .iter()
-        .find(|(i, _)| *i == to)
-        .map(|(_, g)| g.clone())
+      let from = *l.by_hash.get(&hash)?.iter().find(|m| {
+        l.modules
+          .get(m)
+          .is_some_and(|g| v8::Local::new(scope, g) == referrer)
+      })?;
+      let to = l.links.get(&(from, name.clone()))?;
+      l.modules.get(to).cloned()
     });
     found.ok_or_else(|| format!("Module '{name}' was not resolved"))
   });

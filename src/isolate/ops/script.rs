@@ -52,11 +52,7 @@ pub fn compile(
         v8::script_compiler::NoCacheReason::NoReason,
       )?;
       tables.borrow_mut().compiling = false;
-      slot.rejected = code_cache::rejected(&src);
-      // An accepted cache is not produced again (as isolated-vm).
-      if cache.produce && code_cache::rejected(&src) != Some(false) {
-        slot.produced = code_cache::produced(unbound.create_code_cache());
-      }
+      *slot = code_cache::outcome(&src, cache.produce, || unbound.create_code_cache());
       let g = v8::Global::new(scope, unbound);
       let entry = ScriptEntry {
         unbound: g,
