@@ -118,10 +118,18 @@ pub fn get_named(
   obj: sys::napi_value,
   name: &str,
 ) -> napi::Result<sys::napi_value> {
-  let key = string(env, name)?;
   let mut v = null_mut();
-  // SAFETY: valid env and handles.
-  let status = unsafe { sys::napi_get_property(env, obj, key, &mut v) };
+  // Property names are short: napi_get_named_property makes the key internalised in one call.
+  let mut buf = [0u8; 64];
+  let status = if name.len() < buf.len() && !name.as_bytes().contains(&0) {
+    buf[..name.len()].copy_from_slice(name.as_bytes());
+    // SAFETY: valid env and handles; `buf` is NUL-terminated UTF-8.
+    unsafe { sys::napi_get_named_property(env, obj, buf.as_ptr() as *const _, &mut v) }
+  } else {
+    let key = string(env, name)?;
+    // SAFETY: valid env and handles.
+    unsafe { sys::napi_get_property(env, obj, key, &mut v) }
+  };
   if status == sys::Status::napi_pending_exception {
     return Err(pending());
   }

@@ -225,6 +225,12 @@ pub struct Timer {
 fn schedule(timer: &Arc<TimerInner>, deadline: Instant, epoch: u64) {
   if let Some(dog) = dog() {
     let mut guard = dog.heap.lock();
+    // The watchdog sleeps until the earliest deadline: it needs waking only for an earlier one
+    // (a wake-up per call would cost a context switch each).
+    let earliest = guard
+      .0
+      .peek()
+      .is_none_or(|Reverse(e)| deadline < e.deadline);
     guard.1 += 1;
     let seq = guard.1;
     guard.0.push(Reverse(Entry {
@@ -233,7 +239,9 @@ fn schedule(timer: &Arc<TimerInner>, deadline: Instant, epoch: u64) {
       epoch,
       timer: timer.clone(),
     }));
-    dog.wake.notify_one();
+    if earliest {
+      dog.wake.notify_one();
+    }
   }
 }
 
