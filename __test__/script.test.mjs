@@ -66,3 +66,18 @@ test('scripts see the context they run in, not where they were compiled', () => 
   assert.equal(script.runSync(isolate.createContextSync()), 'undefined');
   isolate.dispose();
 });
+
+test('Script and Module objects are extensible, unlike the other handles (as in isolated-vm 5.0.4)', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  assert.equal(Object.isFrozen(isolate.compileScriptSync('1')), false);
+  assert.equal(Object.isFrozen(isolate.compileModuleSync('1')), false);
+  assert.equal(Object.isFrozen(context), true);
+  context.global.setSync('ivm', ivm);
+  assert.equal(context.evalSync(`
+    const inner = new ivm.Isolate();
+    const r = [Object.isFrozen(inner.compileScriptSync('1')), Object.isFrozen(inner.compileModuleSync('1')), Object.isFrozen(inner)].join();
+    inner.dispose();
+    r`), 'false,false,true');
+  isolate.dispose();
+});

@@ -151,13 +151,13 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
       };
       // SAFETY: Node's thread, valid env.
       let obj = unsafe { crate::api::script::Script::to_napi_value(env, script) }?;
-      fresh_frozen(env, obj, &s.fresh)
+      with_fresh(env, obj, &s.fresh)
     }
     Handle::Module(m) => {
       let module = crate::api::module::Module::from_transfer(m);
       // SAFETY: Node's thread, valid env.
       let obj = unsafe { crate::api::module::Module::to_napi_value(env, module) }?;
-      fresh_frozen(env, obj, &m.info.fresh)
+      with_fresh(env, obj, &m.info.fresh)
     }
     Handle::Function(f) => crate::api::guest_function::new_function(
       env,
@@ -198,8 +198,9 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
 
 /// "A non-transferable value was passed": a handle with no form in this environment.
 /// Sets the compile's cache properties a fresh handle carries (`cachedData`,
-/// `cachedDataRejected`) on its first object, then freezes it.
-fn fresh_frozen(
+/// `cachedDataRejected`) on its first object. Script and Module objects are not frozen (as in
+/// isolated-vm 5.0.4, unlike its other handle objects).
+fn with_fresh(
   env: sys::napi_env,
   obj: sys::napi_value,
   fresh: &Option<Arc<crate::isolate::remote::Fresh>>,
@@ -208,7 +209,7 @@ fn fresh_frozen(
     let v = crate::bridge::convert::to_napi(env, &value)?;
     crate::bridge::js::set_named(env, obj, name, v)?;
   }
-  Ok(crate::bridge::js::frozen(env, obj)?)
+  Ok(obj)
 }
 
 fn non_transferable() -> Failure {

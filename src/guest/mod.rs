@@ -392,12 +392,18 @@ pub fn getter(
 
 /// Sets the internal fields of a guest handle object: table id and kind.
 pub fn mark(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>, id: u32, kind: i32) {
+  tag(scope, obj, id, kind);
+  // Handle objects are frozen, as on the host (internal fields stay writable).
+  let _ = obj.set_integrity_level(scope, v8::IntegrityLevel::Frozen);
+}
+
+/// Sets the internal fields that tie `obj` to table entry `id` of `kind`, without freezing it
+/// (Script and Module objects stay open, as in isolated-vm).
+pub fn tag(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>, id: u32, kind: i32) {
   let field = v8::Integer::new_from_unsigned(scope, id);
   obj.set_internal_field(0, field.into());
   let kind = v8::Integer::new(scope, kind);
   obj.set_internal_field(1, kind.into());
-  // Handle objects are frozen, as on the host (internal fields stay writable).
-  let _ = obj.set_integrity_level(scope, v8::IntegrityLevel::Frozen);
 }
 
 /// The class function of `t` in the current context, with the function and its prototype

@@ -66,6 +66,8 @@ impl IsolateHost {
       drop(core);
       return Err(Refused::Disposed);
     }
+    // Handles dropped since the isolate last ran are released first (they are not jobs).
+    super::thread::run_releases(&mut locker, &core);
     let host0 = core.host_ns.get();
     let start = Instant::now();
     state.inline_callers.fetch_add(1, Ordering::SeqCst);

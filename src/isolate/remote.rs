@@ -4,7 +4,7 @@
 use super::ops::context;
 use super::ops::export::Out;
 use super::ops::reference as ops;
-use super::thread::{Deliver, IsolateHost, SharedState};
+use super::thread::{IsolateHost, SharedState};
 use super::Runtime;
 use crate::error::msg;
 use crate::isolate::handle::Handle;
@@ -25,11 +25,9 @@ pub struct RemoteHandle {
 
 impl Drop for RemoteHandle {
   fn drop(&mut self) {
-    let id = self.id;
-    let _ = self.host.post(Box::new(move |rt: &mut Runtime| -> Deliver {
-      context::release(rt, id);
-      Box::new(|| {})
-    }));
+    // Not a job: it does not make the next synchronous call wait behind it (see
+    // `SharedState::release_later`).
+    self.host.state.release_later(self.id);
   }
 }
 

@@ -95,6 +95,11 @@ pub struct SharedState {
   pub on_catastrophe: std::sync::OnceLock<super::catastrophe::Hook>,
   /// Foreground tasks V8 posted for this isolate, oldest first.
   tasks: Mutex<std::collections::VecDeque<Task>>,
+  /// Table entries whose last remote handle was dropped, released by whoever next holds the
+  /// isolate's lock (an inline call, or the isolate's thread woken like for V8's tasks).
+  releases: Mutex<Vec<u32>>,
+  /// `releases` is not empty.
+  has_releases: AtomicBool,
   /// Async jobs that arrived while the running job waited for another thread (a host function,
   /// `applySyncPromise`, another isolate): they run after it, before anything queued later.
   deferred: Mutex<std::collections::VecDeque<Job>>,
@@ -146,9 +151,39 @@ impl SharedState {
     self.queued.load(Ordering::SeqCst)
   }
 
-  /// Whether V8 posted tasks that have not run yet.
+  /// Whether V8 posted tasks, or handles asked for releases, that have not run yet.
   pub fn has_tasks(&self) -> bool {
-    !self.tasks.lock().is_empty()
+    self.has_releases.load(Ordering::SeqCst) || !self.tasks.lock().is_empty()
+  }
+
+  /// Releases table entry `id` once its last remote handle is gone (any thread). Not a job in
+  /// the queue: a release must not make the next synchronous call wait behind it (handles are
+  /// dropped by Node's GC at any time). Whoever next holds the lock releases it; the isolate's
+  /// thread is woken for it when no inline call is under way.
+  pub fn release_later(&self, id: u32) {
+    let guard = self.sender.lock();
+    if self.disposed.load(Ordering::SeqCst) {
+      return;
+    }
+    let first = {
+      let mut r = self.releases.lock();
+      r.push(id);
+      r.len() == 1
+    };
+    self.has_releases.store(true, Ordering::SeqCst);
+    if first && self.inline_callers.load(Ordering::SeqCst) == 0 {
+      if let Some(tx) = guard.as_ref() {
+        let _ = tx.send(Msg::Tasks);
+      }
+    }
+  }
+
+  /// Takes the releases asked for.
+  fn take_releases(&self) -> Vec<u32> {
+    if !self.has_releases.swap(false, Ordering::SeqCst) {
+      return Vec::new();
+    }
+    std::mem::take(&mut *self.releases.lock())
   }
 
   /// Wakes the isolate's thread for the tasks left (after an inline call, which runs only
@@ -233,6 +268,8 @@ impl IsolateHost {
       inline_callers: AtomicUsize::new(0),
       on_catastrophe: std::sync::OnceLock::new(),
       tasks: Mutex::new(std::collections::VecDeque::new()),
+      releases: Mutex::new(Vec::new()),
+      has_releases: AtomicBool::new(false),
       deferred: Mutex::new(std::collections::VecDeque::new()),
       has_deferred: AtomicBool::new(false),
       sender: Mutex::new(None),
@@ -467,6 +504,7 @@ fn teardown(isolate: &mut v8::Isolate, state: &SharedState) {
   }
   crate::platform::tasks::unregister(isolate);
   state.tasks.lock().clear();
+  state.take_releases();
   // Deferred jobs go unrun (their callers hear of the disposal).
   let deferred = std::mem::take(&mut *state.deferred.lock());
   state.has_deferred.store(false, Ordering::SeqCst);
@@ -543,6 +581,7 @@ fn task_sink(state: &Arc<SharedState>) -> crate::platform::tasks::Sink {
 /// later. Rejections left unhandled by such work belong to no call and are forgotten.
 pub fn run_tasks(isolate: &mut v8::Isolate, core: &Rc<Core>, nested: bool) {
   let state = core.state.clone();
+  run_releases(isolate, core);
   let mut skipped = std::collections::VecDeque::new();
   loop {
     if state.disposed.load(Ordering::SeqCst) {
@@ -579,6 +618,18 @@ pub fn run_tasks(isolate: &mut v8::Isolate, core: &Rc<Core>, nested: bool) {
     while let Some(t) = skipped.pop_back() {
       tasks.push_front(t);
     }
+  }
+}
+
+/// Releases the table entries whose handles were dropped (under the isolate's lock).
+pub fn run_releases(isolate: &mut v8::Isolate, core: &Rc<Core>) {
+  let ids = core.state.take_releases();
+  if ids.is_empty() {
+    return;
+  }
+  let mut rt = Runtime::new(isolate, core.clone());
+  for id in ids {
+    super::ops::context::release(&mut rt, id);
   }
 }
 
@@ -675,7 +726,7 @@ fn serve(
           break;
         }
         // Non-nestable tasks that arrived while the job waited in a nested loop.
-        if !core.state.tasks.lock().is_empty() {
+        if core.state.has_tasks() {
           run_tasks(&mut locker, &core, false);
         }
       }

@@ -60,8 +60,7 @@ pub fn template<'s>(
   Some(t)
 }
 
-/// Sets the compile's cache properties a fresh handle carries on its first object (before
-/// [`init`] freezes it).
+/// Sets the compile's cache properties a fresh handle carries on its first object.
 pub fn set_fresh<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   obj: v8::Local<'s, v8::Object>,
@@ -87,7 +86,12 @@ pub fn init(scope: &mut v8::PinScope<'_, '_>, obj: v8::Local<v8::Object>, item: 
   let id = st.borrow_mut().next_id();
   crate::isolate::collect::watch(scope, obj, id);
   st.borrow_mut().nested.insert(id, item);
-  super::mark(scope, obj, id, kind);
+  if kind == KIND_SCRIPT || kind == KIND_MODULE {
+    // Not frozen, as in isolated-vm (its Script and Module objects are extensible).
+    super::tag(scope, obj, id, kind);
+  } else {
+    super::mark(scope, obj, id, kind);
+  }
 }
 
 /// What `obj` holds if it is a guest object of `kind`: `None` for other objects, `Err` once
