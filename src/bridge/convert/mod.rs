@@ -39,6 +39,27 @@ pub fn read_string(env: sys::napi_env, v: sys::napi_value) -> napi::Result<JsStr
   let mut len = 0usize;
   // SAFETY: a null buffer asks for the length.
   check(unsafe { sys::napi_get_value_string_utf16(env, v, null_mut(), 0, &mut len) })?;
+  // A long ASCII string (source code, mostly) stays one byte wide: its UTF-8 length equals its
+  // UTF-16 length exactly when every unit is ASCII. Isolates then get a one-byte string too.
+  let mut len8 = 0usize;
+  // SAFETY: a null buffer asks for the length.
+  check(unsafe { sys::napi_get_value_string_utf8(env, v, null_mut(), 0, &mut len8) })?;
+  if len8 == len {
+    let mut bytes = vec![0u8; len + 1];
+    let mut written = 0usize;
+    // SAFETY: `bytes` holds len + 1 bytes including the terminator.
+    check(unsafe {
+      sys::napi_get_value_string_utf8(
+        env,
+        v,
+        bytes.as_mut_ptr() as *mut _,
+        bytes.len(),
+        &mut written,
+      )
+    })?;
+    bytes.truncate(written);
+    return Ok(JsString::Latin1(bytes));
+  }
   let mut units = vec![0u16; len + 1];
   let mut written = 0usize;
   // SAFETY: `units` holds len + 1 code units.
