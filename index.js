@@ -14,7 +14,7 @@ if (typeof globalThis.gc === 'function') binding.__exposeGc();
 // The hottest sync methods are plain Node-API functions (src/api/fast.rs). `applySync` reads
 // the first elements of a short argument array here, where that is cheap, and passes them on.
 {
-  const applySyncNative = binding.__installFastMethods(binding.Script, binding.Context, binding.Reference);
+  const applySyncNative = binding.__installFastMethods(binding.Script, binding.Context, binding.Reference, binding.Isolate, binding.Module);
   const applySync = {
     applySync(receiver, args, options) {
       if (Array.isArray(args)) {
@@ -326,51 +326,49 @@ function requireNew(C) {
 // yet (all of a module's specifiers at once when it returns promises); the answers go to the
 // native side, which links the graph on the isolate (src/api/module.rs).
 {
-  const { Module, Context: ContextClass, __moduleLinked: linked, __moduleInstantiate: link } = binding;
+  const { Module, Context: ContextClass, __moduleToLink: toLink, __moduleInstantiate: link } = binding;
   const check = (module, context, resolve, argc) => {
     if (!(module instanceof Module)) throw new TypeError('Illegal invocation');
     if (argc < 2) throw new TypeError('`undefined` requires at least 2 parameters');
     if (!(context instanceof ContextClass)) throw new TypeError('`undefined` requires parameter 1 to be a Context');
     if (typeof resolve !== 'function') throw new TypeError('`undefined` requires parameter 2 to be a function');
   };
-  const record = (links, seen, queue, module, specifier, dependency) => {
+  // The walk: `modules` lists every module reached once (the root first), `index` maps them to
+  // their position, `links` holds `referrer index, specifier, module index` triples.
+  const walk = (root) => ({ modules: [root], index: new Map([[root, 0]]), links: [] });
+  const record = (graph, from, specifier, dependency) => {
     if (!(dependency instanceof Module)) throw new TypeError('Resolved dependency was not `Module`');
-    links.push(module, specifier, dependency);
-    if (!seen.has(dependency)) {
-      seen.add(dependency);
-      queue.push(dependency);
+    let to = graph.index.get(dependency);
+    if (to === undefined) {
+      to = graph.modules.push(dependency) - 1;
+      graph.index.set(dependency, to);
     }
+    graph.links.push(from, specifier, to);
   };
   const methods = {
     instantiateSync(context, resolve) {
       check(this, context, resolve, arguments.length);
-      const links = [];
-      const seen = new Set([this]);
-      const queue = [this];
-      for (let i = 0; i < queue.length; i++) {
-        const module = queue[i];
-        if (linked(module)) continue;
-        for (const specifier of module.dependencySpecifiers) {
-          record(links, seen, queue, module, specifier, resolve(specifier, module));
-        }
+      const graph = walk(this);
+      for (let i = 0; i < graph.modules.length; i++) {
+        const module = graph.modules[i];
+        const specifiers = toLink(module);
+        if (specifiers === null) continue;
+        for (const specifier of specifiers) record(graph, i, specifier, resolve(specifier, module));
       }
-      return link(this, context, links, false);
+      return link(graph.modules, context, graph.links, false);
     },
     instantiate(context, resolve) {
       check(this, context, resolve, arguments.length);
-      const root = this;
+      const graph = walk(this);
       return (async () => {
-        const links = [];
-        const seen = new Set([root]);
-        const queue = [root];
-        for (let i = 0; i < queue.length; i++) {
-          const module = queue[i];
-          if (linked(module)) continue;
-          const specifiers = module.dependencySpecifiers;
+        for (let i = 0; i < graph.modules.length; i++) {
+          const module = graph.modules[i];
+          const specifiers = toLink(module);
+          if (specifiers === null) continue;
           const answers = await Promise.all(specifiers.map((specifier) => resolve(specifier, module)));
-          answers.forEach((dependency, j) => record(links, seen, queue, module, specifiers[j], dependency));
+          answers.forEach((dependency, j) => record(graph, i, specifiers[j], dependency));
         }
-        return link(root, context, links, true);
+        return link(graph.modules, context, graph.links, true);
       })();
     },
   };

@@ -1,5 +1,6 @@
 //! The hottest methods (`script.run*`, `context.eval*` / `evalClosure*`, `reference.apply*` /
-//! `get*` / `set*`, in their sync, async and ignored flavours) as plain Node-API callbacks
+//! `get*` / `set*`, in their sync, async and ignored flavours, `isolate.compileScript*` /
+//! `compileModule*`, `module.evaluate*`) as plain Node-API callbacks
 //! instead of napi-rs's generated ones.
 //!
 //! napi-rs wraps every method call in bookkeeping that these calls do not need (a receiver
@@ -13,6 +14,8 @@
 //! cells), so a reentrant call on the same object aliases nothing.
 
 use crate::api::context::Context;
+use crate::api::isolate::{Isolate, Unit};
+use crate::api::module::Module;
 use crate::api::reference::Reference;
 use crate::api::script::Script;
 use crate::bridge::js::{self, Raw};
@@ -253,6 +256,32 @@ method!(SetIgnored: Reference, "setIgnored", false => |this, env, e, a, _argc| {
   this.set_impl(env, key, value, opts, Flavor::Ignored)
 });
 
+method!(CompileScriptSync: Isolate, "compileScriptSync", false => |this, env, e, a, _argc| {
+  this.compile_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Sync, Unit::Script)
+});
+
+method!(CompileScript: Isolate, "compileScript", false => |this, env, e, a, _argc| {
+  let r = this.compile_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Async, Unit::Script);
+  js::rejecting(e, r)
+});
+
+method!(CompileModuleSync: Isolate, "compileModuleSync", false => |this, env, e, a, _argc| {
+  this.compile_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Sync, Unit::Module)
+});
+
+method!(CompileModule: Isolate, "compileModule", false => |this, env, e, a, _argc| {
+  let r = this.compile_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Async, Unit::Module);
+  js::rejecting(e, r)
+});
+
+method!(EvaluateSync: Module, "evaluateSync", false => |this, env, e, a, _argc| {
+  this.evaluate_impl(env, optional(e, a[0]), Flavor::Sync)
+});
+
+method!(Evaluate: Module, "evaluate", false => |this, env, e, a, _argc| {
+  js::rejecting(e, this.evaluate_impl(env, optional(e, a[0]), Flavor::Async))
+});
+
 /// Method `M` as a JS function.
 fn function<M: Method>(env: sys::napi_env) -> napi::Result<sys::napi_value> {
   let mut f = null_mut();
@@ -286,11 +315,21 @@ pub fn install(
   script: Unknown,
   context: Unknown,
   reference: Unknown,
+  isolate: Unknown,
+  module: Unknown,
 ) -> napi::Result<Raw> {
   let e = env.raw();
-  let protos = [script, context, reference].map(|u| js::get_named(e, u.raw(), "prototype"));
-  let [script, context, reference] = protos;
+  let protos =
+    [script, context, reference, isolate, module].map(|u| js::get_named(e, u.raw(), "prototype"));
+  let [script, context, reference, isolate, module] = protos;
   let (script, context, reference) = (script?, context?, reference?);
+  let (isolate, module) = (isolate?, module?);
+  define::<CompileScriptSync>(e, isolate)?;
+  define::<CompileScript>(e, isolate)?;
+  define::<CompileModuleSync>(e, isolate)?;
+  define::<CompileModule>(e, isolate)?;
+  define::<EvaluateSync>(e, module)?;
+  define::<Evaluate>(e, module)?;
   define::<RunSync>(e, script)?;
   define::<Run>(e, script)?;
   define::<RunIgnored>(e, script)?;

@@ -9,7 +9,8 @@ use crate::bridge::{self, Flavor};
 use crate::error::msg;
 use crate::isolate::ops::context;
 use crate::isolate::options::{CompileOptions, ContextOptions};
-use crate::isolate::remote::{compile, Unit};
+use crate::isolate::remote::compile;
+pub use crate::isolate::remote::Unit;
 use crate::isolate::{IsolateHost, IsolateOptions};
 use crate::transfer::thrown::Thrown;
 use napi::bindgen_prelude::{ToNapiValue, Unknown};
@@ -105,6 +106,12 @@ fn import_hook(
   Ok(Some(crate::isolate::handle::Handle::HostFunction(h)))
 }
 
+impl Drop for Isolate {
+  fn drop(&mut self) {
+    crate::api::fast::forget(&*self);
+  }
+}
+
 impl Isolate {
   fn live(&self, env: sys::napi_env) -> napi::Result<&Arc<IsolateHost>> {
     if self.host.is_disposed() {
@@ -139,7 +146,7 @@ impl Isolate {
     Ok(Raw(v))
   }
 
-  fn compile_impl(
+  pub(crate) fn compile_impl(
     &self,
     env: Env,
     code: Unknown,
@@ -271,54 +278,5 @@ impl Isolate {
   #[napi(catch_unwind)]
   pub fn create_context_sync(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
     self.create_context_impl(env, options, Flavor::Sync)
-  }
-
-  /// Compiles a script (Promise).
-  #[napi(catch_unwind)]
-  pub fn compile_script(
-    &self,
-    env: Env,
-    code: Unknown,
-    options: Option<Unknown>,
-  ) -> napi::Result<Raw> {
-    js::rejecting(
-      env.raw(),
-      self.compile_impl(env, code, options, Flavor::Async, Unit::Script),
-    )
-  }
-
-  /// Compiles a script.
-  #[napi(catch_unwind)]
-  pub fn compile_script_sync(
-    &self,
-    env: Env,
-    code: Unknown,
-    options: Option<Unknown>,
-  ) -> napi::Result<Raw> {
-    self.compile_impl(env, code, options, Flavor::Sync, Unit::Script)
-  }
-  /// Compiles an ES module (Promise).
-  #[napi(catch_unwind)]
-  pub fn compile_module(
-    &self,
-    env: Env,
-    code: Unknown,
-    options: Option<Unknown>,
-  ) -> napi::Result<Raw> {
-    js::rejecting(
-      env.raw(),
-      self.compile_impl(env, code, options, Flavor::Async, Unit::Module),
-    )
-  }
-
-  /// Compiles an ES module.
-  #[napi(catch_unwind)]
-  pub fn compile_module_sync(
-    &self,
-    env: Env,
-    code: Unknown,
-    options: Option<Unknown>,
-  ) -> napi::Result<Raw> {
-    self.compile_impl(env, code, options, Flavor::Sync, Unit::Module)
   }
 }

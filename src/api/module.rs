@@ -46,7 +46,12 @@ impl Module {
     })
   }
 
-  fn evaluate_impl(&self, env: Env, opts: Option<Unknown>, flavor: Flavor) -> napi::Result<Raw> {
+  pub(crate) fn evaluate_impl(
+    &self,
+    env: Env,
+    opts: Option<Unknown>,
+    flavor: Flavor,
+  ) -> napi::Result<Raw> {
     let e = env.raw();
     let parsed = (|| -> Result<_, Failure> {
       let handle = self.slot.get(msg::MODULE_RELEASED)?;
@@ -64,6 +69,12 @@ impl Module {
       move |env, out| out_to_napi(env, &host, out),
     )?;
     Ok(Raw(v))
+  }
+}
+
+impl Drop for Module {
+  fn drop(&mut self) {
+    crate::api::fast::forget(&*self);
   }
 }
 
@@ -131,18 +142,6 @@ impl Module {
     Ok(Raw(v))
   }
 
-  /// Evaluates the module (Promise). `{ promise: true }` waits for top-level await.
-  #[napi(catch_unwind)]
-  pub fn evaluate(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
-    js::rejecting(env.raw(), self.evaluate_impl(env, options, Flavor::Async))
-  }
-
-  /// Evaluates the module.
-  #[napi(catch_unwind)]
-  pub fn evaluate_sync(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
-    self.evaluate_impl(env, options, Flavor::Sync)
-  }
-
   /// Releases the module; later use throws "Module has been released".
   #[napi(catch_unwind)]
   pub fn release(&self) {
@@ -150,25 +149,29 @@ impl Module {
   }
 }
 
-/// Whether a value is a Module that is linked already (for the linker in `index.js`). Throws
-/// TypeError "Resolved dependency was not `Module`" for anything that is not a Module.
-#[napi_derive::napi(js_name = "__moduleLinked", catch_unwind)]
-pub fn module_linked(env: Env, m: Unknown) -> napi::Result<bool> {
+/// What the linker in `index.js` still has to resolve for a module: `null` when it is linked
+/// already, else its `dependencySpecifiers`. Throws TypeError "Resolved dependency was not
+/// `Module`" for anything that is not a Module.
+#[napi_derive::napi(js_name = "__moduleToLink", catch_unwind)]
+pub fn module_to_link(env: Env, m: Unknown) -> napi::Result<Option<Vec<String>>> {
   let e = env.raw();
   let m = module_of(e, m.raw()).ok_or_else(|| js::throw(e, Thrown::type_error(msg::NOT_MODULE)))?;
   m.slot
     .get(msg::MODULE_RELEASED)
     .map_err(|t| js::throw(e, t))?;
-  Ok(m.info.linked.load(Ordering::SeqCst))
+  if m.info.linked.load(Ordering::SeqCst) {
+    return Ok(None);
+  }
+  Ok(Some(m.info.specifiers.clone()))
 }
 
-/// Links `module` and its graph in `context` with the answers the linker in `index.js`
-/// collected (`links` is a flat array of `referrer, specifier, module` triples); a Promise
-/// when `async`.
+/// Links `modules[0]` and its graph in `context` with the answers the linker in `index.js`
+/// collected: `modules` are the graph's modules (each once), `links` a flat array of
+/// `referrer index, specifier, module index` triples into it; a Promise when `async`.
 #[napi_derive::napi(js_name = "__moduleInstantiate", catch_unwind)]
 pub fn module_instantiate(
   env: Env,
-  module: Unknown,
+  modules: Unknown,
   context: Unknown,
   links: Unknown,
   is_async: bool,
@@ -178,7 +181,7 @@ pub fn module_instantiate(
   } else {
     Flavor::Sync
   };
-  let r = instantiate_impl(env, module, context, links, flavor);
+  let r = instantiate_impl(env, modules, context, links, flavor);
   if is_async {
     js::rejecting(env.raw(), r)
   } else {
@@ -186,53 +189,70 @@ pub fn module_instantiate(
   }
 }
 
+/// Element `i` of array `a`.
+fn element(e: sys::napi_env, a: sys::napi_value, i: u32) -> Result<sys::napi_value, Failure> {
+  let mut v = std::ptr::null_mut();
+  // SAFETY: `a` is an array the linker in index.js made.
+  js::check(unsafe { sys::napi_get_element(e, a, i, &mut v) })?;
+  Ok(v)
+}
+
+/// The length of array `a`.
+fn length(e: sys::napi_env, a: sys::napi_value) -> Result<u32, Failure> {
+  let mut len = 0u32;
+  // SAFETY: `a` is an array the linker in index.js made.
+  js::check(unsafe { sys::napi_get_array_length(e, a, &mut len) })?;
+  Ok(len)
+}
+
 fn instantiate_impl(
   env: Env,
-  module: Unknown,
+  modules: Unknown,
   context: Unknown,
   links: Unknown,
   flavor: Flavor,
 ) -> napi::Result<Raw> {
   let e = env.raw();
   let parsed = (|| -> Result<_, Failure> {
-    let root = module_of(e, module.raw()).ok_or_else(|| Thrown::error("Illegal invocation"))?;
-    let id = root.slot.get(msg::MODULE_RELEASED)?.id;
+    let (modules, links) = (modules.raw(), links.raw());
+    let mut infos = Vec::new();
+    let mut ids = Vec::new();
+    let mut host: Option<Arc<IsolateHost>> = None;
+    for i in 0..length(e, modules)? {
+      let m =
+        module_of(e, element(e, modules, i)?).ok_or_else(|| Thrown::type_error(msg::NOT_MODULE))?;
+      let root = host.get_or_insert_with(|| m.host.clone());
+      if !Arc::ptr_eq(&m.host, root) {
+        return Err(Thrown::error(msg::INVALID_CONTEXT).into());
+      }
+      ids.push(m.slot.get(msg::MODULE_RELEASED)?.id);
+      infos.push(m.info.clone());
+    }
+    let host = host.ok_or_else(|| Thrown::type_error("Illegal invocation"))?;
     let ctx = context_arg(e, context.raw())?;
-    if !Arc::ptr_eq(&ctx.host, &root.host) {
+    if !Arc::ptr_eq(&ctx.host, &host) {
       return Err(Thrown::error(msg::INVALID_CONTEXT).into());
     }
     let ctx_id = ctx.id()?;
-    let mut len = 0u32;
-    // SAFETY: `links` is the array the linker in index.js made.
-    js::check(unsafe { sys::napi_get_array_length(e, links.raw(), &mut len) })?;
-    let element = |i: u32| -> Result<sys::napi_value, Failure> {
-      let mut v = std::ptr::null_mut();
-      // SAFETY: as above, i < len.
-      js::check(unsafe { sys::napi_get_element(e, links.raw(), i, &mut v) })?;
-      Ok(v)
+    let index = |v: sys::napi_value| -> Result<u32, Failure> {
+      let mut i = 0u32;
+      // SAFETY: valid env; the linker put a module index here.
+      js::check(unsafe { sys::napi_get_value_uint32(e, v, &mut i) })?;
+      ids
+        .get(i as usize)
+        .copied()
+        .ok_or_else(|| Thrown::error(msg::INTERNAL).into())
     };
-    let mut infos = vec![root.info.clone()];
+    let len = length(e, links)?;
     let mut table = Vec::with_capacity(len as usize / 3);
-    let mut member = |v: sys::napi_value| -> Result<u32, Failure> {
-      let m = module_of(e, v).ok_or_else(|| Thrown::type_error(msg::NOT_MODULE))?;
-      if !Arc::ptr_eq(&m.host, &root.host) {
-        return Err(Thrown::error(msg::INVALID_CONTEXT).into());
-      }
-      let id = m.slot.get(msg::MODULE_RELEASED)?.id;
-      infos.push(m.info.clone());
-      Ok(id)
-    };
     for i in (0..len.saturating_sub(2)).step_by(3) {
-      let referrer = member(element(i)?)?;
-      let specifier = options::string_arg(e, element(i + 1)?, 1)?;
-      let module = member(element(i + 2)?)?;
       table.push(Link {
-        referrer,
-        specifier: specifier.to_rust(),
-        module,
+        referrer: index(element(e, links, i)?)?,
+        specifier: options::string_arg(e, element(e, links, i + 1)?, 1)?.to_rust(),
+        module: index(element(e, links, i + 2)?)?,
       });
     }
-    Ok((root.host.clone(), id, ctx_id, table, infos))
+    Ok((host, ids[0], ctx_id, table, infos))
   })();
   let (host, id, ctx_id, table, infos) = parsed.map_err(|f| f.throw(e))?;
   let v = bridge::run(

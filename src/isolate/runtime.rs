@@ -413,7 +413,8 @@ impl<'a> Runtime<'a> {
     let started = std::time::Instant::now();
     let mut result = body(tc, tables);
     let compile_error = std::mem::take(&mut tables.borrow_mut().compiling) && result.is_none();
-    if result.is_some() && !tc.has_terminated() {
+    // A compile runs no JavaScript, so it queued no microtasks.
+    if runs_js && result.is_some() && !tc.has_terminated() {
       tc.perform_microtask_checkpoint();
       if tc.has_terminated() || tc.has_caught() {
         result = None;
