@@ -23,10 +23,11 @@ pub type Job = Box<dyn FnOnce(&mut Runtime) -> Deliver + Send>;
 pub type Deliver = Box<dyn FnOnce()>;
 
 enum Msg {
-  Job(Job),
+  /// A call, with its place in the order calls were queued (see [`SharedState::posted`]).
+  Job(Job, u64),
   /// A synchronous call handed to the isolate's thread (its caller waits): also served while
   /// the thread waits for another thread, unlike async jobs, which keep their FIFO order.
-  Sync(Job),
+  Sync(Job, u64),
   /// V8 posted foreground tasks for this isolate (in [`SharedState::tasks`]; see
   /// [`crate::platform::tasks`]).
   Tasks,
@@ -82,9 +83,13 @@ pub struct SharedState {
   queued: AtomicUsize,
   /// The isolate's thread has taken a job from the queue and not finished it yet.
   busy: AtomicBool,
-  /// Jobs the isolate's thread has taken so far (a disposal checks that none was taken between
-  /// its look at `busy` and its taking the lock).
-  taken: AtomicU64,
+  /// Calls queued so far: each queued call's number (counted under the sender's lock, so in
+  /// queue order).
+  posted: AtomicU64,
+  /// The number of the last call the isolate's thread finished. When the isolate is idle, the
+  /// call under way once something is queued is number `done + 1`: a disposal runs that one
+  /// itself, and only that one, whoever else took a message meanwhile.
+  done: AtomicU64,
   /// The disposal ran the call under way itself: a job the thread takes afterwards was queued
   /// behind it and has not started.
   disposal_ran_job: AtomicBool,
@@ -102,7 +107,7 @@ pub struct SharedState {
   has_releases: AtomicBool,
   /// Async jobs that arrived while the running job waited for another thread (a host function,
   /// `applySyncPromise`, another isolate): they run after it, before anything queued later.
-  deferred: Mutex<std::collections::VecDeque<Job>>,
+  deferred: Mutex<std::collections::VecDeque<(Job, u64)>>,
   /// Whether `deferred` may hold jobs (read without its lock).
   has_deferred: AtomicBool,
   sender: Mutex<Option<crossbeam_channel::Sender<Msg>>>,
@@ -132,11 +137,16 @@ impl SharedState {
     match guard.as_ref() {
       Some(tx) => {
         self.queued.fetch_add(1, Ordering::SeqCst);
-        let msg = if sync { Msg::Sync(job) } else { Msg::Job(job) };
+        let seq = self.posted.fetch_add(1, Ordering::SeqCst) + 1;
+        let msg = if sync {
+          Msg::Sync(job, seq)
+        } else {
+          Msg::Job(job, seq)
+        };
         tx.send(msg).map_err(|e| {
           self.queued.fetch_sub(1, Ordering::SeqCst);
           match e.0 {
-            Msg::Job(j) | Msg::Sync(j) => j,
+            Msg::Job(j, _) | Msg::Sync(j, _) => j,
             Msg::Stop | Msg::Tasks => Box::new(|_: &mut Runtime| -> Deliver { Box::new(|| {}) }),
           }
         })
@@ -198,13 +208,13 @@ impl SharedState {
   }
 
   /// Keeps an async job that arrived while the running job waited, for after it.
-  fn defer(&self, job: Job) {
-    self.deferred.lock().push_back(job);
+  fn defer(&self, job: Job, seq: u64) {
+    self.deferred.lock().push_back((job, seq));
     self.has_deferred.store(true, Ordering::SeqCst);
   }
 
   /// The oldest deferred job, if any.
-  fn take_deferred(&self) -> Option<Job> {
+  fn take_deferred(&self) -> Option<(Job, u64)> {
     if !self.has_deferred.load(Ordering::SeqCst) {
       return None;
     }
@@ -263,7 +273,8 @@ impl IsolateHost {
       host: std::sync::OnceLock::new(),
       queued: AtomicUsize::new(0),
       busy: AtomicBool::new(false),
-      taken: AtomicU64::new(0),
+      posted: AtomicU64::new(0),
+      done: AtomicU64::new(0),
       disposal_ran_job: AtomicBool::new(false),
       inline_callers: AtomicUsize::new(0),
       on_catastrophe: std::sync::OnceLock::new(),
@@ -419,7 +430,7 @@ impl IsolateHost {
   pub fn shutdown(&self) {
     // A call issued while the isolate was idle is already running in isolated-vm (a pool
     // thread took it at once): it is run below rather than dropped with the queued ones.
-    let taken = self.state.taken.load(Ordering::SeqCst);
+    let done = self.state.done.load(Ordering::SeqCst);
     let idle = !self.state.busy.load(Ordering::SeqCst)
       && self.state.inline_callers.load(Ordering::SeqCst) == 0;
     self.state.disposed.store(true, Ordering::SeqCst);
@@ -435,8 +446,8 @@ impl IsolateHost {
         let mut locker = shared.lock();
         // The thread may have taken that call (and been stopped in it) before this thread got
         // the lock: then the calls behind it have not started.
-        if idle && self.state.taken.load(Ordering::SeqCst) == taken {
-          self.run_started(&mut locker);
+        if idle {
+          self.run_started(&mut locker, done + 1);
         }
         teardown(&mut locker, &self.state);
         // Nothing can run in the isolate any more. What remains is V8's own teardown (about a
@@ -476,15 +487,21 @@ impl IsolateHost {
   /// counts as started) on this thread during a disposal: it finishes as a call running at the
   /// disposal does (a run fails with "Isolate was disposed during execution"; creating a
   /// context or compiling still completes). `isolate` is locked by this thread.
-  fn run_started(&self, isolate: &mut v8::Isolate) {
-    let job = match self.state.take_deferred() {
-      Some(job) => job,
+  fn run_started(&self, isolate: &mut v8::Isolate, under_way: u64) {
+    // A deferred call is the oldest one waiting: it is the one under way.
+    let (job, seq) = match self.state.take_deferred() {
+      Some((job, _)) => (job, under_way),
       None => match self.queue.try_recv() {
-        Ok(Msg::Job(job) | Msg::Sync(job)) => job,
+        Ok(Msg::Job(job, seq) | Msg::Sync(job, seq)) => (job, seq),
         _ => return,
       },
     };
     self.state.queued.fetch_sub(1, Ordering::SeqCst);
+    if seq != under_way {
+      // The isolate's thread took the call under way (and runs it as such, stopped); this one
+      // was queued behind it and never starts ("Isolate is disposed").
+      return;
+    }
     self.state.disposal_ran_job.store(true, Ordering::SeqCst);
     let Some(core) = isolate.get_slot::<Rc<Core>>().cloned() else {
       return;
@@ -676,7 +693,7 @@ fn serve(
   loop {
     let polling = Instant::now();
     let msg = match state.take_deferred() {
-      Some(job) => Ok((Msg::Job(job), false)),
+      Some((job, seq)) => Ok((Msg::Job(job, seq), false)),
       None => recv_spinning(rx, job_spin()),
     };
     let (msg, slept) = match msg {
@@ -686,11 +703,13 @@ fn serve(
     if super::catastrophe::home_lost() {
       break;
     }
-    if matches!(msg, Msg::Job(_) | Msg::Sync(_)) {
-      // Taken: a disposal from now on leaves this job to this thread (`IsolateHost::shutdown`).
-      state.busy.store(true, Ordering::SeqCst);
-      state.taken.fetch_add(1, Ordering::SeqCst);
-    }
+    let seq = match &msg {
+      Msg::Job(_, seq) | Msg::Sync(_, seq) => {
+        state.busy.store(true, Ordering::SeqCst);
+        *seq
+      }
+      _ => 0,
+    };
     let Some(shared) = shared.upgrade() else {
       break;
     };
@@ -702,7 +721,7 @@ fn serve(
       // A job taken before the disposal is under way: it finishes as such a call does,
       // unless the disposal ran the call under way itself (this one was queued behind it and
       // is dropped as "Isolate is disposed").
-      if let Msg::Job(job) | Msg::Sync(job) = msg {
+      if let Msg::Job(job, _) | Msg::Sync(job, _) = msg {
         core.state.queued.fetch_sub(1, Ordering::SeqCst);
         if !core.state.disposal_ran_job.load(Ordering::SeqCst) {
           run_job(&mut locker, &core, job, None);
@@ -711,7 +730,7 @@ fn serve(
       break;
     }
     match msg {
-      Msg::Job(job) | Msg::Sync(job) => {
+      Msg::Job(job, _) | Msg::Sync(job, _) => {
         core.state.queued.fetch_sub(1, Ordering::SeqCst);
         let running = clock.start(polling.elapsed(), slept);
         let thread_clock = core.state.thread_clock.get().copied();
@@ -720,6 +739,7 @@ fn serve(
           .live
           .start(Instant::now(), thread_clock, running.cpu0());
         let failed = run_job(&mut locker, &core, job, Some((&mut clock, running)));
+        core.state.done.fetch_max(seq, Ordering::SeqCst);
         core.state.busy.store(false, Ordering::SeqCst);
         if failed || core.state.disposed.load(Ordering::SeqCst) {
           abandon_if_lost(&core, locker);
@@ -799,11 +819,13 @@ fn wait_serving_jobs<T>(
     match woken {
       Woken::Reply(v) => return v,
       Woken::Queue(msg) => match msg {
-        Ok(Msg::Job(job)) => {
+        Ok(Msg::Job(job, seq)) => {
           // An async call waits for the running one (per-isolate FIFO, as in isolated-vm).
-          core.state.defer(job);
+          core.state.defer(job, seq);
         }
-        Ok(Msg::Sync(job)) => {
+        Ok(Msg::Sync(job, seq)) => {
+          // Run now, inside the running call: it is finished before that one.
+          core.state.done.fetch_max(seq, Ordering::SeqCst);
           core.state.queued.fetch_sub(1, Ordering::SeqCst);
           if core.state.disposed.load(Ordering::SeqCst) {
             drop(job);
