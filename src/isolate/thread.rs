@@ -690,11 +690,18 @@ fn serve(
   state: &SharedState,
 ) {
   let mut clock = JobClock::new();
+  // Polling before sleeping pays off after a call (the next one often follows at once), not
+  // after V8's tasks or releases, which come on their own.
+  let mut spin = job_spin();
   loop {
     let polling = Instant::now();
     let msg = match state.take_deferred() {
       Some((job, seq)) => Ok((Msg::Job(job, seq), false)),
-      None => recv_spinning(rx, job_spin()),
+      None => recv_spinning(rx, spin),
+    };
+    spin = match &msg {
+      Ok((Msg::Tasks, _)) => std::time::Duration::ZERO,
+      _ => job_spin(),
     };
     let (msg, slept) = match msg {
       Ok((Msg::Stop, _)) | Err(_) => break,
