@@ -244,6 +244,16 @@ impl<'a> Runtime<'a> {
     &self.state.memory
   }
 
+  /// A context to compile unbound scripts and modules in (they are context-independent): one
+  /// of the isolate's own contexts when it has one, else one made for compiling on first use
+  /// (a context costs about a third of a millisecond to make).
+  pub fn compile_context(&mut self) -> Rc<v8::Global<v8::Context>> {
+    if let Some(c) = self.core.tables.borrow().contexts.values().next() {
+      return c.clone();
+    }
+    Rc::new(self.default_context())
+  }
+
   /// A context for compiling unbound scripts (created on first use).
   pub fn default_context(&mut self) -> v8::Global<v8::Context> {
     if let Some(c) = &*self.core.default_context.borrow() {

@@ -63,7 +63,7 @@ pub fn compile(
   cache: CacheOptions,
   meta: Option<u32>,
 ) -> Result<Compiled, Thrown> {
-  let ctx = rt.default_context();
+  let ctx = rt.compile_context();
   let id = rt.state.new_id();
   let meta = match meta {
     Some(ref_id) => Some(

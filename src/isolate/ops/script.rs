@@ -34,7 +34,7 @@ pub fn compile(
   origin: Origin,
   cache: CacheOptions,
 ) -> Result<(u32, CacheOut), Thrown> {
-  let ctx = rt.default_context();
+  let ctx = rt.compile_context();
   let id = rt.state.new_id();
   let mut cache_out = CacheOut::default();
   let slot = &mut cache_out;
