@@ -334,16 +334,17 @@ function requireNew(C) {
     if (typeof resolve !== 'function') throw new TypeError('`undefined` requires parameter 2 to be a function');
   };
   // The walk: `modules` lists every module reached once (the root first), `index` maps them to
-  // their position, `links` holds `referrer index, specifier, module index` triples.
+  // their position; `links` holds, for each module resolved, its index and then the index of
+  // the module each of its dependency specifiers resolved to, in their order.
   const walk = (root) => ({ modules: [root], index: new Map([[root, 0]]), links: [] });
-  const record = (graph, from, specifier, dependency) => {
+  const record = (graph, dependency) => {
     if (!(dependency instanceof Module)) throw new TypeError('Resolved dependency was not `Module`');
     let to = graph.index.get(dependency);
     if (to === undefined) {
       to = graph.modules.push(dependency) - 1;
       graph.index.set(dependency, to);
     }
-    graph.links.push(from, specifier, to);
+    graph.links.push(to);
   };
   const methods = {
     instantiateSync(context, resolve) {
@@ -353,9 +354,10 @@ function requireNew(C) {
         const module = graph.modules[i];
         const specifiers = toLink(module);
         if (specifiers === null) continue;
-        for (const specifier of specifiers) record(graph, i, specifier, resolve(specifier, module));
+        graph.links.push(i);
+        for (const specifier of specifiers) record(graph, resolve(specifier, module));
       }
-      return link(graph.modules, context, graph.links, false);
+      return link(graph.modules, context, Uint32Array.from(graph.links), false);
     },
     instantiate(context, resolve) {
       check(this, context, resolve, arguments.length);
@@ -366,9 +368,10 @@ function requireNew(C) {
           const specifiers = toLink(module);
           if (specifiers === null) continue;
           const answers = await Promise.all(specifiers.map((specifier) => resolve(specifier, module)));
-          answers.forEach((dependency, j) => record(graph, i, specifiers[j], dependency));
+          graph.links.push(i);
+          for (const dependency of answers) record(graph, dependency);
         }
-        return link(graph.modules, context, graph.links, true);
+        return link(graph.modules, context, Uint32Array.from(graph.links), true);
       })();
     },
   };

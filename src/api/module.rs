@@ -166,8 +166,9 @@ pub fn module_to_link(env: Env, m: Unknown) -> napi::Result<Option<Vec<String>>>
 }
 
 /// Links `modules[0]` and its graph in `context` with the answers the linker in `index.js`
-/// collected: `modules` are the graph's modules (each once), `links` a flat array of
-/// `referrer index, specifier, module index` triples into it; a Promise when `async`.
+/// collected: `modules` are the graph's modules (each once); `links` (a Uint32Array) holds,
+/// for each module resolved, its index and then the index of the module each of its
+/// `dependencySpecifiers` resolved to, in their order. A Promise when `async`.
 #[napi_derive::napi(js_name = "__moduleInstantiate", catch_unwind)]
 pub fn module_instantiate(
   env: Env,
@@ -195,6 +196,35 @@ fn element(e: sys::napi_env, a: sys::napi_value, i: u32) -> Result<sys::napi_val
   // SAFETY: `a` is an array the linker in index.js made.
   js::check(unsafe { sys::napi_get_element(e, a, i, &mut v) })?;
   Ok(v)
+}
+
+/// The contents of the Uint32Array `a`.
+fn u32_array(e: sys::napi_env, a: sys::napi_value) -> Result<Vec<u32>, Failure> {
+  let mut kind = sys::TypedarrayType::uint8_array;
+  let mut len = 0usize;
+  let mut data = std::ptr::null_mut();
+  let mut buffer = std::ptr::null_mut();
+  let mut offset = 0usize;
+  // SAFETY: `a` is the Uint32Array the linker in index.js made.
+  js::check(unsafe {
+    sys::napi_get_typedarray_info(
+      e,
+      a,
+      &mut kind,
+      &mut len,
+      &mut data,
+      &mut buffer,
+      &mut offset,
+    )
+  })?;
+  if kind != sys::TypedarrayType::uint32_array || (data.is_null() && len > 0) {
+    return Err(Thrown::error(msg::INTERNAL).into());
+  }
+  if len == 0 {
+    return Ok(Vec::new());
+  }
+  // SAFETY: a Uint32Array's data holds `len` aligned u32 values, alive while `a` is.
+  Ok(unsafe { std::slice::from_raw_parts(data as *const u32, len) }.to_vec())
 }
 
 /// The length of array `a`.
@@ -234,23 +264,24 @@ fn instantiate_impl(
       return Err(Thrown::error(msg::INVALID_CONTEXT).into());
     }
     let ctx_id = ctx.id()?;
-    let index = |v: sys::napi_value| -> Result<u32, Failure> {
-      let mut i = 0u32;
-      // SAFETY: valid env; the linker put a module index here.
-      js::check(unsafe { sys::napi_get_value_uint32(e, v, &mut i) })?;
-      ids
-        .get(i as usize)
-        .copied()
-        .ok_or_else(|| Thrown::error(msg::INTERNAL).into())
-    };
-    let len = length(e, links)?;
-    let mut table = Vec::with_capacity(len as usize / 3);
-    for i in (0..len.saturating_sub(2)).step_by(3) {
-      table.push(Link {
-        referrer: index(element(e, links, i)?)?,
-        specifier: options::string_arg(e, element(e, links, i + 1)?, 1)?.to_rust(),
-        module: index(element(e, links, i + 2)?)?,
-      });
+    let links = u32_array(e, links)?;
+    let bad = || Failure::from(Thrown::error(msg::INTERNAL));
+    let mut table = Vec::with_capacity(links.len());
+    let mut at = 0;
+    while at < links.len() {
+      let from = links[at] as usize;
+      let specifiers = &infos.get(from).ok_or_else(bad)?.specifiers;
+      let deps = links
+        .get(at + 1..at + 1 + specifiers.len())
+        .ok_or_else(bad)?;
+      for (specifier, &to) in specifiers.iter().zip(deps) {
+        table.push(Link {
+          referrer: ids[from],
+          specifier: specifier.clone(),
+          module: *ids.get(to as usize).ok_or_else(bad)?,
+        });
+      }
+      at += 1 + specifiers.len();
     }
     Ok((host, ids[0], ctx_id, table, infos))
   })();

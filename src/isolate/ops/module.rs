@@ -251,12 +251,12 @@ fn resolve<'s>(
           .is_some_and(|g| v8::Local::new(scope, g) == referrer)
       })?;
       let to = l.links.get(&(from, name.clone()))?;
-      l.modules.get(to).cloned()
+      l.modules.get(to).map(|g| v8::Local::new(scope, g))
     });
     found.ok_or_else(|| format!("Module '{name}' was not resolved"))
   });
   match found {
-    Ok(g) => Some(v8::Local::new(scope, &g)),
+    Ok(m) => Some(m),
     Err(text) => {
       let e = v8_in::thrown(scope, &Thrown::error(text));
       scope.throw_exception(e);
