@@ -171,17 +171,24 @@ impl SharedState {
   /// dropped by Node's GC at any time). Whoever next holds the lock releases it; the isolate's
   /// thread is woken for it when no inline call is under way.
   pub fn release_later(&self, id: u32) {
+    self.add_work(|| {
+      let mut r = self.releases.lock();
+      r.push(id);
+      self.has_releases.store(true, Ordering::SeqCst);
+      r.len() == 1
+    });
+  }
+
+  /// Adds work for whoever next holds the lock (`add` returns whether the list it added to was
+  /// empty): unless the isolate is disposed (checked under the sender's lock, so nothing is
+  /// added after its teardown), and waking the isolate's thread for the first such work when no
+  /// inline call, which runs it before letting go of the lock, is under way.
+  fn add_work(&self, add: impl FnOnce() -> bool) {
     let guard = self.sender.lock();
     if self.disposed.load(Ordering::SeqCst) {
       return;
     }
-    let first = {
-      let mut r = self.releases.lock();
-      r.push(id);
-      r.len() == 1
-    };
-    self.has_releases.store(true, Ordering::SeqCst);
-    if first && self.inline_callers.load(Ordering::SeqCst) == 0 {
+    if add() && self.inline_callers.load(Ordering::SeqCst) == 0 {
       if let Some(tx) = guard.as_ref() {
         let _ = tx.send(Msg::Tasks);
       }
@@ -575,20 +582,11 @@ fn task_sink(state: &Arc<SharedState>) -> crate::platform::tasks::Sink {
   let state = Arc::downgrade(state);
   Arc::new(move |task| {
     let Some(state) = state.upgrade() else { return };
-    let guard = state.sender.lock();
-    if state.disposed.load(Ordering::SeqCst) {
-      return;
-    }
-    let first = {
+    state.add_work(|| {
       let mut tasks = state.tasks.lock();
       tasks.push_back(task);
       tasks.len() == 1
-    };
-    if first && state.inline_callers.load(Ordering::SeqCst) == 0 {
-      if let Some(tx) = guard.as_ref() {
-        let _ = tx.send(Msg::Tasks);
-      }
-    }
+    });
   })
 }
 
