@@ -254,7 +254,14 @@ impl<'a> Runtime<'a> {
     Rc::new(self.default_context())
   }
 
-  /// A context for compiling unbound scripts (created on first use).
+  /// Takes the spare context (see [`Runtime::default_context`]) for a `createContext`.
+  pub fn take_spare_context(&mut self) -> Option<v8::Global<v8::Context>> {
+    self.core.default_context.borrow_mut().take()
+  }
+
+  /// The isolate's spare context: made by its thread as soon as the isolate exists (isolated-vm
+  /// makes one in `new Isolate()`), else on first use. Compiling uses it while the isolate has
+  /// no context of its own, and the first `createContext` takes it over.
   pub fn default_context(&mut self) -> v8::Global<v8::Context> {
     if let Some(c) = &*self.core.default_context.borrow() {
       return c.clone();

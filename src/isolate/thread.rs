@@ -328,7 +328,7 @@ impl IsolateHost {
           // From now on the IsolateHost owns the isolate; this thread upgrades a weak handle
           // for each job, so a disposal can tear the isolate down on the disposing thread.
           let weak = Arc::downgrade(&shared);
-          drop(shared);
+          prepare_spare_context(shared);
           serve(&weak, &rx, &thread_state);
           // A lost isolate is never locked or freed again.
           let lost = super::catastrophe::is_lost(&thread_state);
@@ -680,6 +680,29 @@ fn run_job(
     clock.after_delivery(running, &state);
   }
   failed
+}
+
+/// Makes the isolate's spare context (see `Runtime::default_context`) while the caller of
+/// `new Isolate()` goes on, unless a call got to the isolate first.
+fn prepare_spare_context(shared: Arc<v8::SharedIsolate>) {
+  let mut locker = shared.lock();
+  let Some(core) = locker.get_slot::<Rc<Core>>().cloned() else {
+    return;
+  };
+  let idle = !core.state.disposed.load(Ordering::SeqCst)
+    && core.state.queued.load(Ordering::SeqCst) == 0
+    && core.tables.borrow().contexts.is_empty();
+  if idle {
+    run_job(
+      &mut locker,
+      &core,
+      Box::new(|rt: &mut Runtime| -> Deliver {
+        rt.default_context();
+        Box::new(|| {})
+      }),
+      None,
+    );
+  }
 }
 
 fn serve(

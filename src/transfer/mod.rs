@@ -5,6 +5,7 @@
 pub mod external;
 pub mod guest_handles;
 pub mod handle;
+pub mod long_string;
 pub mod memory;
 pub mod once;
 pub mod options;

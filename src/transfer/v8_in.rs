@@ -1,6 +1,7 @@
 //! Value tree → V8: materialising owned values and errors inside a guest. Isolate thread only.
 
 use crate::transfer::handle::Carried;
+use crate::transfer::long_string;
 use crate::transfer::memory::{counted_store, MemoryState};
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::{
@@ -8,11 +9,20 @@ use crate::transfer::value::{
 };
 use std::sync::Arc;
 
-/// Creates a V8 string from a [`JsString`].
+/// Creates a V8 string from a [`JsString`]: an external one counted against the isolate's
+/// limit from [`long_string::MIN_BYTES`] on, as isolated-vm makes them.
 pub fn string<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   s: &JsString,
 ) -> Option<v8::Local<'s, v8::String>> {
+  let long = match s {
+    JsString::Latin1(b) if b.len() >= long_string::MIN_BYTES => long_string::new(scope, b),
+    JsString::Utf16(u) if u.len() * 2 >= long_string::MIN_BYTES => long_string::new(scope, u),
+    _ => None,
+  };
+  if long.is_some() {
+    return long;
+  }
   match s {
     JsString::Latin1(b) => v8::String::new_from_one_byte(scope, b, v8::NewStringType::Normal),
     JsString::Utf16(u) => v8::String::new_from_two_byte(scope, u, v8::NewStringType::Normal),

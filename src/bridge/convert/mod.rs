@@ -45,19 +45,16 @@ pub fn read_string(env: sys::napi_env, v: sys::napi_value) -> napi::Result<JsStr
   // SAFETY: a null buffer asks for the length.
   check(unsafe { sys::napi_get_value_string_utf8(env, v, null_mut(), 0, &mut len8) })?;
   if len8 == len {
-    let mut bytes = vec![0u8; len + 1];
+    // Every unit is ASCII, so the Latin-1 copy (a plain memory copy in V8) is exact.
+    let mut bytes: Vec<u8> = Vec::with_capacity(len + 1);
     let mut written = 0usize;
-    // SAFETY: `bytes` holds len + 1 bytes including the terminator.
+    // SAFETY: `bytes` has capacity for len + 1 bytes including the terminator; Node writes at
+    // most that many and reports how many units it wrote, which are then initialised.
     check(unsafe {
-      sys::napi_get_value_string_utf8(
-        env,
-        v,
-        bytes.as_mut_ptr() as *mut _,
-        bytes.len(),
-        &mut written,
-      )
+      sys::napi_get_value_string_latin1(env, v, bytes.as_mut_ptr() as *mut _, len + 1, &mut written)
     })?;
-    bytes.truncate(written);
+    // SAFETY: `written` ≤ len bytes were initialised by Node above.
+    unsafe { bytes.set_len(written.min(len)) };
     return Ok(JsString::Latin1(bytes));
   }
   let mut units = vec![0u16; len + 1];

@@ -7,15 +7,27 @@ use std::sync::atomic::Ordering;
 
 /// A new context: its table id and the id of the Reference to its global object.
 pub fn create(rt: &mut Runtime) -> (u32, u32) {
+  let spare = rt.take_spare_context();
   let core = rt.core.clone();
   let state = rt.state.clone();
   let isolate = &mut *rt.isolate;
   v8::scope!(let hs, isolate);
-  let ctx = v8::Context::new(hs, Default::default());
-  crate::isolate::codegen::restrict(ctx);
+  // The context made in advance (see `Runtime::default_context`) becomes the first one asked
+  // for: no guest code has run in it.
+  let made_here = spare.is_none();
+  let ctx = match spare {
+    Some(g) => v8::Local::new(hs, g),
+    None => {
+      let ctx = v8::Context::new(hs, Default::default());
+      crate::isolate::codegen::restrict(ctx);
+      ctx
+    }
+  };
   let cs = &mut v8::ContextScope::new(hs, ctx);
-  // Before any guest code runs in it.
-  crate::isolate::collect::install(cs);
+  if made_here {
+    // Before any guest code runs in it.
+    crate::isolate::collect::install(cs);
+  }
   let id = state.new_id();
   let global = v8::Global::new(cs, ctx);
   core
