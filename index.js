@@ -14,7 +14,8 @@ if (typeof globalThis.gc === 'function') binding.__exposeGc();
 // The hottest sync methods are plain Node-API functions (src/api/fast.rs). `applySync` reads
 // the first elements of a short argument array here, where that is cheap, and passes them on.
 {
-  const applySyncNative = binding.__installFastMethods(binding.Script, binding.Context, binding.Reference, binding.Isolate, binding.Module);
+  const natives = binding.__installFastMethods(binding.Script, binding.Context, binding.Reference, binding.Isolate, binding.Module);
+  const applySyncNative = natives.applySync;
   const applySync = {
     applySync(receiver, args, options) {
       if (Array.isArray(args)) {
@@ -30,6 +31,29 @@ if (typeof globalThis.gc === 'function') binding.__exposeGc();
   }.applySync;
   Object.defineProperty(applySync, 'length', { value: 0 });
   Object.defineProperty(binding.Reference.prototype, 'applySync', { value: applySync, enumerable: true });
+  // The compile methods get their option fields read here, in the order the native side
+  // expects them (src/api/isolate.rs, COMPILE_FIELDS); a getter that throws fails the call as
+  // it would there (the async methods reject).
+  const readsOptions = (native, async, module) => function (code, options) {
+    if ((typeof options !== 'object' || options === null) && typeof options !== 'function') {
+      return native.apply(this, arguments);
+    }
+    let filename, lineOffset, columnOffset, cachedData, produceCachedData, meta;
+    try {
+      ({ filename, lineOffset, columnOffset, cachedData, produceCachedData } = options);
+      if (module) meta = options.meta;
+    } catch (err) {
+      if (async) return Promise.reject(err);
+      throw err;
+    }
+    return native.call(this, code, options, filename, lineOffset, columnOffset, cachedData, produceCachedData, meta);
+  };
+  for (const name of ['compileScriptSync', 'compileScript', 'compileModuleSync', 'compileModule']) {
+    const method = readsOptions(natives[name], !name.endsWith('Sync'), name.startsWith('compileModule'));
+    Object.defineProperty(method, 'name', { value: name });
+    Object.defineProperty(method, 'length', { value: 0 });
+    Object.defineProperty(binding.Isolate.prototype, name, { value: method, enumerable: true });
+  }
 }
 
 function hostObject(obj) {

@@ -134,3 +134,37 @@ test('applySync passes every argument array as it is, whatever its length or sha
   assert.equal(strict.applySync(5, [1, 2]), 'number');
   isolate.dispose();
 });
+
+test('compile options are read once each, in order; a throwing getter throws from sync methods and rejects async ones', async () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const recording = (seen, values = {}) => new Proxy({}, { get: (_, k) => (seen.push(k), values[k]) });
+  const script = [];
+  const compiled = isolate.compileScriptSync('x + 1', recording(script, { filename: 'file:///s.js', lineOffset: 2 }));
+  assert.deepEqual(script, ['filename', 'lineOffset', 'columnOffset', 'cachedData', 'produceCachedData']);
+  context.evalSync('globalThis.x = 1');
+  assert.equal(compiled.runSync(context), 2);
+  const module = [];
+  await isolate.compileModule('export default 1', recording(module));
+  assert.deepEqual(module, ['filename', 'lineOffset', 'columnOffset', 'cachedData', 'produceCachedData', 'meta']);
+  // The filename read in advance reaches the stack trace.
+  const thrower = isolate.compileScriptSync('throw new Error("x")', recording([], { filename: 'file:///t.js', lineOffset: 9 }));
+  assert.throws(() => thrower.runSync(context), (e) => /file:\/\/\/t\.js:10/.test(e.stack));
+  const boom = new Error('getter');
+  const throwing = { get filename() { throw boom; } };
+  for (const name of ['compileScriptSync', 'compileModuleSync']) {
+    assert.throws(() => isolate[name]('1', throwing), (e) => e === boom);
+  }
+  for (const name of ['compileScript', 'compileModule']) {
+    let promise;
+    assert.doesNotThrow(() => { promise = isolate[name]('1', throwing); });
+    await assert.rejects(promise, (e) => e === boom);
+  }
+  // A bad option's own error is unchanged.
+  assert.throws(() => isolate.compileScriptSync('1', { cachedData: 'x' }), { name: 'TypeError', message: '`cachedData` must be an object' });
+  await assert.rejects(isolate.compileModule('1', { meta: 1 }), { name: 'TypeError', message: '`meta` must be a function' });
+  assert.deepEqual(
+    ['compileScriptSync', 'compileScript', 'compileModuleSync', 'compileModule'].map((n) => [ivm.Isolate.prototype[n].name, Object.getOwnPropertyDescriptor(ivm.Isolate.prototype, n).writable]),
+    [['compileScriptSync', false], ['compileScript', false], ['compileModuleSync', false], ['compileModule', false]]);
+  isolate.dispose();
+});

@@ -256,23 +256,32 @@ method!(SetIgnored: Reference, "setIgnored", false => |this, env, e, a, _argc| {
   this.set_impl(env, key, value, opts, Flavor::Ignored)
 });
 
-method!(CompileScriptSync: Isolate, "compileScriptSync", false => |this, env, e, a, _argc| {
-  this.compile_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Sync, Unit::Script)
+method!(CompileScriptSync: Isolate, "compileScriptSync", false => |this, env, e, a, argc| {
+  let (code, opts, pre) = (unknown(e, a[0]), optional(e, a[1]), prefetched(a, argc));
+  this.compile_impl(env, code, opts, pre, Flavor::Sync, Unit::Script)
 });
 
-method!(CompileScript: Isolate, "compileScript", false => |this, env, e, a, _argc| {
-  let r = this.compile_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Async, Unit::Script);
-  js::rejecting(e, r)
+method!(CompileScript: Isolate, "compileScript", false => |this, env, e, a, argc| {
+  let (code, opts, pre) = (unknown(e, a[0]), optional(e, a[1]), prefetched(a, argc));
+  js::rejecting(e, this.compile_impl(env, code, opts, pre, Flavor::Async, Unit::Script))
 });
 
-method!(CompileModuleSync: Isolate, "compileModuleSync", false => |this, env, e, a, _argc| {
-  this.compile_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Sync, Unit::Module)
+method!(CompileModuleSync: Isolate, "compileModuleSync", false => |this, env, e, a, argc| {
+  let (code, opts, pre) = (unknown(e, a[0]), optional(e, a[1]), prefetched(a, argc));
+  this.compile_impl(env, code, opts, pre, Flavor::Sync, Unit::Module)
 });
 
-method!(CompileModule: Isolate, "compileModule", false => |this, env, e, a, _argc| {
-  let r = this.compile_impl(env, unknown(e, a[0]), optional(e, a[1]), Flavor::Async, Unit::Module);
-  js::rejecting(e, r)
+method!(CompileModule: Isolate, "compileModule", false => |this, env, e, a, argc| {
+  let (code, opts, pre) = (unknown(e, a[0]), optional(e, a[1]), prefetched(a, argc));
+  js::rejecting(e, this.compile_impl(env, code, opts, pre, Flavor::Async, Unit::Module))
 });
+
+/// The compile option fields `index.js` read already and passed after the code and options
+/// (see `COMPILE_FIELDS`), when it passed them.
+fn prefetched(a: &[sys::napi_value; MAX_ARGS], argc: usize) -> Option<&[sys::napi_value]> {
+  let n = crate::api::isolate::COMPILE_FIELDS.len();
+  (argc == 2 + n).then(|| &a[2..2 + n])
+}
 
 method!(EvaluateSync: Module, "evaluateSync", false => |this, env, e, a, _argc| {
   this.evaluate_impl(env, optional(e, a[0]), Flavor::Sync)
@@ -308,7 +317,9 @@ fn define<M: Method>(env: sys::napi_env, proto: sys::napi_value) -> napi::Result
 }
 
 /// Installs the fast methods on the classes' prototypes (called once by `index.js`), and
-/// returns the function behind `reference.applySync` for its wrapper there.
+/// returns, by name, those `index.js` wraps (`reference.applySync`, which gets the first
+/// elements of its argument array spread, and the compile methods, which get their option
+/// fields read in advance).
 #[napi_derive::napi(js_name = "__installFastMethods", catch_unwind)]
 pub fn install(
   env: Env,
@@ -321,13 +332,8 @@ pub fn install(
   let e = env.raw();
   let protos =
     [script, context, reference, isolate, module].map(|u| js::get_named(e, u.raw(), "prototype"));
-  let [script, context, reference, isolate, module] = protos;
-  let (script, context, reference) = (script?, context?, reference?);
-  let (isolate, module) = (isolate?, module?);
-  define::<CompileScriptSync>(e, isolate)?;
-  define::<CompileScript>(e, isolate)?;
-  define::<CompileModuleSync>(e, isolate)?;
-  define::<CompileModule>(e, isolate)?;
+  let [script, context, reference, _isolate, module] = protos;
+  let (script, context, reference, module) = (script?, context?, reference?, module?);
   define::<EvaluateSync>(e, module)?;
   define::<Evaluate>(e, module)?;
   define::<RunSync>(e, script)?;
@@ -346,5 +352,33 @@ pub fn install(
   define::<SetIgnored>(e, reference)?;
   define::<Apply>(e, reference)?;
   define::<ApplyIgnored>(e, reference)?;
-  function::<ApplySync>(e).map(Raw)
+  let mut wrapped = null_mut();
+  // SAFETY: Node's thread, valid env.
+  js::check(unsafe { sys::napi_create_object(e, &mut wrapped) })?;
+  js::set_named(e, wrapped, ApplySync::NAME, function::<ApplySync>(e)?)?;
+  js::set_named(
+    e,
+    wrapped,
+    CompileScriptSync::NAME,
+    function::<CompileScriptSync>(e)?,
+  )?;
+  js::set_named(
+    e,
+    wrapped,
+    CompileScript::NAME,
+    function::<CompileScript>(e)?,
+  )?;
+  js::set_named(
+    e,
+    wrapped,
+    CompileModuleSync::NAME,
+    function::<CompileModuleSync>(e)?,
+  )?;
+  js::set_named(
+    e,
+    wrapped,
+    CompileModule::NAME,
+    function::<CompileModule>(e)?,
+  )?;
+  Ok(Raw(wrapped))
 }

@@ -8,7 +8,7 @@ use crate::bridge::js::{self, Failure, Raw};
 use crate::bridge::{self, Flavor};
 use crate::error::msg;
 use crate::isolate::ops::context;
-use crate::isolate::options::{CompileOptions, ContextOptions};
+use crate::isolate::options::{CompileOptions, ContextOptions, OptionSource, Schema};
 use crate::isolate::remote::compile;
 pub use crate::isolate::remote::Unit;
 use crate::isolate::{IsolateHost, IsolateOptions};
@@ -77,17 +77,29 @@ fn catastrophe_hook(
 
 /// `compileModule*`'s `meta` from the host: it must be a function of the isolate that compiles,
 /// so never one of Node's (SPEC §1.3).
-fn check_meta(env: sys::napi_env, options: sys::napi_value) -> Result<(), Failure> {
+fn check_meta(src: &mut options::Prefetched<'_>, options: sys::napi_value) -> Result<(), Failure> {
+  let env = src.inner.0;
   if options.is_null() || js::type_of(env, options) != sys::ValueType::napi_object {
     return Ok(());
   }
-  let meta = js::get_named(env, options, "meta")?;
+  let meta = src.get(options, "meta")?;
   match js::type_of(env, meta) {
     sys::ValueType::napi_undefined | sys::ValueType::napi_null => Ok(()),
     sys::ValueType::napi_function => Err(Thrown::error(msg::META_FOREIGN).into()),
     _ => Err(Thrown::type_error("`meta` must be a function").into()),
   }
 }
+
+/// The compile option fields `index.js` reads before calling a compile method, in the order it
+/// passes them (after the code and the options object).
+pub(crate) const COMPILE_FIELDS: &[&str] = &[
+  "filename",
+  "lineOffset",
+  "columnOffset",
+  "cachedData",
+  "produceCachedData",
+  "meta",
+];
 
 /// `importModuleDynamically` of validated options, as the handle a guest's `import()` calls
 /// (asynchronously, awaiting a promise it returns).
@@ -151,6 +163,7 @@ impl Isolate {
     env: Env,
     code: Unknown,
     opts: Option<Unknown>,
+    prefetched: Option<&[sys::napi_value]>,
     flavor: Flavor,
     unit: Unit,
   ) -> napi::Result<Raw> {
@@ -158,9 +171,14 @@ impl Isolate {
     let parsed = (|| -> Result<_, Failure> {
       let code = options::string_arg(raw, code.raw(), 1)?;
       let o = opts.map(|u| u.raw()).unwrap_or(std::ptr::null_mut());
-      let parsed = options::method::<CompileOptions>(raw, o, 2)?;
+      let mut src = options::Prefetched {
+        inner: options::NapiSource(raw),
+        names: COMPILE_FIELDS,
+        values: prefetched.unwrap_or(&[]),
+      };
+      let parsed = CompileOptions::parse(&mut src, o, crate::isolate::options::METHOD, 2)?;
       if unit == Unit::Module {
-        check_meta(raw, o)?;
+        check_meta(&mut src, o)?;
       }
       Ok((code, parsed))
     })();

@@ -47,7 +47,7 @@ pub fn object_arg<S: OptionSource>(
 pub fn field<S: OptionSource>(
   src: &mut S,
   obj: Option<S::Object>,
-  name: &str,
+  name: &'static str,
 ) -> Result<Option<S::Value>, S::Error> {
   let Some(o) = obj else { return Ok(None) };
   let v = src.get(o, name)?;
@@ -58,7 +58,7 @@ pub fn field<S: OptionSource>(
 pub fn flag<S: OptionSource>(
   src: &mut S,
   obj: Option<S::Object>,
-  name: &str,
+  name: &'static str,
 ) -> Result<bool, S::Error> {
   Ok(match field(src, obj, name)? {
     None => false,
@@ -70,7 +70,7 @@ pub fn flag<S: OptionSource>(
 pub fn number<S: OptionSource>(
   src: &mut S,
   obj: Option<S::Object>,
-  name: &str,
+  name: &'static str,
 ) -> Result<Option<f64>, S::Error> {
   let Some(v) = field(src, obj, name)? else {
     return Ok(None);
@@ -88,7 +88,7 @@ pub fn number<S: OptionSource>(
 pub fn string<S: OptionSource>(
   src: &mut S,
   obj: Option<S::Object>,
-  name: &str,
+  name: &'static str,
 ) -> Result<Option<String>, S::Error> {
   match field(src, obj, name)? {
     None => Ok(None),
@@ -102,7 +102,7 @@ pub fn string<S: OptionSource>(
 pub fn sub_object<S: OptionSource>(
   src: &mut S,
   obj: Option<S::Object>,
-  name: &str,
+  name: &'static str,
 ) -> Result<Option<S::Object>, S::Error> {
   let Some(v) = field(src, obj, name)? else {
     return Ok(None);
@@ -134,7 +134,7 @@ pub fn transfer<S: OptionSource>(
 pub fn transfer_nested<S: OptionSource>(
   src: &mut S,
   obj: Option<S::Object>,
-  name: &str,
+  name: &'static str,
 ) -> Result<TransferOptions, S::Error> {
   let o = sub_object(src, obj, name)?;
   transfer(src, o)
@@ -164,7 +164,7 @@ pub fn timeout<S: OptionSource>(src: &mut S, obj: Option<S::Object>) -> Result<u
 /// ScriptOrigin: `filename` (default `<isolated-vm>`), `lineOffset`, `columnOffset` (int32).
 pub fn origin<S: OptionSource>(src: &mut S, obj: Option<S::Object>) -> Result<Origin, S::Error> {
   let filename = string(src, obj, "filename")?.unwrap_or_else(|| "<isolated-vm>".to_string());
-  let mut int = |name: &str| -> Result<i32, S::Error> {
+  let mut int = |name: &'static str| -> Result<i32, S::Error> {
     Ok(match number(src, obj, name)? {
       None => 0,
       Some(n) => n.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32,

@@ -63,7 +63,7 @@ pub trait OptionSource {
   /// `v` as an object (`None` unless `kind(v)` is an object or a function).
   fn object(&mut self, v: Self::Value) -> Option<Self::Object>;
   /// `obj[name]` (runs getters).
-  fn get(&mut self, obj: Self::Object, name: &str) -> Result<Self::Value, Self::Error>;
+  fn get(&mut self, obj: Self::Object, name: &'static str) -> Result<Self::Value, Self::Error>;
   /// The data of the ExternalCopy `v` is, `None` when it is none (or released).
   fn external_copy(
     &mut self,

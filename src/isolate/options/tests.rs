@@ -94,7 +94,7 @@ impl OptionSource for MapSource {
     matches!(self.arena[v], V::Obj(_) | V::Func).then_some(v)
   }
 
-  fn get(&mut self, obj: usize, name: &str) -> Result<usize, Thrown> {
+  fn get(&mut self, obj: usize, name: &'static str) -> Result<usize, Thrown> {
     let found = match &self.arena[obj] {
       V::Obj(props) => props
         .iter()

@@ -64,7 +64,7 @@ impl<'s> OptionSource for V8Source<'_, 's, '_> {
     v8::Local::<v8::Object>::try_from(v).ok()
   }
 
-  fn get(&mut self, obj: Self::Object, name: &str) -> Result<Self::Value, Thrown> {
+  fn get(&mut self, obj: Self::Object, name: &'static str) -> Result<Self::Value, Thrown> {
     let scope = &mut *self.scope;
     let key = v8::String::new(scope, name).ok_or_else(read_failed)?;
     v8::tc_scope!(let tc, scope);
