@@ -162,6 +162,31 @@ sameOnBothFaces('ExternalCopy transfers', `
 `, [0, 0, 'ok', 'ERR Array buffer is invalid', 'ok', 'ERR Array buffer is invalid', 0, 'ok', 'ERR Array buffer is invalid',
   'ok', 'ok', 5, 'ERR Copy has been released', 'number']);
 
+sameOnBothFaces('copyInto({ transferIn }) moves a buffer out of its ExternalCopy when the token arrives', `
+  const t = (f) => { try { const r = f(); return r && typeof r === 'object' ? 'ok' : String(r); } catch (e) { return 'ERR ' + e.message; } };
+  const out = [];
+  const iso = new ivm.Isolate();
+  const ctx = iso.createContextSync();
+  const e = new ivm.ExternalCopy(new Uint8Array([1, 2, 3]).buffer);
+  const token = e.copyInto({ transferIn: true });
+  out.push(t(() => e.copy()));
+  ctx.global.setSync('b', token);
+  out.push(ctx.evalSync('new Uint8Array(b).join()'), t(() => e.copy()));
+  const o = new ivm.ExternalCopy({ v: 1 });
+  ctx.global.setSync('c', o.copyInto({ transferIn: true }));
+  out.push(ctx.evalSync('c.v'), t(() => o.copy()));
+  const e2 = new ivm.ExternalCopy(new ArrayBuffer(2));
+  const first = e2.copyInto({ transferIn: true });
+  const second = e2.copyInto({ transferIn: true });
+  ctx.global.setSync('d', first);
+  out.push(ctx.evalSync('d.byteLength'), t(() => ctx.global.setSync('f', second)));
+  const plain = new ivm.ExternalCopy(new ArrayBuffer(2));
+  ctx.global.setSync('g', plain.copyInto());
+  out.push(t(() => plain.copy()));
+  iso.dispose();
+  return out;
+`, ['ok', '1,2,3', 'ERR Array buffer is invalid', 1, 'ok', 2, 'ERR Array buffer is invalid', 'ok']);
+
 sameOnBothFaces('option type errors', `
   const ref = new ivm.Reference({ a: 1 });
   const fn = new ivm.Reference(() => 1);

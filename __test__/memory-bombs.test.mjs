@@ -73,6 +73,31 @@ test('a contained catastrophe fails the running call and every queued call with 
   assert.match(out.messages[0], /^Catastrophic out-of-memory error: /);
 });
 
+test('onCatastrophicError of an isolate created inside a guest is called there with V8\'s message', () => {
+  const root = path.join(here, '..');
+  const script = `
+    const ivm = require(${JSON.stringify(root)});
+    const isolate = new ivm.Isolate();
+    const context = isolate.createContextSync();
+    context.global.setSync('ivm', ivm);
+    const r = context.evalSync(\`
+      globalThis.messages = [];
+      const inner = new ivm.Isolate({ memoryLimit: 8, onCatastrophicError: (m) => messages.push(typeof m + ':' + m) });
+      const ctx = inner.createContextSync();
+      let r; try { ctx.evalSync('Array(1e9).fill(0).length') } catch (e) { r = e.message }
+      r\`);
+    setTimeout(() => {
+      console.log(JSON.stringify({ r, messages: context.evalSync('messages', { copy: true }), after: context.evalSync('6 * 7') }));
+    }, 200);`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  assert.equal(out.r, MEMORY);
+  assert.equal(out.messages.length, 1);
+  assert.match(out.messages[0], /^string:Catastrophic out-of-memory error: /);
+  assert.equal(out.after, 42);
+});
+
 test('a nested isolate lost to a catastrophe leaves its guest and the host running', () => {
   const root = path.join(here, '..');
   const script = `

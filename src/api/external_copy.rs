@@ -4,7 +4,7 @@ use crate::api::options;
 use crate::bridge::convert;
 use crate::bridge::js::{self, Failure, Raw};
 use crate::error::msg;
-use crate::isolate::options::{CopyOptions, ReleaseOptions};
+use crate::isolate::options::CopyOptions;
 use crate::transfer::external::{self, ExternalData};
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
@@ -23,6 +23,8 @@ pub struct ExternalCopy {
 #[napi_derive::napi(js_name = "ExternalCopyInto")]
 pub struct ExternalCopyInto {
   data: Mutex<Option<Arc<ExternalData>>>,
+  /// `copyInto({ transferIn: true })`: the value moves out of the ExternalCopy on arrival.
+  transfer_in: bool,
 }
 
 fn raw(u: Option<Unknown>) -> sys::napi_value {
@@ -226,13 +228,14 @@ impl ExternalCopy {
   pub fn copy_into(&self, env: Env, options: Option<Unknown>) -> napi::Result<Raw> {
     let e = env.raw();
     let out = (|| -> Result<_, Failure> {
-      let o = options::method::<ReleaseOptions>(e, raw(options), 1)?;
+      let o = options::method::<CopyOptions>(e, raw(options), 1)?;
       let data = self.data()?;
       if o.release {
         self.data.lock().take();
       }
       let token = ExternalCopyInto {
         data: Mutex::new(Some(data)),
+        transfer_in: o.transfer_in,
       };
       // SAFETY: Node's thread, valid env.
       Ok(crate::bridge::js::frozen(e, unsafe {
@@ -270,7 +273,10 @@ pub fn total_external_size() -> f64 {
   external::total_external_size() as f64
 }
 
-/// Token data as a transferable handle.
-pub fn token_handle(data: Arc<ExternalData>) -> crate::isolate::handle::Handle {
-  crate::isolate::handle::Handle::CopyInto(data)
+/// A token's data as a transferable handle (single use: the token is spent).
+pub fn token_handle(token: &ExternalCopyInto) -> Result<crate::isolate::handle::Handle, Thrown> {
+  Ok(crate::isolate::handle::Handle::CopyInto(
+    token.take()?,
+    token.transfer_in,
+  ))
 }

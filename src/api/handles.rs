@@ -36,7 +36,7 @@ pub fn from_object(
     return Ok(Some(Value::Handle(Handle::Library)));
   }
   if let Some(token) = instance::<ExternalCopyInto>(env, v) {
-    return Ok(Some(Value::Handle(token_handle(token.take()?))));
+    return Ok(Some(Value::Handle(token_handle(&token)?)));
   }
   if let Some(copy) = instance::<ExternalCopy>(env, v) {
     return Ok(Some(Value::Handle(Handle::ExternalCopy(copy.data()?))));
@@ -110,7 +110,9 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
         crate::api::reference::Reference::to_napi_value(env, r)
       }?)?)
     }
-    Handle::CopyInto(data) => crate::bridge::convert::materialize(env, data, false),
+    Handle::CopyInto(data, transfer_in) => {
+      crate::bridge::convert::materialize(env, data, *transfer_in)
+    }
     Handle::Reference(r) => {
       let slot = Arc::new(crate::api::handle::Slot::from_arc(r.handle.clone()));
       let r = crate::api::reference::Reference::shared(slot, r.type_of);

@@ -175,7 +175,7 @@ fn copy_into<'s>(
     if opts.release {
       super::forget(scope, this);
     }
-    let handle = crate::isolate::handle::Handle::CopyInto(data);
+    let handle = crate::isolate::handle::Handle::CopyInto(data, opts.transfer_in);
     super::token::new_instance(scope, handle)
       .map(Some)
       .ok_or_else(|| Thrown::error("Failed to create a handle object"))

@@ -262,7 +262,7 @@ pub fn materialize<'s>(
       Ok(promise.into())
     }
     // The value tree's V8 conversions materialise these two themselves.
-    Handle::CopyInto(_) | Handle::SharedMemory(_) => {
+    Handle::CopyInto(..) | Handle::SharedMemory(_) => {
       Err(Thrown::type_error(crate::error::msg::NON_TRANSFERABLE))
     }
   }

@@ -39,8 +39,9 @@ pub enum Handle {
   HostFunction(Arc<CallbackHandle>),
   /// An `ExternalCopy`.
   ExternalCopy(Arc<ExternalData>),
-  /// The token `externalCopy.copyInto()` returns: it arrives as a copy of the value.
-  CopyInto(Arc<ExternalData>),
+  /// The token `externalCopy.copyInto()` returns: it arrives as a copy of the value (moved
+  /// out of the ExternalCopy when the flag, `transferIn`, is set).
+  CopyInto(Arc<ExternalData>, bool),
   /// The token `derefInto()` returns for a Reference to an isolate's value: it arrives as the
   /// value in that isolate (and fails anywhere else). Holds the reference table entry.
   DerefInto(Arc<RemoteHandle>),
@@ -124,7 +125,7 @@ impl Handle {
       Handle::Function(_) => HandleKind::Function,
       Handle::HostFunction(_) => HandleKind::HostFunction,
       Handle::ExternalCopy(_) => HandleKind::ExternalCopy,
-      Handle::CopyInto(_) => HandleKind::CopyInto,
+      Handle::CopyInto(..) => HandleKind::CopyInto,
       Handle::DerefInto(_) => HandleKind::DerefInto,
       Handle::HostDerefInto(_) => HandleKind::HostDerefInto,
       Handle::SharedMemory(_) => HandleKind::SharedMemory,
@@ -148,7 +149,7 @@ impl PartialEq for Handle {
       }
       (Function(a), Function(b)) => Arc::ptr_eq(a, b),
       (HostFunction(a), HostFunction(b)) => Arc::ptr_eq(a, b),
-      (ExternalCopy(a), ExternalCopy(b)) | (CopyInto(a), CopyInto(b)) => Arc::ptr_eq(a, b),
+      (ExternalCopy(a), ExternalCopy(b)) | (CopyInto(a, _), CopyInto(b, _)) => Arc::ptr_eq(a, b),
       (DerefInto(a), DerefInto(b)) => Arc::ptr_eq(a, b),
       (SharedMemory(a), SharedMemory(b)) => Arc::ptr_eq(a, b),
       (Library, Library) => true,
@@ -176,9 +177,9 @@ impl Carried for Handle {
     }
   }
 
-  fn as_copy_into(&self) -> Option<&Arc<ExternalData>> {
+  fn as_copy_into(&self) -> Option<(&Arc<ExternalData>, bool)> {
     match self {
-      Handle::CopyInto(data) => Some(data),
+      Handle::CopyInto(data, transfer_in) => Some((data, *transfer_in)),
       _ => None,
     }
   }
@@ -205,7 +206,7 @@ mod tests {
     assert_eq!(copy, copy.clone());
     assert_eq!(copy, Handle::ExternalCopy(a.clone()));
     // Same payload, other kind.
-    assert_ne!(copy, Handle::CopyInto(a.clone()));
+    assert_ne!(copy, Handle::CopyInto(a.clone(), false));
     // Same contents, other payload.
     assert_ne!(copy, Handle::ExternalCopy(data(1.0)));
     assert_eq!(Handle::Library, Handle::Library);
@@ -223,8 +224,8 @@ mod tests {
   #[test]
   fn the_value_tree_reaches_its_kinds() {
     let a = data(3.0);
-    let token = Handle::CopyInto(a.clone());
-    assert!(Arc::ptr_eq(token.as_copy_into().unwrap(), &a));
+    let token = Handle::CopyInto(a.clone(), false);
+    assert!(Arc::ptr_eq(token.as_copy_into().unwrap().0, &a));
     assert!(token.as_shared_memory().is_none());
     assert!(Handle::ExternalCopy(a).as_copy_into().is_none());
     let mem = SharedMemory::for_memory(0, 0, || {
@@ -244,7 +245,7 @@ mod tests {
   fn kind_names() {
     assert_eq!(Handle::Library.kind().name(), "ivm");
     assert_eq!(
-      Handle::CopyInto(data(0.0)).kind().name(),
+      Handle::CopyInto(data(0.0), false).kind().name(),
       "ExternalCopyInto"
     );
     assert_eq!(HandleKind::HostReference.name(), "Reference");

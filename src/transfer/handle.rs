@@ -21,8 +21,9 @@ pub trait Carried: Clone + PartialEq + std::fmt::Debug + Send + Sync + 'static {
   /// The memory, if this is the handle of a SharedArrayBuffer.
   fn as_shared_memory(&self) -> Option<&Arc<SharedMemory>>;
 
-  /// The copied value, if this is a `copyInto()` token (it arrives as a copy, not a handle).
-  fn as_copy_into(&self) -> Option<&Arc<ExternalData>>;
+  /// The copied value, if this is a `copyInto()` token (it arrives as a copy, not a handle),
+  /// and whether it moves out of its ExternalCopy (`transferIn`).
+  fn as_copy_into(&self) -> Option<(&Arc<ExternalData>, bool)>;
 }
 
 /// Names the engine's handle enum for this layer (implemented once, for [`Slot`]).

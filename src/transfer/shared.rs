@@ -5,9 +5,11 @@
 //! registry maps memory back to its `SharedMemory`, so a buffer sent back to where it came from
 //! is the original object again.
 
+use crate::transfer::memory::MemoryState;
 use parking_lot::Mutex;
 use std::any::Any;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock, Weak};
 
 /// The memory of a SharedArrayBuffer and its keeper.
@@ -120,19 +122,42 @@ pub fn of_guest(
   })
 }
 
+/// What an isolate's SharedArrayBuffer over shared memory holds: the memory, and the account
+/// of the isolate its length is charged to.
+struct Keeper {
+  mem: Arc<SharedMemory>,
+  charged: Option<Arc<MemoryState>>,
+}
+
 extern "C" fn release(_data: *mut std::ffi::c_void, _len: usize, keeper: *mut std::ffi::c_void) {
   crate::unwind::contain((), || {
-    // SAFETY: `keeper` is the Arc leaked in `to_guest`, released exactly once by V8.
-    drop(unsafe { Arc::from_raw(keeper as *const SharedMemory) });
+    // SAFETY: `keeper` is the Box leaked in `to_guest`, released exactly once by V8.
+    let keeper = unsafe { Box::from_raw(keeper as *mut Keeper) };
+    if let Some(state) = &keeper.charged {
+      let len = keeper.mem.len();
+      state.external.fetch_sub(
+        len.min(state.external.load(Ordering::Relaxed)),
+        Ordering::Relaxed,
+      );
+    }
   });
 }
 
-/// A SharedArrayBuffer of the current isolate over `mem`.
+/// A SharedArrayBuffer of the current isolate over `mem`. Its length counts as external memory
+/// of the isolate until V8 lets go of it, each time it arrives (as isolated-vm charges every
+/// SharedArrayBuffer copied in, even memory the isolate already has).
 pub fn to_guest<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   mem: &Arc<SharedMemory>,
 ) -> v8::Local<'s, v8::SharedArrayBuffer> {
-  let keeper = Arc::into_raw(mem.clone()) as *mut std::ffi::c_void;
+  let charged = scope.get_slot::<Arc<MemoryState>>().cloned();
+  if let Some(state) = &charged {
+    state.external.fetch_add(mem.len(), Ordering::Relaxed);
+  }
+  let keeper = Box::into_raw(Box::new(Keeper {
+    mem: mem.clone(),
+    charged,
+  })) as *mut std::ffi::c_void;
   // SAFETY: the memory stays valid while `keeper` holds the SharedMemory, and V8 calls
   // `release` once when its last SharedArrayBuffer over it is gone.
   let store = unsafe {

@@ -162,8 +162,13 @@ fn build<'s>(
       view
     }
     Value::Handle(h) => {
-      if let Some(data) = h.as_copy_into() {
-        build(scope, data.value()?, &mut Vec::new(), depth)?
+      if let Some((data, transfer_in)) = h.as_copy_into() {
+        let value = if transfer_in {
+          data.transfer_in()?
+        } else {
+          data.value()?
+        };
+        build(scope, value, &mut Vec::new(), depth)?
       } else if let Some(mem) = h.as_shared_memory() {
         crate::transfer::shared::to_guest(scope, mem).into()
       } else {

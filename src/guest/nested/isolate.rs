@@ -78,7 +78,8 @@ fn construct<'s>(
         ));
       }
     }
-    let host = IsolateHost::spawn(opts, None)?;
+    let hook = super::on_catastrophe::hook(scope, args.get(0))?;
+    let host = IsolateHost::spawn(opts, hook)?;
     init(scope, args.this(), Nested::Isolate(host));
     Ok(None)
   });

@@ -5,6 +5,7 @@
 pub mod context;
 pub mod isolate;
 pub mod module;
+pub mod on_catastrophe;
 pub mod script;
 
 use super::state;
