@@ -3,12 +3,13 @@
 //! these through `bridge::node_handles`, where `init` installs them when the addon loads.
 
 use crate::api::external_copy::{token_handle, ExternalCopy, ExternalCopyInto};
+use crate::api::instance;
 use crate::bridge::js::Failure;
 use crate::isolate::handle::Handle;
 use crate::isolate::remote::IsolateScript;
 use crate::transfer::external::ExternalData;
 use crate::transfer::value::Value;
-use napi::bindgen_prelude::{ClassInstance, FromNapiValue, ToNapiValue};
+use napi::bindgen_prelude::{ClassInstance, FromNapiValue};
 use napi::sys;
 use std::sync::Arc;
 
@@ -99,16 +100,15 @@ fn is_library(env: sys::napi_env, v: sys::napi_value) -> bool {
 pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Failure> {
   match h {
     Handle::ExternalCopy(data) => {
-      // SAFETY: Node's thread, valid env.
-      let v = unsafe { ExternalCopy::to_napi_value(env, ExternalCopy::wrap(data.clone())) }?;
+      let v = instance::new(env, "ExternalCopy\0", ExternalCopy::wrap(data.clone()))?;
       Ok(crate::bridge::js::frozen(env, v)?)
     }
     Handle::HostReference(target) => {
       let r = crate::api::reference::Reference::to_host(target.clone());
-      // SAFETY: Node's thread, valid env.
-      Ok(crate::bridge::js::frozen(env, unsafe {
-        crate::api::reference::Reference::to_napi_value(env, r)
-      }?)?)
+      Ok(crate::bridge::js::frozen(
+        env,
+        instance::new(env, "Reference\0", r)?,
+      )?)
     }
     Handle::CopyInto(data, transfer_in) => {
       crate::bridge::convert::materialize(env, data, *transfer_in)
@@ -116,10 +116,10 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
     Handle::Reference(r) => {
       let slot = Arc::new(crate::api::handle::Slot::from_arc(r.handle.clone()));
       let r = crate::api::reference::Reference::shared(slot, r.type_of);
-      // SAFETY: Node's thread, valid env.
-      Ok(crate::bridge::js::frozen(env, unsafe {
-        crate::api::reference::Reference::to_napi_value(env, r)
-      }?)?)
+      Ok(crate::bridge::js::frozen(
+        env,
+        instance::new(env, "Reference\0", r)?,
+      )?)
     }
     Handle::Library => {
       if let Some(r) = crate::bridge::env::EnvData::get(env)?.library() {
@@ -134,31 +134,29 @@ pub fn to_object(env: sys::napi_env, h: &Handle) -> Result<sys::napi_value, Fail
     }
     Handle::Isolate(host) => {
       let i = crate::api::isolate::Isolate { host: host.clone() };
-      // SAFETY: Node's thread, valid env.
-      Ok(crate::bridge::js::frozen(env, unsafe {
-        crate::api::isolate::Isolate::to_napi_value(env, i)
-      }?)?)
+      Ok(crate::bridge::js::frozen(
+        env,
+        instance::new(env, "Isolate\0", i)?,
+      )?)
     }
     Handle::Context(c) => {
       let c = crate::api::context::Context::from_transfer(c);
-      // SAFETY: Node's thread, valid env.
-      Ok(crate::bridge::js::frozen(env, unsafe {
-        crate::api::context::Context::to_napi_value(env, c)
-      }?)?)
+      Ok(crate::bridge::js::frozen(
+        env,
+        instance::new(env, "Context\0", c)?,
+      )?)
     }
     Handle::Script(s) => {
       let script = crate::api::script::Script {
         host: s.handle.host.clone(),
         slot: crate::api::handle::Slot::from_arc(s.handle.clone()),
       };
-      // SAFETY: Node's thread, valid env.
-      let obj = unsafe { crate::api::script::Script::to_napi_value(env, script) }?;
+      let obj = instance::new(env, "Script\0", script)?;
       with_fresh(env, obj, &s.fresh)
     }
     Handle::Module(m) => {
       let module = crate::api::module::Module::from_transfer(m);
-      // SAFETY: Node's thread, valid env.
-      let obj = unsafe { crate::api::module::Module::to_napi_value(env, module) }?;
+      let obj = instance::new(env, "Module\0", module)?;
       with_fresh(env, obj, &m.info.fresh)
     }
     Handle::Function(f) => crate::api::guest_function::new_function(

@@ -13,6 +13,7 @@ pub mod guest_function;
 pub mod handle;
 pub mod handles;
 mod init;
+pub mod instance;
 pub mod isolate;
 pub mod lib_object;
 pub mod module;
