@@ -92,6 +92,7 @@ pub fn set(rt: &mut Runtime, id: u32, k: PropKey, val: Value) -> Result<Out, Thr
     0,
     move |scope, _| {
       let target = v8::Local::new(scope, &*value);
+      // Checked before the value is materialised (again by `property::set`, which others call).
       property::checked_object(scope, target)?;
       let Some(key) = key(scope, &k) else {
         return Ok(None);
