@@ -259,8 +259,8 @@ impl<'a> Runtime<'a> {
     self.core.default_context.borrow_mut().take()
   }
 
-  /// The isolate's spare context: made by its thread as soon as the isolate exists (isolated-vm
-  /// makes one in `new Isolate()`), else on first use. Compiling uses it while the isolate has
+  /// The isolate's spare context: made with the isolate (isolated-vm makes one in
+  /// `new Isolate()`), else on first use. Compiling uses it while the isolate has
   /// no context of its own, and the first `createContext` takes it over.
   pub fn default_context(&mut self) -> v8::Global<v8::Context> {
     if let Some(c) = &*self.core.default_context.borrow() {

@@ -299,10 +299,29 @@ impl IsolateHost {
     let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
     *state.sender.lock() = Some(tx);
     let queue = rx.clone();
-    let (ready_tx, ready_rx) =
-      crossbeam_channel::bounded::<(v8::IsolateHandle, Arc<v8::SharedIsolate>)>(1);
+    // The isolate is made here, on the caller's thread, with its first context (isolated-vm
+    // makes its default context in `new Isolate()` too): nothing waits for another thread to
+    // be scheduled, which on a busy machine costs more than the work.
+    let shared = {
+      let (mut isolate, core) = super::runtime::create(state.clone(), options);
+      isolate.set_slot(JobQueue(rx.clone()));
+      crate::platform::tasks::register(&isolate, task_sink(&state));
+      Runtime::new(&mut isolate, core.clone()).default_context();
+      // Rc handles into the isolate's state are only touched under its lock from now on.
+      drop(core);
+      // SAFETY: the isolate was created on this thread and is entered here; it has no weak
+      // handles, finalizers, snapshot creator or C++ heap. Converting exits it, so the
+      // caller's own isolate (Node's) is the current one again.
+      match unsafe { isolate.try_into_shared() } {
+        Ok(shared) => Arc::new(shared),
+        Err(_) => return Err(Thrown::error("Failed to create isolate")),
+      }
+    };
+    let v8_handle = shared.thread_safe_handle();
+    let _ = memory.handle.set(v8_handle);
     let (exit_tx, exited) = crossbeam_channel::bounded::<()>(1);
     let thread_state = state.clone();
+    let thread_shared = shared.clone();
     let thread = std::thread::Builder::new()
       .name("ivm-isolate".into())
       .stack_size(8 << 20)
@@ -312,23 +331,10 @@ impl IsolateHost {
         }
         super::catastrophe::set_home(&thread_state);
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-          let (mut isolate, core) = super::runtime::create(thread_state.clone(), options);
-          isolate.set_slot(JobQueue(rx.clone()));
-          crate::platform::tasks::register(&isolate, task_sink(&thread_state));
-          // Rc handles into the isolate's state are only touched under its lock from now on.
-          drop(core);
-          // SAFETY: the isolate was created on this thread and is entered here; it has no
-          // weak handles, finalizers, snapshot creator or C++ heap.
-          let shared = match unsafe { isolate.try_into_shared() } {
-            Ok(shared) => Arc::new(shared),
-            Err(_) => return,
-          };
-          let _ = ready_tx.send((shared.thread_safe_handle(), shared.clone()));
-          drop(ready_tx);
-          // From now on the IsolateHost owns the isolate; this thread upgrades a weak handle
-          // for each job, so a disposal can tear the isolate down on the disposing thread.
-          let weak = Arc::downgrade(&shared);
-          prepare_spare_context(shared);
+          // The IsolateHost owns the isolate; this thread upgrades a weak handle for each
+          // job, so a disposal can tear the isolate down on the disposing thread.
+          let weak = Arc::downgrade(&thread_shared);
+          drop(thread_shared);
           serve(&weak, &rx, &thread_state);
           // A lost isolate is never locked or freed again.
           let lost = super::catastrophe::is_lost(&thread_state);
@@ -373,10 +379,6 @@ impl IsolateHost {
         let _ = exit_tx.send(());
       })
       .map_err(|e| Thrown::error(format!("Failed to start isolate thread: {e}")))?;
-    let (v8_handle, shared) = ready_rx
-      .recv()
-      .map_err(|_| Thrown::error("Failed to create isolate"))?;
-    let _ = memory.handle.set(v8_handle);
     let thread_id = thread.thread().id();
     let host = Arc::new(IsolateHost {
       state,
@@ -680,29 +682,6 @@ fn run_job(
     clock.after_delivery(running, &state);
   }
   failed
-}
-
-/// Makes the isolate's spare context (see `Runtime::default_context`) while the caller of
-/// `new Isolate()` goes on, unless a call got to the isolate first.
-fn prepare_spare_context(shared: Arc<v8::SharedIsolate>) {
-  let mut locker = shared.lock();
-  let Some(core) = locker.get_slot::<Rc<Core>>().cloned() else {
-    return;
-  };
-  let idle = !core.state.disposed.load(Ordering::SeqCst)
-    && core.state.queued.load(Ordering::SeqCst) == 0
-    && core.tables.borrow().contexts.is_empty();
-  if idle {
-    run_job(
-      &mut locker,
-      &core,
-      Box::new(|rt: &mut Runtime| -> Deliver {
-        rt.default_context();
-        Box::new(|| {})
-      }),
-      None,
-    );
-  }
 }
 
 fn serve(
