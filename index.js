@@ -2,10 +2,14 @@
 // isolated-vm-rs: the public module. A thin facade over the native binding (binding.js loads
 // the addon: a local build, else the platform package); the logic lives in Rust.
 const util = require('node:util');
-// Every check Node has; runtimes that lack one (Deno has no `isExternal`) answer false.
-const types = new Proxy(util.types, {
-  get: (t, name) => (typeof t[name] === 'function' ? t[name] : () => false),
-});
+// The checks used here; one a runtime lacks (Deno has no `isExternal`) answers false. A plain
+// object, read at load: these run for every value copied.
+const types = Object.fromEntries([
+  'isArgumentsObject', 'isArrayBuffer', 'isBooleanObject', 'isBoxedPrimitive', 'isDataView', 'isDate',
+  'isExternal', 'isGeneratorObject', 'isMap', 'isMapIterator', 'isModuleNamespaceObject', 'isNativeError',
+  'isNumberObject', 'isPromise', 'isProxy', 'isRegExp', 'isSet', 'isSetIterator', 'isSharedArrayBuffer',
+  'isStringObject', 'isSymbolObject', 'isTypedArray', 'isWeakMap', 'isWeakSet',
+].map((name) => [name, typeof util.types[name] === 'function' ? util.types[name] : () => false]));
 const binding = require('./binding.js');
 // `node --expose-gc`: guests get `gc()` too (SPEC §5), as in isolated-vm, whose guests share
 // Node's V8 flags. Effective when this is the first load in the process (before any isolate).

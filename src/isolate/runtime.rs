@@ -180,7 +180,8 @@ impl Origin {
 }
 
 /// Creates the V8 isolate with limits and callbacks installed, and its [`Core`] (also kept in
-/// an isolate slot). Isolate thread only.
+/// an isolate slot). On the thread that calls `new Isolate()`, which hands it to the isolate's
+/// thread.
 pub fn create(state: Arc<SharedState>, options: IsolateOptions) -> (v8::OwnedIsolate, Rc<Core>) {
   let memory = state.memory.clone();
   // As isolated-vm: the old generation gets the limit, the young generation comes on top.
