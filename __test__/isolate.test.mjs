@@ -132,3 +132,18 @@ test('cpuTime never goes down across many short calls and grows with them', () =
   assert.ok(last - start <= wall * 2n, `cpu ${last - start} ns for ${wall} ns of wall time`);
   isolate.dispose();
 });
+
+test('the context made with a new isolate is clean when createContext takes it over', () => {
+  const isolate = new ivm.Isolate();
+  // Compiling before any context exists uses the spare; a syntax error is thrown from it.
+  assert.throws(() => isolate.compileScriptSync('let let = 1'), { name: 'SyntaxError' });
+  const script = isolate.compileScriptSync('globalThis.ran = (globalThis.ran || 0) + 1');
+  const first = isolate.createContextSync();
+  const second = isolate.createContextSync();
+  const names = 'Object.getOwnPropertyNames(globalThis).sort().join()';
+  assert.equal(first.evalSync(names), second.evalSync(names));
+  assert.equal(script.runSync(first), 1);
+  assert.equal(script.runSync(second), 1);
+  assert.equal(first.evalSync('typeof ran'), 'number');
+  isolate.dispose();
+});
