@@ -102,6 +102,13 @@ let library = null;
 // visit() returns -(id + 1) for an object seen before, a type code (< 100) for a cloneable
 // object (registering it), or 100 for an object that cannot be cloned.
 binding.__setHelpers({
+  // isolate.getHeapStatistics*() on the host, in the order of src/isolate/ops/heap.rs.
+  heapStatistics: (total_heap_size, total_heap_size_executable, total_physical_size, total_available_size,
+    used_heap_size, heap_size_limit, malloced_memory, peak_malloced_memory, does_zap_garbage,
+    externally_allocated_size) => ({
+    total_heap_size, total_heap_size_executable, total_physical_size, total_available_size, used_heap_size,
+    heap_size_limit, malloced_memory, peak_malloced_memory, does_zap_garbage, externally_allocated_size,
+  }),
   visit(seen, v) {
     const id = seen.get(v);
     if (id !== undefined) return -(id + 1);

@@ -147,3 +147,18 @@ test('the context made with a new isolate is clean when createContext takes it o
   assert.equal(first.evalSync('typeof ran'), 'number');
   isolate.dispose();
 });
+
+test('heap statistics have the same fields in the same order on both faces, sync and async', async () => {
+  const isolate = new ivm.Isolate({ memoryLimit: 32 });
+  const context = isolate.createContextSync();
+  context.global.setSync('ivm', ivm);
+  const guestKeys = context.evalSync('Object.keys(new ivm.Isolate().getHeapStatisticsSync()).join()');
+  const sync = isolate.getHeapStatisticsSync();
+  const async = await isolate.getHeapStatistics();
+  assert.equal(Object.keys(sync).join(), guestKeys);
+  assert.equal(Object.keys(async).join(), guestKeys);
+  assert.equal(guestKeys, 'total_heap_size,total_heap_size_executable,total_physical_size,total_available_size,' +
+    'used_heap_size,heap_size_limit,malloced_memory,peak_malloced_memory,does_zap_garbage,externally_allocated_size');
+  assert.ok(sync.heap_size_limit >= 32 * 1024 * 1024 && sync.total_heap_size >= sync.used_heap_size);
+  isolate.dispose();
+});

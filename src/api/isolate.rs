@@ -200,16 +200,18 @@ impl Isolate {
       flavor,
       Box::new(|rt| Ok(crate::isolate::ops::heap::statistics(rt))),
       |env, fields| {
-        let mut obj = std::ptr::null_mut();
-        // SAFETY: Node's thread, valid env.
-        js::check(unsafe { sys::napi_create_object(env, &mut obj) })?;
-        for (k, v) in fields {
-          let mut n = std::ptr::null_mut();
-          // SAFETY: as above.
-          js::check(unsafe { sys::napi_create_double(env, v, &mut n) })?;
-          js::set_named(env, obj, k, n)?;
+        // The object is an object literal of `index.js`'s `heapStatistics` helper, which
+        // names the fields in this order: one call instead of a property store per field.
+        let mut args = [std::ptr::null_mut(); 10];
+        for (slot, (_, v)) in args.iter_mut().zip(fields) {
+          // SAFETY: Node's thread, valid env.
+          js::check(unsafe { sys::napi_create_double(env, v, slot) })?;
         }
-        Ok(obj)
+        Ok(crate::bridge::convert::call_helper(
+          env,
+          "heapStatistics",
+          &args,
+        )?)
       },
     )?;
     Ok(Raw(v))

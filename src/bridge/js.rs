@@ -144,6 +144,16 @@ pub fn set_named(
   name: &str,
   value: sys::napi_value,
 ) -> napi::Result<()> {
+  // As in `get_named`: napi_set_named_property makes the key internalised in one step, where a
+  // plain string key is made and then internalised by the store.
+  let mut buf = [0u8; 64];
+  if name.len() < buf.len() && !name.as_bytes().contains(&0) {
+    buf[..name.len()].copy_from_slice(name.as_bytes());
+    // SAFETY: valid env and handles; `buf` is NUL-terminated UTF-8.
+    return check(unsafe {
+      sys::napi_set_named_property(env, obj, buf.as_ptr() as *const _, value)
+    });
+  }
   let key = string(env, name)?;
   // SAFETY: valid env and handles.
   check(unsafe { sys::napi_set_property(env, obj, key, value) })

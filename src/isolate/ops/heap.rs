@@ -4,7 +4,8 @@
 use crate::isolate::Runtime;
 use std::sync::atomic::Ordering;
 
-/// The fields in SPEC order. The head-room granted near the memory limit is not reported as
+/// The fields in SPEC order (the host face's `heapStatistics` helper in `index.js` names them in
+/// this order). The head-room granted near the memory limit is not reported as
 /// available; externally allocated memory is what the isolate's ArrayBuffers hold.
 pub fn statistics(rt: &mut Runtime) -> [(&'static str, f64); 10] {
   let s = rt.isolate.get_heap_statistics();
