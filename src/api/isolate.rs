@@ -207,11 +207,7 @@ impl Isolate {
           // SAFETY: Node's thread, valid env.
           js::check(unsafe { sys::napi_create_double(env, v, slot) })?;
         }
-        Ok(crate::bridge::convert::call_helper(
-          env,
-          "heapStatistics",
-          &args,
-        )?)
+        crate::bridge::convert::call_helper(env, "heapStatistics", &args)
       },
     )?;
     Ok(Raw(v))
