@@ -17,8 +17,8 @@ if (typeof globalThis.gc === 'function') binding.__exposeGc();
 
 // The hottest sync methods are plain Node-API functions (src/api/fast.rs). `applySync` reads
 // the first elements of a short argument array here, where that is cheap, and passes them on.
+const natives = binding.__installFastMethods(binding.Script, binding.Context, binding.Reference, binding.Isolate, binding.Module);
 {
-  const natives = binding.__installFastMethods(binding.Script, binding.Context, binding.Reference, binding.Isolate, binding.Module);
   const applySyncNative = natives.applySync;
   const applySync = {
     applySync(receiver, args, options) {
@@ -342,7 +342,7 @@ binding.__setHelpers({
 
 // Constructors called without `new` throw isolated-vm's TypeError instead of wrapping `this`.
 // Instances are frozen, as in isolated-vm.
-function requireNew(C) {
+function requireNew(C, factory) {
   const proxy = new Proxy(C, {
     apply() {
       throw new TypeError(`\`${C.name}\` must be called with \`new\``);
@@ -350,8 +350,12 @@ function requireNew(C) {
     // Subclass instances stay open for their own constructors. A direct `new` constructs the
     // class itself: with the proxy as `new.target`, V8 would give every instance a map of its
     // own, and every property and the freeze would then make new maps (4 µs per object).
+    // `factory` (src/api/fast.rs) runs the class's constructor and makes the object without
+    // napi-rs's per-object bookkeeping.
     construct(target, args, newTarget) {
-      if (newTarget === proxy) return Object.freeze(Reflect.construct(target, args));
+      if (newTarget === proxy) {
+        return Object.freeze(factory === undefined ? Reflect.construct(target, args) : factory(args[0], args[1]));
+      }
       return Reflect.construct(target, args, newTarget);
     },
   });
@@ -428,8 +432,8 @@ for (const [C, length] of lengths) {
   Object.freeze(C);
 }
 const Isolate = requireNew(binding.Isolate);
-const Reference = requireNew(binding.Reference);
-const ExternalCopy = requireNew(binding.ExternalCopy);
+const Reference = requireNew(binding.Reference, natives.newReference);
+const ExternalCopy = requireNew(binding.ExternalCopy, natives.newExternalCopy);
 const Callback = requireNew(binding.Callback);
 const { Context, Script } = binding;
 

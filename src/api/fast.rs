@@ -316,6 +316,95 @@ fn define<M: Method>(env: sys::napi_env, proto: sys::napi_value) -> napi::Result
   js::define_data(env, proto, key, f, sys::PropertyAttributes::enumerable)
 }
 
+/// Sets method `M` on `obj` under its name, for a wrapper in `index.js`.
+fn export<M: Method>(env: sys::napi_env, obj: sys::napi_value) -> napi::Result<()> {
+  js::set_named(env, obj, M::NAME, function::<M>(env)?)
+}
+
+/// `new Reference(value, options)` / `new ExternalCopy(value, options)` as `index.js` calls them
+/// for a direct `new` (not a subclass's): the class's own constructor, and the object made by
+/// `api/instance.rs` instead of by napi-rs's construct path (its per-object bookkeeping).
+trait Factory: napi::bindgen_prelude::ObjectFinalize + TypeTag + Sized + 'static {
+  /// The registered class name, NUL-terminated.
+  const CLASS: &'static str;
+  /// The function's JS name.
+  const NAME: &'static str;
+  /// The class's constructor.
+  fn construct(env: Env, value: Unknown, options: Option<Unknown>) -> napi::Result<Self>;
+}
+
+impl Factory for Reference {
+  const CLASS: &'static str = "Reference\0";
+  const NAME: &'static str = "newReference";
+  fn construct(env: Env, value: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
+    Reference::constructor(env, value, options)
+  }
+}
+
+impl Factory for crate::api::external_copy::ExternalCopy {
+  const CLASS: &'static str = "ExternalCopy\0";
+  const NAME: &'static str = "newExternalCopy";
+  fn construct(env: Env, value: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
+    Self::constructor(env, value, options)
+  }
+}
+
+unsafe extern "C" fn factory<F: Factory>(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  let run = || -> napi::Result<sys::napi_value> {
+    let mut argc = 2;
+    let mut argv = [null_mut(); 2];
+    // SAFETY: the live callback info of this call; argv has room for argc values (missing
+    // ones are `undefined`).
+    js::check(unsafe {
+      sys::napi_get_cb_info(
+        env,
+        info,
+        &mut argc,
+        argv.as_mut_ptr(),
+        null_mut(),
+        null_mut(),
+      )
+    })?;
+    let value = F::construct(
+      Env::from(env),
+      unknown(env, argv[0]),
+      optional(env, argv[1]),
+    )?;
+    crate::api::instance::new(env, F::CLASS, value)
+  };
+  let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+    .map_err(napi::bindgen_prelude::panic_to_error)
+    .and_then(|r| r);
+  match out {
+    Ok(v) => v,
+    Err(e) => {
+      // SAFETY: Node's thread, inside the callback; an error already thrown stays pending.
+      unsafe { napi::JsError::from(e).throw_into(env) };
+      null_mut()
+    }
+  }
+}
+
+/// Sets factory `F` on `obj` under its name, for `index.js`.
+fn export_factory<F: Factory>(env: sys::napi_env, obj: sys::napi_value) -> napi::Result<()> {
+  let mut f = null_mut();
+  // SAFETY: valid env; the name is passed with its length; the callback is a plain function.
+  js::check(unsafe {
+    sys::napi_create_function(
+      env,
+      F::NAME.as_ptr().cast(),
+      F::NAME.len() as isize,
+      Some(factory::<F>),
+      null_mut(),
+      &mut f,
+    )
+  })?;
+  js::set_named(env, obj, F::NAME, f)
+}
+
 /// Installs the fast methods on the classes' prototypes (called once by `index.js`), and
 /// returns, by name, those `index.js` wraps (`reference.applySync`, which gets the first
 /// elements of its argument array spread, and the compile methods, which get their option
@@ -355,30 +444,12 @@ pub fn install(
   let mut wrapped = null_mut();
   // SAFETY: Node's thread, valid env.
   js::check(unsafe { sys::napi_create_object(e, &mut wrapped) })?;
-  js::set_named(e, wrapped, ApplySync::NAME, function::<ApplySync>(e)?)?;
-  js::set_named(
-    e,
-    wrapped,
-    CompileScriptSync::NAME,
-    function::<CompileScriptSync>(e)?,
-  )?;
-  js::set_named(
-    e,
-    wrapped,
-    CompileScript::NAME,
-    function::<CompileScript>(e)?,
-  )?;
-  js::set_named(
-    e,
-    wrapped,
-    CompileModuleSync::NAME,
-    function::<CompileModuleSync>(e)?,
-  )?;
-  js::set_named(
-    e,
-    wrapped,
-    CompileModule::NAME,
-    function::<CompileModule>(e)?,
-  )?;
+  export::<ApplySync>(e, wrapped)?;
+  export::<CompileScriptSync>(e, wrapped)?;
+  export::<CompileScript>(e, wrapped)?;
+  export::<CompileModuleSync>(e, wrapped)?;
+  export::<CompileModule>(e, wrapped)?;
+  export_factory::<Reference>(e, wrapped)?;
+  export_factory::<crate::api::external_copy::ExternalCopy>(e, wrapped)?;
   Ok(Raw(wrapped))
 }
