@@ -7,6 +7,7 @@ pub mod api;
 pub mod bridge;
 pub mod error;
 pub mod guest;
+pub mod ids;
 pub mod isolate;
 pub mod platform;
 pub mod transfer;

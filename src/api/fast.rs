@@ -24,13 +24,12 @@ use napi::bindgen_prelude::{ClassInstance, FromNapiValue, TypeTag, Unknown};
 use napi::{sys, Env, JsValue};
 use std::any::TypeId;
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::ffi::c_void;
 use std::ptr::null_mut;
 
 thread_local! {
   /// Native objects (address, class) whose JS object passed the type-tag check.
-  static CHECKED: RefCell<HashSet<(usize, TypeId)>> = RefCell::new(HashSet::new());
+  static CHECKED: RefCell<crate::ids::IdSet<(usize, TypeId)>> = RefCell::new(crate::ids::IdSet::default());
 }
 
 /// Forgets `native` as checked: called when a native object of these classes is dropped, so

@@ -38,7 +38,7 @@ pub struct EnvData {
   /// Host values referenced from isolates (`HostRef` ids → napi references; `true` when the
   /// value is a primitive kept in a wrapper object, since references to primitives need a newer
   /// Node-API).
-  host_refs: RefCell<HashMap<u32, (sys::napi_ref, bool)>>,
+  host_refs: RefCell<crate::ids::IdMap<u32, (sys::napi_ref, bool)>>,
   next_host_id: Cell<u32>,
 }
 
@@ -86,7 +86,7 @@ impl EnvData {
         sync_requests: OnceCell::new(),
         inline_waiter: OnceCell::new(),
         isolates: RefCell::new(Vec::new()),
-        host_refs: RefCell::new(HashMap::new()),
+        host_refs: RefCell::new(crate::ids::IdMap::default()),
         next_host_id: Cell::new(1),
       });
       ptr = Box::into_raw(data) as *mut c_void;

@@ -33,31 +33,32 @@ pub struct GuestState {
   /// The Reference class.
   pub reference_template: Option<v8::Global<v8::FunctionTemplate>>,
   /// Targets of guest Reference objects, by the id in their internal field.
-  pub targets: HashMap<u32, Arc<HostRef>>,
+  pub targets: crate::ids::IdMap<u32, Arc<HostRef>>,
   /// Values of this isolate behind `new ivm.Reference(value)` objects: value and `typeof`.
-  pub locals: HashMap<u32, (v8::Global<v8::Value>, crate::isolate::ops::register::Info)>,
+  pub locals: crate::ids::IdMap<u32, (v8::Global<v8::Value>, crate::isolate::ops::register::Info)>,
   /// The ExternalCopy class.
   pub copy_template: Option<v8::Global<v8::FunctionTemplate>>,
   /// Data behind guest ExternalCopy objects, by id.
-  pub copies: HashMap<u32, Arc<crate::transfer::external::ExternalData>>,
+  pub copies: crate::ids::IdMap<u32, Arc<crate::transfer::external::ExternalData>>,
   /// Targets of guest Reference objects to values of other isolates.
-  pub remotes: HashMap<u32, IsolateRef>,
+  pub remotes: crate::ids::IdMap<u32, IsolateRef>,
   /// Functions of other threads behind guest callback functions, by id.
-  pub callbacks: HashMap<u32, callback::Callee>,
+  pub callbacks: crate::ids::IdMap<u32, callback::Callee>,
   /// `new ivm.Callback(fn, opts)` objects of this isolate: function and mode.
-  pub own_callbacks: HashMap<u32, (v8::Global<v8::Function>, crate::isolate::flavor::Flavor)>,
+  pub own_callbacks:
+    crate::ids::IdMap<u32, (v8::Global<v8::Function>, crate::isolate::flavor::Flavor)>,
   /// Single-use tokens (`derefInto()`) and the handle they stand for until used.
-  pub tokens: HashMap<u32, Option<Handle>>,
+  pub tokens: crate::ids::IdMap<u32, Option<Handle>>,
   /// The token class.
   pub token_template: Option<v8::Global<v8::FunctionTemplate>>,
   /// The Callback class.
   pub callback_template: Option<v8::Global<v8::FunctionTemplate>>,
   /// Isolates, contexts and scripts held by guest objects.
-  pub nested: HashMap<u32, nested::Nested>,
+  pub nested: crate::ids::IdMap<u32, nested::Nested>,
   /// Other classes by name (Isolate, Context, Script).
   pub templates: HashMap<&'static str, v8::Global<v8::FunctionTemplate>>,
   /// Promises waiting for the host: resolver and the context to settle it in.
-  pub pending: HashMap<u32, (v8::Global<v8::PromiseResolver>, v8::Global<v8::Context>)>,
+  pub pending: crate::ids::IdMap<u32, (v8::Global<v8::PromiseResolver>, v8::Global<v8::Context>)>,
   /// Asynchronous `module.instantiate()` linkers under way.
   pub linkers: nested::module::Linkers,
   next: u32,

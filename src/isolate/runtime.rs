@@ -9,7 +9,6 @@ use crate::error::msg;
 use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_out;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ffi::c_void;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -29,13 +28,13 @@ pub struct RefEntry {
 #[derive(Default)]
 pub struct Tables {
   /// Contexts by id (shared, so a run holds its context without a new V8 handle).
-  pub contexts: HashMap<u32, Rc<v8::Global<v8::Context>>>,
+  pub contexts: crate::ids::IdMap<u32, Rc<v8::Global<v8::Context>>>,
   /// Compiled scripts by id.
-  pub scripts: HashMap<u32, ScriptEntry>,
+  pub scripts: crate::ids::IdMap<u32, ScriptEntry>,
   /// Referenced values by id.
-  pub references: HashMap<u32, RefEntry>,
+  pub references: crate::ids::IdMap<u32, RefEntry>,
   /// Compiled modules by id.
-  pub modules: HashMap<u32, ModuleEntry>,
+  pub modules: crate::ids::IdMap<u32, ModuleEntry>,
   /// Set by a body while it compiles; a failure then is a compile error (location appended).
   pub compiling: bool,
   /// Set when converting the result attached promise handlers (`promise: true`), so one more
