@@ -39,7 +39,8 @@ pub fn new<'s, T: Copy>(
     unsafe { v8::String::new_external_twobyte_raw(scope, data as *mut u16, units.len(), free_two) }
   };
   match s {
-    None => release(data, bytes), // V8 did not take the buffer: it is ours to give back.
+    // SAFETY: V8 did not take the buffer: it is ours to give back, once.
+    None => unsafe { release(data, bytes) },
     // Over the limit now: a full GC decides on what is alive (its epilogue disposes the
     // isolate if that is still too much), as V8 does for external memory it is told about.
     Some(_) if state.would_exceed(0) => scope.low_memory_notification(),
@@ -65,11 +66,14 @@ fn allocate(state: Arc<MemoryState>, src: *const u8, len: usize) -> Option<*mut 
   }
 }
 
-/// Takes `len` bytes at `data` (made by [`allocate`]) off the account and frees the buffer.
-fn release(data: *mut u8, len: usize) {
+/// Takes `len` bytes at `data` off the account and frees the buffer.
+///
+/// # Safety
+/// `data` was returned by [`allocate`] for `len` bytes and is released once.
+unsafe fn release(data: *mut u8, len: usize) {
   crate::unwind::contain((), || {
-    // SAFETY: `data` is HEADER bytes into a buffer from `allocate`, whose header holds the
-    // Arc leaked there; both are reclaimed exactly once, here.
+    // SAFETY: per the contract, `data` is HEADER bytes into a buffer from `allocate`, whose
+    // header holds the Arc leaked there; both are reclaimed exactly once, here.
     unsafe {
       let base = data.sub(HEADER);
       let state = Arc::from_raw((base as *const *const MemoryState).read());
@@ -82,10 +86,14 @@ fn release(data: *mut u8, len: usize) {
   });
 }
 
+/// V8's destructor of a one-byte string made in [`new`].
 unsafe extern "C" fn free_one(data: *mut std::ffi::c_char, len: usize) {
-  release(data as *mut u8, len);
+  // SAFETY: V8 calls this once, with the buffer and length it was given in `new`.
+  unsafe { release(data as *mut u8, len) };
 }
 
+/// V8's destructor of a two-byte string made in [`new`] (`len` in units).
 unsafe extern "C" fn free_two(data: *mut u16, len: usize) {
-  release(data as *mut u8, len * 2);
+  // SAFETY: as in `free_one`.
+  unsafe { release(data as *mut u8, len * 2) };
 }
