@@ -108,7 +108,7 @@ unsafe extern "C" fn callback<M: Method>(
   env: sys::napi_env,
   info: sys::napi_callback_info,
 ) -> sys::napi_value {
-  let run = || -> napi::Result<Raw> {
+  let run = || -> napi::Result<sys::napi_value> {
     let mut argc = MAX_ARGS;
     let mut argv = [null_mut(); MAX_ARGS];
     let mut this = null_mut();
@@ -132,19 +132,49 @@ unsafe extern "C" fn callback<M: Method>(
     let Some(native) = (unsafe { receiver::<M::Class>(env, this) }) else {
       return Err(js::type_error(env, "Illegal invocation"));
     };
-    M::call(native, Env::from(env), &argv, argc)
+    M::call(native, Env::from(env), &argv, argc).map(|r| r.0)
   };
+  guarded(env, run)
+}
+
+/// The body of a plain Node-API callback: its value, or, for an error or a panic, null with the
+/// error thrown (an error already thrown stays pending).
+fn guarded(
+  env: sys::napi_env,
+  run: impl FnOnce() -> napi::Result<sys::napi_value>,
+) -> sys::napi_value {
   let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
     .map_err(napi::bindgen_prelude::panic_to_error)
     .and_then(|r| r);
   match out {
-    Ok(v) => v.0,
+    Ok(v) => v,
     Err(e) => {
-      // SAFETY: Node's thread, inside the callback; an error already thrown stays pending.
+      // SAFETY: Node's thread, inside the callback.
       unsafe { napi::JsError::from(e).throw_into(env) };
       null_mut()
     }
   }
+}
+
+/// A JS function `name` calling the plain Node-API callback `cb`.
+fn js_function(
+  env: sys::napi_env,
+  name: &'static str,
+  cb: unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value,
+) -> napi::Result<sys::napi_value> {
+  let mut f = null_mut();
+  // SAFETY: valid env; the name is passed with its length; the callback is a plain function.
+  js::check(unsafe {
+    sys::napi_create_function(
+      env,
+      name.as_ptr().cast(),
+      name.len() as isize,
+      Some(cb),
+      null_mut(),
+      &mut f,
+    )
+  })?;
+  Ok(f)
 }
 
 /// Defines a [`Method`]: `name: Class, "jsName" [, receiver first] => |this, env, e, args, argc| body`
@@ -292,19 +322,7 @@ method!(Evaluate: Module, "evaluate", false => |this, env, e, a, _argc| {
 
 /// Method `M` as a JS function.
 fn function<M: Method>(env: sys::napi_env) -> napi::Result<sys::napi_value> {
-  let mut f = null_mut();
-  // SAFETY: valid env; the name is passed with its length; the callback is a plain function.
-  js::check(unsafe {
-    sys::napi_create_function(
-      env,
-      M::NAME.as_ptr().cast(),
-      M::NAME.len() as isize,
-      Some(callback::<M>),
-      null_mut(),
-      &mut f,
-    )
-  })?;
-  Ok(f)
+  js_function(env, M::NAME, callback::<M>)
 }
 
 /// Defines method `M` on `proto` with the attributes napi-rs gives methods (enumerable, not
@@ -374,34 +392,12 @@ unsafe extern "C" fn factory<F: Factory>(
     )?;
     crate::api::instance::new(env, F::CLASS, value)
   };
-  let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
-    .map_err(napi::bindgen_prelude::panic_to_error)
-    .and_then(|r| r);
-  match out {
-    Ok(v) => v,
-    Err(e) => {
-      // SAFETY: Node's thread, inside the callback; an error already thrown stays pending.
-      unsafe { napi::JsError::from(e).throw_into(env) };
-      null_mut()
-    }
-  }
+  guarded(env, run)
 }
 
 /// Sets factory `F` on `obj` under its name, for `index.js`.
 fn export_factory<F: Factory>(env: sys::napi_env, obj: sys::napi_value) -> napi::Result<()> {
-  let mut f = null_mut();
-  // SAFETY: valid env; the name is passed with its length; the callback is a plain function.
-  js::check(unsafe {
-    sys::napi_create_function(
-      env,
-      F::NAME.as_ptr().cast(),
-      F::NAME.len() as isize,
-      Some(factory::<F>),
-      null_mut(),
-      &mut f,
-    )
-  })?;
-  js::set_named(env, obj, F::NAME, f)
+  js::set_named(env, obj, F::NAME, js_function(env, F::NAME, factory::<F>)?)
 }
 
 /// Installs the fast methods on the classes' prototypes (called once by `index.js`), and
