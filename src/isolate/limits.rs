@@ -63,7 +63,7 @@ fn backing_store(state: &MemoryState, len: usize, zeroed: bool) -> *mut c_void {
     }
   };
   if !ptr.is_null() {
-    state.external.fetch_add(len, Ordering::Relaxed);
+    state.charge(len);
     state.refused.store(false, Ordering::Relaxed);
   }
   ptr
@@ -71,10 +71,7 @@ fn backing_store(state: &MemoryState, len: usize, zeroed: bool) -> *mut c_void {
 
 unsafe extern "C" fn free(state: &MemoryState, data: *mut c_void, len: usize) {
   crate::unwind::contain((), || {
-    state.external.fetch_sub(
-      len.min(state.external.load(Ordering::Relaxed)),
-      Ordering::Relaxed,
-    );
+    state.uncharge(len);
     // SAFETY: `data` came from our malloc/calloc above (V8 frees only what this allocator made).
     unsafe { libc::free(data) };
   });

@@ -7,7 +7,6 @@
 //! bytes off that isolate's account.
 
 use crate::transfer::memory::MemoryState;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Strings of at least this many bytes (1024 one-byte or 512 two-byte units) are made
@@ -41,10 +40,7 @@ pub fn new<'s, T: Copy>(
   match s {
     // SAFETY: V8 did not take the buffer: it is ours to give back, once.
     None => unsafe { release(data, bytes) },
-    // Over the limit now: a full GC decides on what is alive (its epilogue disposes the
-    // isolate if that is still too much), as V8 does for external memory it is told about.
-    Some(_) if state.would_exceed(0) => scope.low_memory_notification(),
-    Some(_) => {}
+    Some(_) => state.collect_if_over(scope),
   }
   s
 }
@@ -56,7 +52,7 @@ fn allocate(state: Arc<MemoryState>, src: *const u8, len: usize) -> Option<*mut 
   if base.is_null() {
     return None;
   }
-  state.external.fetch_add(len, Ordering::Relaxed);
+  state.charge(len);
   // SAFETY: `base` has room for the header and `len` bytes; `src` holds `len` bytes and does
   // not overlap the new allocation. malloc's alignment suits the pointer written first.
   unsafe {
@@ -77,10 +73,7 @@ unsafe fn release(data: *mut u8, len: usize) {
     unsafe {
       let base = data.sub(HEADER);
       let state = Arc::from_raw((base as *const *const MemoryState).read());
-      state.external.fetch_sub(
-        len.min(state.external.load(Ordering::Relaxed)),
-        Ordering::Relaxed,
-      );
+      state.uncharge(len);
       libc::free(base as *mut libc::c_void);
     }
   });

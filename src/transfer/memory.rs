@@ -113,6 +113,29 @@ impl MemoryState {
     self.counted().saturating_add(extra) > self.threshold.load(Ordering::Relaxed)
   }
 
+  /// Counts `len` more bytes of external memory (any thread).
+  pub fn charge(&self, len: usize) {
+    self.external.fetch_add(len, Ordering::Relaxed);
+  }
+
+  /// Takes `len` bytes of external memory off the account (any thread; never below zero).
+  pub fn uncharge(&self, len: usize) {
+    let _ = self
+      .external
+      .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+        Some(n.saturating_sub(len))
+      });
+  }
+
+  /// After charged memory arrived in `isolate` (locked by this thread): over the limit now, a
+  /// full GC decides on what is alive (its epilogue disposes the isolate if that is still too
+  /// much), as V8 does for external memory it is told about.
+  pub fn collect_if_over(&self, isolate: &mut v8::Isolate) {
+    if self.would_exceed(0) {
+      isolate.low_memory_notification();
+    }
+  }
+
   /// Records that the allocator refused a backing store (see [`MemoryState::refused`]).
   pub fn refuse(&self) {
     self.refused.store(true, Ordering::SeqCst);
@@ -123,10 +146,7 @@ unsafe extern "C" fn counted_free(data: *mut c_void, len: usize, deleter_data: *
   crate::unwind::contain((), || {
     // SAFETY: `deleter_data` is the Arc leaked in `counted_store`, reclaimed exactly once here.
     let state = unsafe { Arc::from_raw(deleter_data as *const MemoryState) };
-    state.external.fetch_sub(
-      len.min(state.external.load(Ordering::Relaxed)),
-      Ordering::Relaxed,
-    );
+    state.uncharge(len);
     // SAFETY: `data` came from malloc in `counted_store`.
     unsafe { libc::free(data) };
   });
@@ -154,7 +174,7 @@ pub fn counted_store(
   }
   // SAFETY: `ptr` has room for `bytes.len()` bytes and does not overlap `bytes`.
   unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr as *mut u8, bytes.len()) };
-  state.external.fetch_add(bytes.len(), Ordering::Relaxed);
+  state.charge(bytes.len());
   let data = Arc::into_raw(state.clone()) as *mut c_void;
   // SAFETY: the pointer/length pair is valid until V8 calls `counted_free` with `data`.
   Some(unsafe { v8::ArrayBuffer::new_backing_store_from_ptr(ptr, bytes.len(), counted_free, data) })

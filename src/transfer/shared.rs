@@ -9,7 +9,6 @@ use crate::transfer::memory::MemoryState;
 use parking_lot::Mutex;
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock, Weak};
 
 /// The memory of a SharedArrayBuffer and its keeper.
@@ -135,10 +134,7 @@ extern "C" fn release(_data: *mut std::ffi::c_void, _len: usize, keeper: *mut st
     let keeper = unsafe { Box::from_raw(keeper as *mut Keeper) };
     if let Some(state) = &keeper.charged {
       let len = keeper.mem.len();
-      state.external.fetch_sub(
-        len.min(state.external.load(Ordering::Relaxed)),
-        Ordering::Relaxed,
-      );
+      state.uncharge(len);
     }
   });
 }
@@ -150,13 +146,13 @@ pub fn to_guest<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   mem: &Arc<SharedMemory>,
 ) -> v8::Local<'s, v8::SharedArrayBuffer> {
-  let charged = scope.get_slot::<Arc<MemoryState>>().cloned();
-  if let Some(state) = &charged {
-    state.external.fetch_add(mem.len(), Ordering::Relaxed);
+  let account = scope.get_slot::<Arc<MemoryState>>().cloned();
+  if let Some(state) = &account {
+    state.charge(mem.len());
   }
   let keeper = Box::into_raw(Box::new(Keeper {
     mem: mem.clone(),
-    charged,
+    charged: account.clone(),
   })) as *mut std::ffi::c_void;
   // SAFETY: the memory stays valid while `keeper` holds the SharedMemory, and V8 calls
   // `release` once when its last SharedArrayBuffer over it is gone.
@@ -168,5 +164,9 @@ pub fn to_guest<'s>(
       keeper,
     )
   };
-  v8::SharedArrayBuffer::with_backing_store(scope, &store.make_shared())
+  let sab = v8::SharedArrayBuffer::with_backing_store(scope, &store.make_shared());
+  if let Some(state) = account {
+    state.collect_if_over(scope);
+  }
+  sab
 }
