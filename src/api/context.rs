@@ -11,7 +11,7 @@ use crate::isolate::options::{ClosureOptions, EvalOptions};
 use crate::isolate::IsolateHost;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::thrown::Thrown;
-use napi::bindgen_prelude::{ToNapiValue, Unknown};
+use napi::bindgen_prelude::Unknown;
 use napi::{sys, Env, JsValue};
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -207,8 +207,7 @@ impl Context {
       return Ok(Raw(js::undefined(e)?));
     }
     let reference = Reference::shared(self.global_slot.clone(), "object");
-    // SAFETY: Node's thread, valid env.
-    let v = unsafe { Reference::to_napi_value(e, reference) }?;
+    let v = crate::api::instance::new(e, "Reference\0", reference)?;
     let v = crate::bridge::js::frozen(e, v)?;
     let mut r = std::ptr::null_mut();
     // SAFETY: valid env and object.

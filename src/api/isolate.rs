@@ -13,7 +13,7 @@ use crate::isolate::remote::compile;
 pub use crate::isolate::remote::Unit;
 use crate::isolate::{IsolateHost, IsolateOptions};
 use crate::transfer::thrown::Thrown;
-use napi::bindgen_prelude::{ToNapiValue, Unknown};
+use napi::bindgen_prelude::Unknown;
 use napi::{sys, Env, JsValue};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -149,10 +149,8 @@ impl Isolate {
       Box::new(|rt| Ok(context::create(rt))),
       move |env, (id, global)| {
         let ctx = Context::new(host.clone(), id, global);
-        // SAFETY: Node's thread, valid env.
-        Ok(crate::bridge::js::frozen(env, unsafe {
-          Context::to_napi_value(env, ctx)
-        }?)?)
+        let obj = crate::api::instance::new(env, "Context\0", ctx)?;
+        Ok(crate::bridge::js::frozen(env, obj)?)
       },
     )?;
     Ok(Raw(v))

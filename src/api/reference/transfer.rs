@@ -12,7 +12,6 @@ use crate::isolate::IsolateHost;
 use crate::transfer::external::ExternalData;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::value::{Handle, Value};
-use napi::bindgen_prelude::ToNapiValue;
 use napi::sys;
 use std::sync::Arc;
 
@@ -37,10 +36,8 @@ pub fn out_to_napi(
     ),
     Out::Reference { id, type_of } => {
       let r = Reference::wrap(host.clone(), id, type_of);
-      // SAFETY: Node's thread, valid env.
-      Ok(crate::bridge::js::frozen(env, unsafe {
-        Reference::to_napi_value(env, r)
-      }?)?)
+      let obj = crate::api::instance::new(env, "Reference\0", r)?;
+      Ok(crate::bridge::js::frozen(env, obj)?)
     }
   }
 }
