@@ -347,18 +347,25 @@ function requireNew(C, factory) {
     apply() {
       throw new TypeError(`\`${C.name}\` must be called with \`new\``);
     },
-    // Subclass instances stay open for their own constructors. A direct `new` constructs the
-    // class itself: with the proxy as `new.target`, V8 would give every instance a map of its
-    // own, and every property and the freeze would then make new maps (4 µs per object).
-    // `factory` (src/api/fast.rs) runs the class's constructor and makes the object without
-    // napi-rs's per-object bookkeeping.
+    // `factory` (src/api/fast.rs) makes the object: an instance of the class itself, never with
+    // the proxy as `new.target` (V8 would give every instance a map of its own, and every
+    // property and the freeze would then make new maps: 4 µs per object), and without napi-rs's
+    // construct path (its per-object bookkeeping, and a finalizer that may not run inside a
+    // garbage collection). A subclass's instance gets the subclass's prototype. Every instance
+    // is frozen, a subclass's too, as in isolated-vm.
     construct(target, args, newTarget) {
-      if (newTarget === proxy) {
-        return Object.freeze(factory === undefined ? Reflect.construct(target, args) : factory(args[0], args[1]));
+      const object = factory(args[0], args[1]);
+      if (newTarget !== proxy) {
+        const { prototype } = newTarget;
+        if (prototype !== null && (typeof prototype === 'object' || typeof prototype === 'function')) {
+          Object.setPrototypeOf(object, prototype);
+        }
       }
-      return Reflect.construct(target, args, newTarget);
+      return Object.freeze(object);
     },
   });
+  // `X.prototype.constructor === X`, as in isolated-vm (the class itself stays unreachable).
+  Object.defineProperty(C.prototype, 'constructor', { value: proxy, writable: true, configurable: true });
   return proxy;
 }
 
@@ -422,6 +429,12 @@ function requireNew(C, factory) {
   }
 }
 
+const Isolate = requireNew(binding.Isolate, natives.newIsolate);
+const Reference = requireNew(binding.Reference, natives.newReference);
+const ExternalCopy = requireNew(binding.ExternalCopy, natives.newExternalCopy);
+const Callback = requireNew(binding.Callback, natives.newCallback);
+const { Context, Script } = binding;
+
 // Function.length as isolated-vm reports it (SPEC §1.1).
 const lengths = new Map([[binding.Isolate, 1], [binding.Reference, 2], [binding.ExternalCopy, 2], [binding.Callback, 2],
   [binding.Context, 0], [binding.Script, 0], [binding.Module, 0], [binding.ExternalCopyInto, 0]]);
@@ -431,11 +444,6 @@ for (const [C, length] of lengths) {
   Object.freeze(C.prototype);
   Object.freeze(C);
 }
-const Isolate = requireNew(binding.Isolate);
-const Reference = requireNew(binding.Reference, natives.newReference);
-const ExternalCopy = requireNew(binding.ExternalCopy, natives.newExternalCopy);
-const Callback = requireNew(binding.Callback);
-const { Context, Script } = binding;
 
 // NativeModule loads shared libraries compiled against Node's own V8 headers; their code cannot
 // run inside isolates of a different V8 (SPEC §5), so it exists only to fail clearly.

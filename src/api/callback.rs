@@ -4,6 +4,7 @@ use crate::api::options;
 use crate::bridge::convert;
 use crate::bridge::host_ref::{new_host_ref, CallbackHandle};
 use crate::bridge::js;
+use crate::error::msg;
 use crate::isolate::flavor::Flavor;
 use crate::transfer::thrown::Thrown;
 use napi::bindgen_prelude::Unknown;
@@ -42,11 +43,10 @@ pub fn handle_for(
   }))
 }
 
-#[napi_derive::napi]
 impl Callback {
-  /// `new Callback(fn, options)`.
-  #[napi(constructor, catch_unwind)]
-  pub fn constructor(env: Env, f: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
+  /// `new Callback(fn, options)`, as the factory that `index.js` constructs with calls it
+  /// (`api/fast.rs`).
+  pub fn create(env: Env, f: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
     let e = env.raw();
     if js::type_of(e, f.raw()) != sys::ValueType::napi_function {
       return Err(js::throw(
@@ -59,5 +59,16 @@ impl Callback {
     Ok(Callback {
       handle: handle_for(e, f.raw(), mode)?,
     })
+  }
+}
+
+#[napi_derive::napi]
+impl Callback {
+  /// The registered class's own constructor, which `index.js` never exposes: objects are made
+  /// by the factory (their finalizers must not be napi-rs's, which delete a Node-API reference
+  /// and so may not run inside a garbage collection; see `bridge/api_version.rs`).
+  #[napi(constructor, catch_unwind)]
+  pub fn constructor(env: Env) -> napi::Result<Self> {
+    Err(js::type_error(env.raw(), &msg::private_ctor("Callback")))
   }
 }

@@ -3,6 +3,7 @@
 use crate::api::handle::{RemoteHandle, Slot};
 use crate::api::options;
 use crate::api::reference::{import, out_to_napi, Reference};
+use crate::bridge::env::EnvData;
 use crate::bridge::js::{self, Failure, Raw};
 use crate::bridge::{self, Flavor, NodePtr};
 use crate::error::msg;
@@ -29,9 +30,11 @@ pub struct Context {
 impl Drop for Context {
   fn drop(&mut self) {
     crate::api::fast::forget(&*self);
+    // Dropped by the object's finalizer, which may run inside a garbage collection.
     if let Some((env, r)) = self.global_obj.borrow_mut().take() {
-      // SAFETY: finalizers run on the env's thread; the reference belongs to that env.
-      unsafe { sys::napi_delete_reference(env.get(), r.get()) };
+      if let Ok(data) = EnvData::get(env.get()) {
+        data.delete_ref_later(r.get());
+      }
     }
   }
 }

@@ -8,7 +8,7 @@ use crate::isolate::options::CopyOptions;
 use crate::transfer::external::{self, ExternalData};
 use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
-use napi::bindgen_prelude::{ToNapiValue, Unknown};
+use napi::bindgen_prelude::Unknown;
 use napi::{sys, Env, JsValue};
 use parking_lot::Mutex;
 use std::sync::Arc;
@@ -182,11 +182,10 @@ impl ExternalCopyInto {
   }
 }
 
-#[napi_derive::napi]
 impl ExternalCopy {
-  /// `new ExternalCopy(value, { transferList, transferOut })`.
-  #[napi(constructor, catch_unwind)]
-  pub fn constructor(env: Env, value: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
+  /// `new ExternalCopy(value, { transferList, transferOut })`, as the factory that `index.js`
+  /// constructs with calls it (`api/fast.rs`).
+  pub fn create(env: Env, value: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
     let e = env.raw();
     let data = (|| -> Result<_, Failure> {
       let o = options::object_arg(e, raw(options), "ExternalCopy", 2)?;
@@ -205,6 +204,20 @@ impl ExternalCopy {
     })()
     .map_err(|f| f.throw(e))?;
     Ok(ExternalCopy::wrap(data))
+  }
+}
+
+#[napi_derive::napi]
+impl ExternalCopy {
+  /// The registered class's own constructor, which `index.js` never exposes: objects are made
+  /// by the factory (their finalizers must not be napi-rs's, which delete a Node-API reference
+  /// and so may not run inside a garbage collection; see `bridge/api_version.rs`).
+  #[napi(constructor, catch_unwind)]
+  pub fn constructor(env: Env) -> napi::Result<Self> {
+    Err(js::type_error(
+      env.raw(),
+      &msg::private_ctor("ExternalCopy"),
+    ))
   }
 
   /// Materialises the copy here (`{ release }` releases this handle afterwards).
@@ -237,10 +250,8 @@ impl ExternalCopy {
         data: Mutex::new(Some(data)),
         transfer_in: o.transfer_in,
       };
-      // SAFETY: Node's thread, valid env.
-      Ok(crate::bridge::js::frozen(e, unsafe {
-        ExternalCopyInto::to_napi_value(e, token)
-      }?)?)
+      let object = crate::api::instance::new(e, "ExternalCopyInto\0", token)?;
+      Ok(crate::bridge::js::frozen(e, object)?)
     })();
     js::ret(e, out)
   }

@@ -338,31 +338,60 @@ fn export<M: Method>(env: sys::napi_env, obj: sys::napi_value) -> napi::Result<(
   js::set_named(env, obj, M::NAME, function::<M>(env)?)
 }
 
-/// `new Reference(value, options)` / `new ExternalCopy(value, options)` as `index.js` calls them
-/// for a direct `new` (not a subclass's): the class's own constructor, and the object made by
-/// `api/instance.rs` instead of by napi-rs's construct path (its per-object bookkeeping).
+/// `new Isolate(options)`, `new Reference(value, options)`, `new ExternalCopy(value, options)`
+/// and `new Callback(fn, options)` as `index.js` constructs them: the object is made by
+/// `api/instance.rs`, never by napi-rs's construct path (its per-object bookkeeping, and a
+/// finalizer that deletes a Node-API reference, which may not run inside a garbage collection).
 trait Factory: napi::bindgen_prelude::ObjectFinalize + TypeTag + Sized + 'static {
   /// The registered class name, NUL-terminated.
   const CLASS: &'static str;
   /// The function's JS name.
   const NAME: &'static str;
-  /// The class's constructor.
-  fn construct(env: Env, value: Unknown, options: Option<Unknown>) -> napi::Result<Self>;
+  /// The native object, from the constructor's first two arguments.
+  fn construct(env: sys::napi_env, args: [sys::napi_value; 2]) -> napi::Result<Self>;
+}
+
+impl Factory for crate::api::isolate::Isolate {
+  const CLASS: &'static str = "Isolate\0";
+  const NAME: &'static str = "newIsolate";
+  fn construct(env: sys::napi_env, args: [sys::napi_value; 2]) -> napi::Result<Self> {
+    Self::create(Env::from(env), optional(env, args[0]))
+  }
 }
 
 impl Factory for Reference {
   const CLASS: &'static str = "Reference\0";
   const NAME: &'static str = "newReference";
-  fn construct(env: Env, value: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
-    Reference::constructor(env, value, options)
+  fn construct(env: sys::napi_env, args: [sys::napi_value; 2]) -> napi::Result<Self> {
+    Self::create(
+      Env::from(env),
+      unknown(env, args[0]),
+      optional(env, args[1]),
+    )
   }
 }
 
 impl Factory for crate::api::external_copy::ExternalCopy {
   const CLASS: &'static str = "ExternalCopy\0";
   const NAME: &'static str = "newExternalCopy";
-  fn construct(env: Env, value: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
-    Self::constructor(env, value, options)
+  fn construct(env: sys::napi_env, args: [sys::napi_value; 2]) -> napi::Result<Self> {
+    Self::create(
+      Env::from(env),
+      unknown(env, args[0]),
+      optional(env, args[1]),
+    )
+  }
+}
+
+impl Factory for crate::api::callback::Callback {
+  const CLASS: &'static str = "Callback\0";
+  const NAME: &'static str = "newCallback";
+  fn construct(env: sys::napi_env, args: [sys::napi_value; 2]) -> napi::Result<Self> {
+    Self::create(
+      Env::from(env),
+      unknown(env, args[0]),
+      optional(env, args[1]),
+    )
   }
 }
 
@@ -385,11 +414,7 @@ unsafe extern "C" fn factory<F: Factory>(
         null_mut(),
       )
     })?;
-    let value = F::construct(
-      Env::from(env),
-      unknown(env, argv[0]),
-      optional(env, argv[1]),
-    )?;
+    let value = F::construct(env, argv)?;
     crate::api::instance::new(env, F::CLASS, value)
   };
   guarded(env, run)
@@ -444,7 +469,9 @@ pub fn install(
   export::<CompileScript>(e, wrapped)?;
   export::<CompileModuleSync>(e, wrapped)?;
   export::<CompileModule>(e, wrapped)?;
+  export_factory::<crate::api::isolate::Isolate>(e, wrapped)?;
   export_factory::<Reference>(e, wrapped)?;
   export_factory::<crate::api::external_copy::ExternalCopy>(e, wrapped)?;
+  export_factory::<crate::api::callback::Callback>(e, wrapped)?;
   Ok(Raw(wrapped))
 }

@@ -220,11 +220,10 @@ impl Isolate {
   }
 }
 
-#[napi_derive::napi]
 impl Isolate {
-  /// `new Isolate({ memoryLimit, onCatastrophicError, inspector, snapshot })`.
-  #[napi(constructor, catch_unwind)]
-  pub fn new(env: Env, options: Option<Unknown>) -> napi::Result<Self> {
+  /// `new Isolate({ memoryLimit, onCatastrophicError, inspector, snapshot })`, as the factory
+  /// that `index.js` constructs with calls it (`api/fast.rs`).
+  pub fn create(env: Env, options: Option<Unknown>) -> napi::Result<Self> {
     let raw = env.raw();
     let v = options.map(|u| u.raw()).unwrap_or(std::ptr::null_mut());
     let mut opts = parse_options(raw, v).map_err(|f| f.throw(raw))?;
@@ -233,6 +232,17 @@ impl Isolate {
     let host = IsolateHost::spawn(opts, hook).map_err(|t| js::throw(raw, t))?;
     EnvData::get(raw)?.track(&host);
     Ok(Isolate { host })
+  }
+}
+
+#[napi_derive::napi]
+impl Isolate {
+  /// The registered class's own constructor, which `index.js` never exposes: objects are made
+  /// by the factory (their finalizers must not be napi-rs's, which delete a Node-API reference
+  /// and so may not run inside a garbage collection; see `bridge/api_version.rs`).
+  #[napi(constructor, catch_unwind)]
+  pub fn constructor(env: Env) -> napi::Result<Self> {
+    Err(js::type_error(env.raw(), &msg::private_ctor("Isolate")))
   }
 
   /// Disposes the isolate; a second call throws "Isolate is already disposed".

@@ -167,6 +167,17 @@ impl EnvData {
     }
   }
 
+  /// Deletes reference `r` of this env on a later turn of its event loop. For finalizers: Node
+  /// runs them inside the garbage collection (see `bridge/api_version.rs`), where some Node
+  /// versions refuse to delete a reference (the process aborts).
+  pub fn delete_ref_later(&self, r: sys::napi_ref) {
+    let r = crate::bridge::NodePtr(r);
+    self.bridge.post(Box::new(move |env| {
+      // SAFETY: the env's thread; the reference belongs to this env and is deleted once.
+      unsafe { sys::napi_delete_reference(env, r.get()) };
+    }));
+  }
+
   /// Helper function `name` of the helper object (resolved once, then cached).
   pub fn helper_fn(&self, env: sys::napi_env, name: &'static str) -> napi::Result<sys::napi_value> {
     let cached = self.helper_fns.borrow().get(name).copied();

@@ -24,6 +24,7 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
+pub mod api_version;
 pub mod await_host;
 pub mod convert;
 pub mod env;

@@ -19,8 +19,9 @@ use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+pub use crate::platform::can_lock_here;
+
 unsafe extern "C" {
-  fn v8__Isolate__TryGetCurrent() -> *mut c_void;
   fn v8__Isolate__Enter(isolate: *mut c_void);
   fn v8__Isolate__Exit(isolate: *mut c_void);
   fn v8__Unlocker__CONSTRUCT(buf: *mut [usize; 1], isolate: *mut c_void);
@@ -34,12 +35,6 @@ pub enum Refused<F> {
   /// This thread has another isolate entered (a guest calling into a nested isolate): the
   /// call must go to the isolate's thread. The work comes back unrun.
   Elsewhere(F),
-}
-
-/// Whether this thread has no V8 isolate of ours entered, so it may take an isolate's lock.
-pub fn can_lock_here() -> bool {
-  // SAFETY: reads V8's per-thread current isolate; no other effect.
-  unsafe { v8__Isolate__TryGetCurrent().is_null() }
 }
 
 impl IsolateHost {

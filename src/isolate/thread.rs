@@ -376,6 +376,9 @@ impl IsolateHost {
             drop(m);
           }
         });
+        // The isolate's pages went to V8's pool, for the next isolate to reuse; they go back
+        // to the system once disposals pause.
+        crate::platform::pool::release_when_idle();
         let _ = exit_tx.send(());
       })
       .map_err(|e| Thrown::error(format!("Failed to start isolate thread: {e}")))?;
@@ -435,8 +438,16 @@ impl IsolateHost {
     Ok(())
   }
 
-  /// Ends the thread (idempotent; used by dispose, drop and environment cleanup).
+  /// Ends the thread (idempotent; used by dispose and environment cleanup). V8 frees the
+  /// isolate on its thread, after this returns.
   pub fn shutdown(&self) {
+    self.end(false);
+  }
+
+  /// Ends the thread; with `free_here` (the last handle to the isolate went: Node's garbage
+  /// collector collected it), V8 frees the isolate on this thread before this returns, and
+  /// V8's pool hands its pages back to the system, so that collection frees its memory.
+  fn end(&self, free_here: bool) {
     // A call issued while the isolate was idle is already running in isolated-vm (a pool
     // thread took it at once): it is run below rather than dropped with the queued ones.
     let done = self.state.done.load(Ordering::SeqCst);
@@ -460,18 +471,28 @@ impl IsolateHost {
         }
         teardown(&mut locker, &self.state);
         // Nothing can run in the isolate any more. What remains is V8's own teardown (about a
-        // quarter of a millisecond, most of it freeing its C++ heap's pages): the isolate's
-        // thread does it, woken by its channel closing, and exits.
-        {
+        // quarter of a millisecond, most of it freeing its C++ heap's pages): unless it is to
+        // happen here, the isolate's thread does it, woken by its channel closing, and exits.
+        if !free_here {
           let mut released = self.state.released.lock();
           if matches!(*released, Handover::Open) {
             *released = Handover::Handed(shared.clone());
           }
           // Closed: the thread has ended its work, and V8 frees the isolate on this thread.
         }
+        let heap = if free_here {
+          locker.get_heap_statistics().total_physical_size()
+        } else {
+          0
+        };
         drop(locker);
+        // The last Arc (unless a caller on another thread holds one for a moment): V8 frees
+        // the isolate here, its pages going to V8's pool.
         drop(shared);
         drop(sender);
+        if free_here {
+          crate::platform::pool::freed(heap);
+        }
         return;
       }
       drop(shared);
@@ -542,7 +563,7 @@ fn teardown(isolate: &mut v8::Isolate, state: &SharedState) {
 
 impl Drop for IsolateHost {
   fn drop(&mut self) {
-    self.shutdown();
+    self.end(true);
   }
 }
 

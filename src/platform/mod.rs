@@ -4,6 +4,7 @@
 //! whichever (possibly short-lived worker) thread first loads the addon. That thread then serves
 //! V8's delayed foreground tasks (see [`tasks`]).
 
+pub mod pool;
 pub mod tasks;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,10 +35,17 @@ pub fn ensure_initialized() {
         // the isolates of its group and builds it again whenever the group's last isolate
         // goes, which made every create-after-dispose pay for it (about 20% of the cost of
         // `new Isolate()` + `dispose()`). Node's own isolate plays this part for isolated-vm.
+        // It also hands V8's page pool back to the system (see [`pool`]), from any thread:
+        // shared, it is locked for that.
         let anchor = v8::Isolate::new(v8::CreateParams::default());
+        // SAFETY: created on this thread and entered here; it has no handles, finalizers,
+        // snapshot creator or C++ heap.
+        match unsafe { anchor.try_into_shared() } {
+          Ok(shared) => pool::set_anchor(shared),
+          Err(e) => std::mem::forget(e),
+        }
         let _ = tx.send(());
         tasks::serve_delayed();
-        drop(anchor);
       });
     // Without the thread V8 is never initialised; recv() then fails and isolate creation
     // reports the error instead of crashing.
@@ -51,6 +59,9 @@ fn init_v8() {
   // Node's own --max-old-space-size / --max-semi-space-size never reach this V8 (SPEC §2.10):
   // it has its own flag set, which starts from V8's defaults.
   v8::V8::set_flags_from_string("--no-freeze-flags-after-init");
+  // The page pool's release (see [`pool`]) is a memory-pressure signal, on which V8 would also
+  // drop the compiled WebAssembly code of every isolate in the process.
+  v8::V8::set_flags_from_string("--no-flush-liftoff-code");
   if EXPOSE_GC.load(Ordering::SeqCst) {
     v8::V8::set_flags_from_string("--expose-gc");
   }
@@ -61,6 +72,16 @@ fn init_v8() {
   let platform = v8::new_custom_platform(0, false, true, tasks::Router).make_shared();
   v8::V8::initialize_platform(platform);
   v8::V8::initialize();
+}
+
+unsafe extern "C" {
+  fn v8__Isolate__TryGetCurrent() -> *mut std::ffi::c_void;
+}
+
+/// Whether this thread has no V8 isolate of ours entered, so it may take an isolate's lock.
+pub fn can_lock_here() -> bool {
+  // SAFETY: reads V8's per-thread current isolate; no other effect.
+  unsafe { v8__Isolate__TryGetCurrent().is_null() }
 }
 
 /// The embedded V8's version string.

@@ -20,7 +20,7 @@ use crate::transfer::thrown::Thrown;
 use crate::transfer::value::Value;
 pub use dereference::{DerefTarget, Dereference};
 use host::Host;
-use napi::bindgen_prelude::{ToNapiValue, Unknown};
+use napi::bindgen_prelude::Unknown;
 use napi::{sys, Env, JsValue};
 use std::sync::Arc;
 pub use transfer::{import, out_to_napi, promise_of};
@@ -273,16 +273,26 @@ enum Target {
   Isolate(Arc<RemoteHandle>),
 }
 
-#[napi_derive::napi]
 impl Reference {
-  /// `new Reference(value)`: references to host values arrive with the data-model work.
-  #[napi(constructor, catch_unwind)]
-  pub fn constructor(env: Env, value: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
+  /// `new Reference(value, { unsafeInherit })`, as the factory that `index.js` constructs with
+  /// calls it (`api/fast.rs`).
+  pub fn create(env: Env, value: Unknown, options: Option<Unknown>) -> napi::Result<Self> {
     let e = env.raw();
     let o: ReferenceOptions =
       options::parse(e, raw(options), "Reference", 2).map_err(|f| f.throw(e))?;
     let target = host_ref::new_host_ref_with(e, value.raw(), o.unsafe_inherit)?;
     Ok(Reference::to_host(target))
+  }
+}
+
+#[napi_derive::napi]
+impl Reference {
+  /// The registered class's own constructor, which `index.js` never exposes: objects are made
+  /// by the factory (their finalizers must not be napi-rs's, which delete a Node-API reference
+  /// and so may not run inside a garbage collection; see `bridge/api_version.rs`).
+  #[napi(constructor, catch_unwind)]
+  pub fn constructor(env: Env) -> napi::Result<Self> {
+    Err(js::type_error(env.raw(), &msg::private_ctor("Reference")))
   }
 
   /// `typeof` of the referenced value (`"null"` for null).
@@ -363,10 +373,8 @@ impl Reference {
           self.slot.release();
         }
       }
-      // SAFETY: Node's thread, valid env.
-      Ok(crate::bridge::js::frozen(e, unsafe {
-        Dereference::to_napi_value(e, token)
-      }?)?)
+      let object = crate::api::instance::new(e, "Dereference\0", token)?;
+      Ok(crate::bridge::js::frozen(e, object)?)
     })();
     js::ret(e, out)
   }
