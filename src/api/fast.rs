@@ -359,41 +359,27 @@ impl Factory for crate::api::isolate::Isolate {
   }
 }
 
-impl Factory for Reference {
-  const CLASS: &'static str = "Reference\0";
-  const NAME: &'static str = "newReference";
-  fn construct(env: sys::napi_env, args: [sys::napi_value; 2]) -> napi::Result<Self> {
-    Self::create(
-      Env::from(env),
-      unknown(env, args[0]),
-      optional(env, args[1]),
-    )
-  }
+/// A factory for a class constructed as `new X(value, options)`.
+macro_rules! value_factory {
+  ($ty:ty, $class:literal, $name:literal) => {
+    impl Factory for $ty {
+      const CLASS: &'static str = $class;
+      const NAME: &'static str = $name;
+      fn construct(env: sys::napi_env, args: [sys::napi_value; 2]) -> napi::Result<Self> {
+        let (value, options) = (unknown(env, args[0]), optional(env, args[1]));
+        Self::create(Env::from(env), value, options)
+      }
+    }
+  };
 }
 
-impl Factory for crate::api::external_copy::ExternalCopy {
-  const CLASS: &'static str = "ExternalCopy\0";
-  const NAME: &'static str = "newExternalCopy";
-  fn construct(env: sys::napi_env, args: [sys::napi_value; 2]) -> napi::Result<Self> {
-    Self::create(
-      Env::from(env),
-      unknown(env, args[0]),
-      optional(env, args[1]),
-    )
-  }
-}
-
-impl Factory for crate::api::callback::Callback {
-  const CLASS: &'static str = "Callback\0";
-  const NAME: &'static str = "newCallback";
-  fn construct(env: sys::napi_env, args: [sys::napi_value; 2]) -> napi::Result<Self> {
-    Self::create(
-      Env::from(env),
-      unknown(env, args[0]),
-      optional(env, args[1]),
-    )
-  }
-}
+value_factory!(Reference, "Reference\0", "newReference");
+value_factory!(
+  crate::api::external_copy::ExternalCopy,
+  "ExternalCopy\0",
+  "newExternalCopy"
+);
+value_factory!(crate::api::callback::Callback, "Callback\0", "newCallback");
 
 unsafe extern "C" fn factory<F: Factory>(
   env: sys::napi_env,
