@@ -373,3 +373,37 @@ test('both faces: transfer options on a Reference to the other side', () => {
   assert.equal(context.evalSync(`try { hostFn.applySync(undefined, [], { timeout: 'x' }) } catch (e) { e.message }`), '`timeout` must be a 32-bit number');
   isolate.dispose();
 });
+
+// Issue 11 item 1: the explicit options on what is sent into an isolate (isolated-vm 5.0.4 gives
+// the same array on both faces).
+sameOnBothFaces('transfer options into an isolate: reference on every kind of value, externalCopy on arguments', `
+  const isolate = new ivm.Isolate();
+  const c = isolate.createContextSync();
+  c.global.setSync('ivm', ivm);
+  c.evalClosureSync('globalThis.a = [$0, $1, $2, $3]', [() => 1, { x: 1 }, 5, new ivm.ExternalCopy(2)], { arguments: { reference: true } });
+  const out = [c.evalSync('a.map(v => v instanceof ivm.Reference).join()'), c.evalSync('a.map(v => v.typeof).join()'), c.evalSync('a[0].applySync()'), c.evalSync('a[2].copySync()')];
+  c.evalClosureSync('globalThis.b = [$0, $1]', [{ x: 1 }, 's'], { arguments: { externalCopy: true } });
+  out.push(c.evalSync('b.map(v => v instanceof ivm.ExternalCopy).join() + ":" + b[0].copy().x + b[1].copy()'));
+  const fn = c.evalSync('(a, b) => [a instanceof ivm.ExternalCopy, b instanceof ivm.Reference].join()', { reference: true });
+  out.push(fn.applySync(undefined, [{ y: 2 }, 1], { arguments: { externalCopy: true } }), fn.applySync(undefined, [1, () => 2], { arguments: { reference: true } }));
+  c.global.setSync('f', () => 3, { reference: true });
+  out.push(c.evalSync('f instanceof ivm.Reference && f.applySync()'));
+  isolate.dispose();
+  return out;
+`, ['true,true,true,true', 'function,object,number,object', 1, 5, 'true,true:1s', 'true,false', 'false,true', 3]);
+
+// Issue 11 item 3: handles among the arguments of a host function a guest calls (a Callback or
+// a plain function) arrive as handles, top-level and nested (isolated-vm 5.0.4: the same).
+sameOnBothFaces('handles in the arguments of callbacks stay handles', `
+  const isolate = new ivm.Isolate();
+  const c = isolate.createContextSync();
+  c.global.setSync('ivm', ivm);
+  const seen = [];
+  const see = (a, b) => { seen.push([a instanceof ivm.Reference, b.nested instanceof ivm.ExternalCopy, b.list[0] instanceof ivm.Reference, a.typeof, b.nested.copy()].join()); return 1; };
+  c.global.setSync('cb', new ivm.Callback(see));
+  c.global.setSync('fn', see);
+  c.evalSync('cb(new ivm.Reference({ a: 1 }), { nested: new ivm.ExternalCopy(2), list: [new ivm.Reference(3)] })');
+  c.evalSync('fn(new ivm.Reference({ a: 1 }), { nested: new ivm.ExternalCopy(2), list: [new ivm.Reference(3)] })');
+  isolate.dispose();
+  return seen;
+`, ['true,true,true,object,2', 'true,true,true,object,2']);

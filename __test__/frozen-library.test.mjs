@@ -29,9 +29,10 @@ test('guest class prototypes are frozen and immutable in a context that never re
   const isolate = new ivm.Isolate();
   const context = isolate.createContextSync();
   const inner = new ivm.Isolate();
-  const handles = [new ivm.ExternalCopy(1), new ivm.Reference({}), inner, inner.createContextSync(), inner.compileScriptSync('1')];
-  const out = context.evalClosureSync(`${probe.replace('$0.map', '[$0, $1, $2, $3, $4].map')}`, handles, { result: { copy: true } });
-  assert.deepEqual(out, expected(['ExternalCopy', 'Reference', 'Isolate', 'Context', 'Script']));
+  const handles = [new ivm.ExternalCopy(1), new ivm.Reference({}), inner, inner.createContextSync(), inner.compileScriptSync('1'),
+    inner.compileModuleSync('export default 1;')];
+  const out = context.evalClosureSync(`${probe.replace('$0.map', '[$0, $1, $2, $3, $4, $5].map')}`, handles, { result: { copy: true } });
+  assert.deepEqual(out, expected(['ExternalCopy', 'Reference', 'Isolate', 'Context', 'Script', 'Module']));
   inner.dispose();
   isolate.dispose();
 });
@@ -43,10 +44,12 @@ test('inside a guest, handles passed to a nested context without the library are
   const out = context.evalSync(`
     const inner = new ivm.Isolate();
     const ctx = inner.createContextSync();
-    JSON.stringify(ctx.evalClosureSync(${JSON.stringify(probe.replace('$0.map', '[$0, $1].map'))},
-      [new ivm.ExternalCopy(1), new ivm.Reference({})], { result: { copy: true } }));
+    const third = new ivm.Isolate();
+    JSON.stringify(ctx.evalClosureSync(${JSON.stringify(probe.replace('$0.map', '[$0, $1, $2, $3, $4, $5].map'))},
+      [new ivm.ExternalCopy(1), new ivm.Reference({}), third, third.createContextSync(), third.compileScriptSync('1'),
+        third.compileModuleSync('export default 1;')], { result: { copy: true } }));
   `);
-  assert.deepEqual(JSON.parse(out), expected(['ExternalCopy', 'Reference']));
+  assert.deepEqual(JSON.parse(out), expected(['ExternalCopy', 'Reference', 'Isolate', 'Context', 'Script', 'Module']));
   isolate.dispose();
 });
 

@@ -162,3 +162,20 @@ test('heap statistics have the same fields in the same order on both faces, sync
   assert.ok(sync.heap_size_limit >= 32 * 1024 * 1024 && sync.total_heap_size >= sync.used_heap_size);
   isolate.dispose();
 });
+
+test('guests run V8 15.2: its newer built-ins exist in every context, nested ones too (README "Guest built-ins")', () => {
+  const names = ['DisposableStack', 'AsyncDisposableStack', 'Float16Array', 'SuppressedError', 'Iterator'];
+  const probe = `${JSON.stringify(names)}.map((n) => typeof globalThis[n]).join() + '|' + typeof Symbol.dispose + '|' + typeof Promise.try + '|' + typeof Math.f16round`;
+  const expected = 'function,function,function,function,function|symbol|function|function';
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  assert.equal(context.evalSync(probe), expected);
+  context.global.setSync('ivm', ivm);
+  assert.equal(context.evalSync(`new ivm.Isolate().createContextSync().evalSync(${JSON.stringify(probe)})`), expected);
+  // Usable, not just present.
+  assert.equal(context.evalSync(`
+    const log = [];
+    { using stack = new DisposableStack(); stack.defer(() => log.push('disposed')); log.push('body'); }
+    log.join() + ':' + new Float16Array([1.5])[0]`), 'body,disposed:1.5');
+  isolate.dispose();
+});

@@ -63,3 +63,26 @@ test('copies into an isolate: garbage buffers are collected before one is refuse
   assert.equal(isolate.isDisposed, false);
   isolate.dispose();
 });
+
+test('WebAssembly memory counts against the limit: what fits runs, garbage memories are collected, live ones over it dispose', () => {
+  const isolate = new ivm.Isolate({ memoryLimit: 16 });
+  const context = isolate.createContextSync();
+  // 4 MB of live wasm memory in a 16 MB isolate, and 40 × 4 MB that become garbage.
+  assert.equal(context.evalSync(`
+    const live = new WebAssembly.Memory({ initial: 64 });
+    new Uint8Array(live.buffer).fill(1);
+    let sum = 0;
+    for (let i = 0; i < 40; i++) {
+      const m = new WebAssembly.Memory({ initial: 64 });
+      new Uint8Array(m.buffer).fill(2);
+      sum += new Uint8Array(m.buffer)[i];
+    }
+    sum + new Uint8Array(live.buffer)[0]`), 81);
+  assert.equal(isolate.isDisposed, false);
+  // Live memories past the limit: V8 accounts them as external memory of the isolate.
+  assert.throws(() => context.evalSync(`
+    const keep = [];
+    for (;;) { const m = new WebAssembly.Memory({ initial: 64 }); new Uint8Array(m.buffer).fill(3); keep.push(m) }`),
+  { message: MEMORY });
+  assert.equal(isolate.isDisposed, true);
+});

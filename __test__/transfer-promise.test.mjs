@@ -50,3 +50,46 @@ test('evalClosure and apply arguments with promise: true', async () => {
   assert.equal(await fn.apply(undefined, [Promise.resolve(21)], { arguments: { promise: true }, result: { promise: true } }), 42);
   isolate.dispose();
 });
+
+// Issue 11 item 1 on both faces: a guest sends promises into an isolate it created as the host
+// does (isolated-vm 5.0.4 gives the same, except that it throws the rejection, see README).
+const promiseBody = `
+  const isolate = new ivm.Isolate();
+  const c = await isolate.createContext();
+  const out = [];
+  await c.global.set('p', Promise.resolve(7), { promise: true });
+  out.push(await c.eval('p.then(v => v * 2)', { promise: true }));
+  await c.evalClosure('globalThis.q = $0', [Promise.reject(new Error('no'))], { arguments: { promise: true } });
+  out.push(await c.eval('q.then(() => "fulfilled", (e) => "rejected: " + e.message)', { promise: true }));
+  await c.global.set('plain', 5, { promise: true });
+  out.push(await c.eval('plain instanceof Promise ? plain.then(v => "promise of " + v) : "not a promise"', { promise: true }));
+  const fn = await c.eval('(p) => p.then((v) => v.x)', { reference: true });
+  out.push(await fn.apply(undefined, [Promise.resolve({ x: 4 })], { arguments: { promise: true, copy: true }, result: { promise: true } }));
+  let resolveLater;
+  await c.global.set('later', new Promise((r) => { resolveLater = r; }), { promise: true });
+  const waiting = c.eval('later', { promise: true });
+  resolveLater('late');
+  out.push(await waiting);
+  isolate.dispose();
+  return out;
+`;
+
+test('both faces: promise: true on values sent into an isolate (set, evalClosure and apply arguments)', async () => {
+  const unhandled = [];
+  const onUnhandled = (e) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const host = await new Function('ivm', `return (async () => { ${promiseBody} })()`)(ivm);
+    const isolate = new ivm.Isolate();
+    const context = isolate.createContextSync();
+    context.global.setSync('ivm', ivm);
+    const guest = await context.eval(`(async (ivm) => { ${promiseBody} })(ivm)`, { promise: true, copy: true });
+    isolate.dispose();
+    assert.deepEqual(host, [14, 'rejected: no', 'promise of 5', 4, 'late']);
+    assert.deepEqual(guest, host);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});

@@ -137,12 +137,29 @@ pub fn apply_options<'s>(
 }
 
 /// A value leaving the guest as an argument or a `set` value (SPEC §2.2): the transfer
-/// options, then handles and primitives, else "A non-transferable value was passed".
+/// options, then handles and primitives, else "A non-transferable value was passed". Under
+/// `promise: true` it arrives as a promise, settled when a promise of this guest settles (its
+/// value then leaving under the other options), or at once with a plain value.
 pub fn export_arg<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   v: v8::Local<'s, v8::Value>,
   opts: TransferOptions,
 ) -> Result<Value, Thrown> {
+  if opts.promise {
+    let slot = crate::transfer::settle::SettleSlot::new();
+    let inner = TransferOptions {
+      promise: false,
+      ..opts
+    };
+    match v8::Local::<v8::Promise>::try_from(v) {
+      Ok(p) => {
+        crate::isolate::ops::promise_export::attach(scope, p, slot.clone(), inner, export_arg)
+          .ok_or_else(|| Thrown::error("Failed to attach to the promise"))?
+      }
+      Err(_) => slot.settle(export_arg(scope, v, inner)),
+    }
+    return Ok(Value::Handle(crate::isolate::handle::Handle::Promise(slot)));
+  }
   if opts.copy {
     return v8_out::copy(scope, v);
   }

@@ -164,8 +164,7 @@ pub const MEASURE_AFTER: std::time::Duration = std::time::Duration::from_millis(
 /// Measures the heap now; over the limit, a full GC is due ([`check_now`] runs it). On the
 /// isolate's lock holder only.
 pub fn measure(isolate: &mut v8::Isolate, state: &MemoryState) {
-  let used = isolate.get_heap_statistics().used_heap_size();
-  state.heap_used.store(used, Ordering::Relaxed);
+  refresh(isolate, state);
   if state.counted() > state.threshold.load(Ordering::Relaxed) {
     state.check_due.store(true, Ordering::SeqCst);
   }
@@ -178,6 +177,33 @@ pub fn check_now(isolate: &mut v8::Isolate, state: &MemoryState) {
     isolate.low_memory_notification();
     state.check_due.store(false, Ordering::SeqCst);
   }
+}
+
+/// Reads the used heap and V8's external memory into `state`.
+fn refresh(isolate: &mut v8::Isolate, state: &MemoryState) {
+  let stats = isolate.get_heap_statistics();
+  state
+    .heap_used
+    .store(stats.used_heap_size(), Ordering::Relaxed);
+  let ours = state.external.load(Ordering::Relaxed);
+  let backing = stats.external_memory();
+  state.external_v8.store(
+    backing.saturating_sub(ours) + managed_external(isolate, backing),
+    Ordering::Relaxed,
+  );
+}
+
+/// External memory V8 accounts to the isolate outside its ArrayBuffers and external strings
+/// (`backing`, what the heap statistics call external memory): WebAssembly memories (V8
+/// accounts each through the `Managed` object of its `WebAssembly.Memory`, sized as the memory
+/// grows) and other native objects V8 ties to heap objects (compiled WebAssembly code, `Intl`
+/// objects). V8 keeps them in one total with the ArrayBuffers (the total that
+/// `AdjustAmountOfExternalAllocatedMemory`, which this library never calls otherwise, returns);
+/// taking `backing` off it leaves them, less the external strings' bytes (an undercount, never
+/// an overcount).
+fn managed_external(isolate: &mut v8::Isolate, backing: usize) -> usize {
+  let total = usize::try_from(isolate.adjust_amount_of_external_allocated_memory(0)).unwrap_or(0);
+  total.saturating_sub(backing)
 }
 
 /// GC epilogue: refreshes the figures the allocator uses; after a mark-compact, enforces the
@@ -206,15 +232,7 @@ fn after_gc(
   flags: v8::GCCallbackFlags,
   data: *mut c_void,
 ) {
-  let stats = isolate.get_heap_statistics();
-  state
-    .heap_used
-    .store(stats.used_heap_size(), Ordering::Relaxed);
-  let ours = state.external.load(Ordering::Relaxed);
-  state.external_v8.store(
-    stats.external_memory().saturating_sub(ours),
-    Ordering::Relaxed,
-  );
+  refresh(isolate, state);
   if (kind.0 & v8::GCType::kGCTypeMarkSweepCompact.0) == 0 {
     return;
   }

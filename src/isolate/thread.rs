@@ -83,6 +83,9 @@ pub struct SharedState {
   queued: AtomicUsize,
   /// The isolate's thread has taken a job from the queue and not finished it yet.
   busy: AtomicBool,
+  /// Set while the isolate's thread holds the lock for the job it took (so `busy` without it:
+  /// taken, not started).
+  started: AtomicBool,
   /// Calls queued so far: each queued call's number (counted under the sender's lock, so in
   /// queue order).
   posted: AtomicU64,
@@ -280,6 +283,7 @@ impl IsolateHost {
       host: std::sync::OnceLock::new(),
       queued: AtomicUsize::new(0),
       busy: AtomicBool::new(false),
+      started: AtomicBool::new(false),
       posted: AtomicU64::new(0),
       done: AtomicU64::new(0),
       disposal_ran_job: AtomicBool::new(false),
@@ -464,6 +468,19 @@ impl IsolateHost {
         // isolate's thread is told only afterwards (its channel closes): woken earlier, it
         // would contend for the lock, and on a busy machine it can be preempted holding it.
         let mut locker = shared.lock();
+        // The isolate's thread took the call issued while the isolate was idle and waits for
+        // the lock: that call is under way, and that thread runs it (it sees the disposal) and
+        // then tears the isolate down; it keeps the isolate until then.
+        if self.state.busy.load(Ordering::SeqCst) && !self.state.started.load(Ordering::SeqCst) {
+          drop(locker);
+          let mut released = self.state.released.lock();
+          if matches!(*released, Handover::Open) {
+            *released = Handover::Handed(shared);
+          }
+          drop(released);
+          drop(sender);
+          return;
+        }
         // The thread may have taken that call (and been stopped in it) before this thread got
         // the lock: then the calls behind it have not started.
         if idle {
@@ -495,16 +512,28 @@ impl IsolateHost {
         }
         return;
       }
-      drop(shared);
+      // The isolate's thread tears it down, and first runs a call issued while the isolate was
+      // idle, which counts as started (it takes that call before the stop, and sees the
+      // disposal); it keeps the isolate until then.
+      let mut released = self.state.released.lock();
+      if matches!(*released, Handover::Open) {
+        *released = Handover::Handed(shared);
+      }
     }
     if let Some(tx) = sender {
       let _ = tx.send(Msg::Stop);
     }
     // Otherwise wait for the thread to finish (so the isolate's memory is gone when dispose
     // returns), but never while it waits for a host (possibly this very thread), and never for
-    // long: a disposal must not hang. Otherwise the thread finishes on its own.
+    // long: a disposal must not hang. Otherwise the thread finishes on its own. Not when the
+    // last handle went (`free_here`): Node's garbage collector may be running this (Node-API
+    // finalizers run inside it), and an isolate disposed before ends on its own.
     let waiting = self.state.waiting_on_host.load(Ordering::SeqCst) != 0;
-    if !self.is_current_thread() && !waiting && self.exited.recv_timeout(SHUTDOWN_WAIT).is_ok() {
+    if !free_here
+      && !self.is_current_thread()
+      && !waiting
+      && self.exited.recv_timeout(SHUTDOWN_WAIT).is_ok()
+    {
       if let Some(t) = self.thread.lock().take() {
         let _ = t.join();
       }
@@ -742,6 +771,9 @@ fn serve(
       break;
     };
     let mut locker = shared.lock();
+    if seq != 0 {
+      state.started.store(true, Ordering::SeqCst);
+    }
     let Some(core) = locker.get_slot::<Rc<Core>>().cloned() else {
       break;
     };
@@ -768,6 +800,7 @@ fn serve(
           .start(Instant::now(), thread_clock, running.cpu0());
         let failed = run_job(&mut locker, &core, job, Some((&mut clock, running)));
         core.state.done.fetch_max(seq, Ordering::SeqCst);
+        core.state.started.store(false, Ordering::SeqCst);
         core.state.busy.store(false, Ordering::SeqCst);
         if failed || core.state.disposed.load(Ordering::SeqCst) {
           abandon_if_lost(&core, locker);
