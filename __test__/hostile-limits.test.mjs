@@ -53,6 +53,26 @@ test('a looping getter reached while a result is copied stops with the call time
   assert.deepEqual(out, [...Array(4).fill('Script execution timed out.'), 'alive 2']);
 });
 
+test('without a timeout, a looping getter reached while copying is bounded by dispose(): Node keeps turning', () => {
+  // The copy is guest code like any other: an async call leaves the event loop turning, and
+  // dispose() ends it (isolated-vm 5.0.4 rejects with null there).
+  const out = child(`
+    for (const code of ['({ get x() { for (;;) {} } })', '{ const e = new Error("x"); Object.defineProperty(e, "message", { get() { for (;;) {} } }); throw e }']) {
+      const isolate = new ivm.Isolate();
+      const context = isolate.createContextSync();
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 10);
+      const started = Date.now();
+      const call = context.eval(code, { copy: true }).then(() => 'completed', (e) => e.message);
+      setTimeout(() => isolate.dispose(), 200);
+      const outcome = await call;
+      clearInterval(timer);
+      console.log(outcome, Date.now() - started < 2000, ticks >= 5);
+    }
+  `);
+  assert.deepEqual(out, ['Isolate was disposed during execution true true', 'Isolate was disposed during execution true true']);
+});
+
 test('an error whose message getter loops stops with the call timeout', () => {
   const out = child(`
     const isolate = new ivm.Isolate();
