@@ -262,13 +262,23 @@ test('dispose right after a call to an idle isolate: that call is under way', as
     isolate.dispose();
     assert.equal(await p, expected, name);
   }
-  const isolate = new ivm.Isolate();
-  const context = isolate.createContextSync();
-  const first = settle(context.eval('1'));
-  const queued = [settle(context.eval('2')), settle(isolate.createContext())];
-  isolate.dispose();
-  assert.equal(await first, 'rejected:Isolate was disposed during execution');
-  assert.deepEqual(await Promise.all(queued), ['rejected:Isolate is disposed', 'rejected:Isolate is disposed']);
+  // Node's thread can be held up between the calls and the disposal (a garbage collection
+  // running finalizers, the OS), long enough for the isolate's thread to finish some of them:
+  // those resolve, rightly, and the next one is the call under way. Any other outcome fails at
+  // once; the expected one (nothing finished first) must come within a few attempts.
+  const [D, X] = ['rejected:Isolate was disposed during execution', 'rejected:Isolate is disposed'];
+  const expected = [D, X, X];
+  const valid = [expected, ['resolved:number', D, X], ['resolved:number', 'resolved:number', 'resolved:object']].map(String);
+  let seen;
+  for (let attempt = 0; attempt < 5 && String(seen) !== String(expected); attempt++) {
+    const isolate = new ivm.Isolate();
+    const context = isolate.createContextSync();
+    const calls = [settle(context.eval('1')), settle(context.eval('2')), settle(isolate.createContext())];
+    isolate.dispose();
+    seen = await Promise.all(calls);
+    assert.ok(valid.includes(String(seen)), String(seen));
+  }
+  assert.deepEqual(seen, expected);
 });
 
 // Item 13, raced: the isolate's thread, woken by the first call, must not start the call
