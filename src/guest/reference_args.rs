@@ -146,18 +146,8 @@ pub fn export_arg<'s>(
   opts: TransferOptions,
 ) -> Result<Value, Thrown> {
   if opts.promise {
-    let slot = crate::transfer::settle::SettleSlot::new();
-    let inner = TransferOptions {
-      promise: false,
-      ..opts
-    };
-    match v8::Local::<v8::Promise>::try_from(v) {
-      Ok(p) => {
-        crate::isolate::ops::promise_export::attach(scope, p, slot.clone(), inner, export_arg)
-          .ok_or_else(|| Thrown::error("Failed to attach to the promise"))?
-      }
-      Err(_) => slot.settle(export_arg(scope, v, inner)),
-    }
+    let slot = crate::isolate::ops::promise_export::promise_slot(scope, v, opts, export_arg)
+      .ok_or_else(|| Thrown::error("Failed to attach to the promise"))?;
     return Ok(Value::Handle(crate::isolate::handle::Handle::Promise(slot)));
   }
   if opts.copy {

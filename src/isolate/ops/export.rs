@@ -66,36 +66,22 @@ pub fn export<'s>(
   fallback: Fallback,
 ) -> Result<Out, Thrown> {
   if opts.promise {
-    let slot = crate::transfer::settle::SettleSlot::new();
-    let inner = TransferOptions {
-      promise: false,
-      ..opts
+    let convert: super::promise_export::Convert = match fallback {
+      Fallback::Throw => settled_strict,
+      Fallback::Reference => settled_reference,
+      Fallback::Undefined => settled_lenient,
     };
-    match v8::Local::<v8::Promise>::try_from(v) {
-      Ok(p) => {
-        let convert: super::promise_export::Convert = match fallback {
-          Fallback::Throw => settled_strict,
-          Fallback::Reference => settled_reference,
-          Fallback::Undefined => settled_lenient,
-        };
-        super::promise_export::attach(scope, p, slot.clone(), inner, convert).ok_or_else(|| {
-          // Attaching fails when execution is being terminated: a disposal under way.
-          if state.disposed.load(std::sync::atomic::Ordering::SeqCst) {
-            Thrown::error(crate::error::msg::DISPOSED_DURING)
-          } else {
-            Thrown::error("Failed to attach to the promise")
-          }
-        })?;
-        tables.borrow_mut().needs_checkpoint = true;
+    let is_promise = v.is_promise();
+    let slot = super::promise_export::promise_slot(scope, v, opts, convert).ok_or_else(|| {
+      // Attaching fails when execution is being terminated: a disposal under way.
+      if state.disposed.load(std::sync::atomic::Ordering::SeqCst) {
+        Thrown::error(crate::error::msg::DISPOSED_DURING)
+      } else {
+        Thrown::error("Failed to attach to the promise")
       }
-      Err(_) => {
-        let out = match fallback {
-          Fallback::Throw => settled_strict(scope, v, inner),
-          Fallback::Reference => settled_reference(scope, v, inner),
-          Fallback::Undefined => settled_lenient(scope, v, inner),
-        };
-        slot.settle(out);
-      }
+    })?;
+    if is_promise {
+      tables.borrow_mut().needs_checkpoint = true;
     }
     return Ok(Out::Promise(slot));
   }

@@ -70,6 +70,27 @@ pub fn attach(
   Some(())
 }
 
+/// A value under `promise: true`: a slot settled when `v` settles if it is a promise (its value
+/// going through `convert` with the other options), or at once with `convert` of `v`. `None`
+/// when the handlers could not be attached (execution is being terminated).
+pub fn promise_slot<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  v: v8::Local<'s, v8::Value>,
+  opts: TransferOptions,
+  convert: Convert,
+) -> Option<Arc<SettleSlot>> {
+  let slot = SettleSlot::new();
+  let inner = TransferOptions {
+    promise: false,
+    ..opts
+  };
+  match v8::Local::<v8::Promise>::try_from(v) {
+    Ok(p) => attach(scope, p, slot.clone(), inner, convert)?,
+    Err(_) => slot.settle(convert(scope, v, inner)),
+  }
+  Some(slot)
+}
+
 fn take(
   scope: &mut v8::PinScope<'_, '_>,
   args: &v8::FunctionCallbackArguments,
