@@ -11,7 +11,9 @@
 //!
 //! V8 frees its whole pool under memory pressure, so the release is a critical memory-pressure
 //! notification to the platform's anchor isolate, which is empty: its garbage collection is
-//! short. A release after a pause also trims the C library's heap.
+//! short. The C library's heap is not trimmed here: `malloc_trim` holds each arena's lock while
+//! it walks it, and with a large fragmented heap (Node's own Buffers) that stalled Node's thread
+//! for 100 ms.
 
 use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -96,10 +98,7 @@ fn serve() {
       Some(at) if at <= Instant::now() => {
         *due = None;
         drop(due);
-        crate::unwind::contain((), || {
-          release_now();
-          trim_malloc();
-        });
+        crate::unwind::contain((), release_now);
         due = t.due.lock();
       }
       Some(at) => {
@@ -108,16 +107,5 @@ fn serve() {
       }
       None => t.wake.wait(&mut due),
     }
-  }
-}
-
-/// Hands the C library's free heap memory back to the system: an isolate made or used on Node's
-/// thread leaves its V8 bookkeeping there, freed but (fragmented among Node's own blocks) still
-/// resident. Done after a pause only, as it walks every arena.
-fn trim_malloc() {
-  #[cfg(all(target_os = "linux", target_env = "gnu"))]
-  // SAFETY: glibc's malloc_trim takes each arena's lock itself; no other effect.
-  unsafe {
-    libc::malloc_trim(0);
   }
 }
