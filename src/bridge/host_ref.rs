@@ -23,21 +23,11 @@ pub use crate::isolate::host_ref::{CallbackHandle, HostRef};
 /// The bridge is how the engine reaches a Node environment.
 impl NodeSide for Bridge {
   fn release(&self, id: u32) {
-    let first = {
-      let mut releases = self.releases.lock();
-      releases.push(id);
-      releases.len() == 1
-    };
-    if first {
-      self.post(Box::new(move |env| {
-        if let Ok(data) = EnvData::get(env) {
-          let ids = std::mem::take(&mut *data.bridge.releases.lock());
-          for id in ids {
-            data.remove_host_ref(env, id);
-          }
-        }
-      }));
-    }
+    self.post(Box::new(move |env| {
+      if let Ok(data) = EnvData::get(env) {
+        data.remove_host_ref(env, id);
+      }
+    }));
   }
 
   fn perform(&self, id: u32, op: RefOp, await_result: bool, done: Done) {

@@ -57,9 +57,6 @@ pub struct SyncWaiter {
 pub struct Bridge {
   tsfn: RwLock<Option<NodePtr<sys::napi_threadsafe_function>>>,
   pending: AtomicUsize,
-  /// Host table entries released and not yet removed: one call through the threadsafe function
-  /// removes all that gathered (a collection can release thousands at once).
-  pub(crate) releases: parking_lot::Mutex<Vec<u32>>,
 }
 
 unsafe extern "C" fn call_js(
@@ -93,7 +90,6 @@ impl Bridge {
     let bridge = Arc::new(Bridge {
       tsfn: RwLock::new(None),
       pending: AtomicUsize::new(0),
-      releases: parking_lot::Mutex::new(Vec::new()),
     });
     let name = js::string(env, "isolated-vm-rs")?;
     let mut tsfn = std::ptr::null_mut();
