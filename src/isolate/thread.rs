@@ -565,7 +565,7 @@ impl IsolateHost {
     let Some(core) = isolate.get_slot::<Rc<Core>>().cloned() else {
       return;
     };
-    run_job(isolate, &core, job, None);
+    run_job(isolate, &core, job, None, None);
   }
 }
 
@@ -707,6 +707,7 @@ fn run_job(
   core: &Rc<Core>,
   job: Job,
   mut timing: Option<(&mut JobClock, Running)>,
+  finished: Option<u64>,
 ) -> bool {
   let state = core.state.clone();
   let elsewhere0 = core.host_ns.get();
@@ -724,6 +725,13 @@ fn run_job(
   let failed = outcome.is_err() || state.memory.exceeded.load(Ordering::SeqCst);
   if failed {
     state.disposed.store(true, Ordering::SeqCst);
+  }
+  // The call counts as finished before its caller hears of it: a call the caller issues on
+  // hearing it finds the isolate idle (and is under way if a disposal follows at once).
+  if let Some(seq) = finished {
+    state.done.fetch_max(seq, Ordering::SeqCst);
+    state.started.store(false, Ordering::SeqCst);
+    state.busy.store(false, Ordering::SeqCst);
   }
   if let Ok(deliver) = outcome {
     let _ = std::panic::catch_unwind(AssertUnwindSafe(deliver));
@@ -784,7 +792,7 @@ fn serve(
       if let Msg::Job(job, _) | Msg::Sync(job, _) = msg {
         core.state.queued.fetch_sub(1, Ordering::SeqCst);
         if !core.state.disposal_ran_job.load(Ordering::SeqCst) {
-          run_job(&mut locker, &core, job, None);
+          run_job(&mut locker, &core, job, None, None);
         }
       }
       break;
@@ -798,10 +806,13 @@ fn serve(
           .state
           .live
           .start(Instant::now(), thread_clock, running.cpu0());
-        let failed = run_job(&mut locker, &core, job, Some((&mut clock, running)));
-        core.state.done.fetch_max(seq, Ordering::SeqCst);
-        core.state.started.store(false, Ordering::SeqCst);
-        core.state.busy.store(false, Ordering::SeqCst);
+        let failed = run_job(
+          &mut locker,
+          &core,
+          job,
+          Some((&mut clock, running)),
+          Some(seq),
+        );
         if failed || core.state.disposed.load(Ordering::SeqCst) {
           abandon_if_lost(&core, locker);
           break;
@@ -891,7 +902,7 @@ fn wait_serving_jobs<T>(
           if core.state.disposed.load(Ordering::SeqCst) {
             drop(job);
           } else {
-            run_job(isolate, core, job, None);
+            run_job(isolate, core, job, None, None);
           }
         }
         Ok(Msg::Tasks) => run_tasks(isolate, core, true),
