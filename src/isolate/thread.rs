@@ -473,11 +473,7 @@ impl IsolateHost {
         // then tears the isolate down; it keeps the isolate until then.
         if self.state.busy.load(Ordering::SeqCst) && !self.state.started.load(Ordering::SeqCst) {
           drop(locker);
-          let mut released = self.state.released.lock();
-          if matches!(*released, Handover::Open) {
-            *released = Handover::Handed(shared);
-          }
-          drop(released);
+          self.hand_over(shared);
           drop(sender);
           return;
         }
@@ -491,11 +487,8 @@ impl IsolateHost {
         // quarter of a millisecond, most of it freeing its C++ heap's pages): unless it is to
         // happen here, the isolate's thread does it, woken by its channel closing, and exits.
         if !free_here {
-          let mut released = self.state.released.lock();
-          if matches!(*released, Handover::Open) {
-            *released = Handover::Handed(shared.clone());
-          }
-          // Closed: the thread has ended its work, and V8 frees the isolate on this thread.
+          // Once the thread has ended its work (Closed), V8 frees the isolate on this thread.
+          self.hand_over(shared.clone());
         }
         let heap = if free_here {
           locker.get_heap_statistics().total_physical_size()
@@ -515,10 +508,7 @@ impl IsolateHost {
       // The isolate's thread tears it down, and first runs a call issued while the isolate was
       // idle, which counts as started (it takes that call before the stop, and sees the
       // disposal); it keeps the isolate until then.
-      let mut released = self.state.released.lock();
-      if matches!(*released, Handover::Open) {
-        *released = Handover::Handed(shared);
-      }
+      self.hand_over(shared);
     }
     if let Some(tx) = sender {
       let _ = tx.send(Msg::Stop);
@@ -542,6 +532,15 @@ impl IsolateHost {
 }
 
 impl IsolateHost {
+  /// Hands `shared` to the isolate's thread, which tears the isolate down when it ends; once
+  /// that thread has ended (the hand-over is closed), `shared` is dropped here.
+  fn hand_over(&self, shared: Arc<v8::SharedIsolate>) {
+    let mut released = self.state.released.lock();
+    if matches!(*released, Handover::Open) {
+      *released = Handover::Handed(shared);
+    }
+  }
+
   /// Runs the job at the head of the queue (a call issued while the isolate was idle, which
   /// counts as started) on this thread during a disposal: it finishes as a call running at the
   /// disposal does (a run fails with "Isolate was disposed during execution"; creating a
