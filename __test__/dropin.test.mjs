@@ -381,23 +381,44 @@ sameOnBothFaces('sync methods on handles of the isolate an async call runs in (i
   return out;
 `, [42, 4]);
 
-sameOnBothFaces('dispose right after a call to an idle isolate: that call is under way (item 13)', `
-  const out = [];
-  for (const call of ['createContext', 'compileScript', 'eval']) {
-    const inner = new ivm.Isolate();
-    const ctx = await inner.createContext();
-    const p = call === 'eval' ? ctx.eval('1') : call === 'compileScript' ? inner.compileScript('1') : inner.createContext();
-    const queued = ctx.eval('2');
-    inner.dispose();
-    const r = await Promise.allSettled([p, queued]);
-    out.push(call + ': ' + r.map((x) => x.status === 'fulfilled' ? 'ok' : x.reason.message).join(' / '));
+// On both faces the isolate's thread can finish the first call before the disposal when the
+// disposing thread is held up (a collection running finalizers, the OS): that call then
+// resolved rightly and the one queued behind it is under way. Each face gives one of the valid
+// outcomes every time, and the expected one (nothing finished first) within a few attempts.
+test('both faces: dispose right after a call to an idle isolate: that call is under way (item 13)', async () => {
+  const body = `
+    const out = [];
+    for (const call of ['createContext', 'compileScript', 'eval']) {
+      const inner = new ivm.Isolate();
+      const ctx = await inner.createContext();
+      const p = call === 'eval' ? ctx.eval('1') : call === 'compileScript' ? inner.compileScript('1') : inner.createContext();
+      const queued = ctx.eval('2');
+      inner.dispose();
+      const r = await Promise.allSettled([p, queued]);
+      out.push(call + ': ' + r.map((x) => x.status === 'fulfilled' ? 'ok' : x.reason.message).join(' / '));
+    }
+    return out;
+  `;
+  const [D, X] = ['Isolate was disposed during execution', 'Isolate is disposed'];
+  const valid = {
+    createContext: [`ok / ${X}`, `ok / ${D}`, 'ok / ok'],
+    compileScript: [`ok / ${X}`, `ok / ${D}`, 'ok / ok'],
+    eval: [`${D} / ${X}`, `ok / ${D}`, 'ok / ok'],
+  };
+  const expected = [`createContext: ok / ${X}`, `compileScript: ok / ${X}`, `eval: ${D} / ${X}`];
+  const seen = { host: false, guest: false };
+  for (let attempt = 0; attempt < 6 && !(seen.host && seen.guest); attempt++) {
+    const faces = await bothFaces(body);
+    for (const [face, got] of [['host', faces[0]], ['guest', faces[1]]]) {
+      for (const line of got) {
+        const [call, outcome] = line.split(': ');
+        assert.ok(valid[call].includes(outcome), `${face}: ${line}`);
+      }
+      if (String(got) === String(expected)) seen[face] = true;
+    }
   }
-  return out;
-`, [
-  'createContext: ok / Isolate is disposed',
-  'compileScript: ok / Isolate is disposed',
-  'eval: Isolate was disposed during execution / Isolate is disposed',
-]);
+  assert.deepEqual(seen, { host: true, guest: true });
+});
 
 sameOnBothFaces('cpuTime and wallTime move during an async call (item 14)', `
   const inner = new ivm.Isolate();

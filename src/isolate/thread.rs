@@ -96,6 +96,10 @@ pub struct SharedState {
   /// The disposal ran the call under way itself: a job the thread takes afterwards was queued
   /// behind it and has not started.
   disposal_ran_job: AtomicBool,
+  /// The number of the call under way when a disposal found the isolate idle (`done + 1`
+  /// then), or 0 when it found a call running. The isolate's thread, having just finished the
+  /// call before it, goes on to that call instead of ending.
+  idle_under_way: AtomicU64,
   /// Synchronous calls running inline on other threads: they run V8's tasks before they let
   /// go of the lock, so a new task need not wake the isolate's thread meanwhile.
   pub(super) inline_callers: AtomicUsize,
@@ -287,6 +291,7 @@ impl IsolateHost {
       posted: AtomicU64::new(0),
       done: AtomicU64::new(0),
       disposal_ran_job: AtomicBool::new(false),
+      idle_under_way: AtomicU64::new(0),
       inline_callers: AtomicUsize::new(0),
       on_catastrophe: std::sync::OnceLock::new(),
       tasks: Mutex::new(std::collections::VecDeque::new()),
@@ -454,9 +459,14 @@ impl IsolateHost {
   fn end(&self, free_here: bool) {
     // A call issued while the isolate was idle is already running in isolated-vm (a pool
     // thread took it at once): it is run below rather than dropped with the queued ones.
-    let done = self.state.done.load(Ordering::SeqCst);
+    // `busy` before `done`: the thread counts a call done before it clears `busy`, so an
+    // isolate found idle shows its last finished call.
     let idle = !self.state.busy.load(Ordering::SeqCst)
       && self.state.inline_callers.load(Ordering::SeqCst) == 0;
+    let done = self.state.done.load(Ordering::SeqCst);
+    if idle {
+      self.state.idle_under_way.store(done + 1, Ordering::SeqCst);
+    }
     self.state.disposed.store(true, Ordering::SeqCst);
     self.state.memory.terminate();
     // No job can be queued from now on.
@@ -813,6 +823,13 @@ fn serve(
           Some(seq),
         );
         if failed || core.state.disposed.load(Ordering::SeqCst) {
+          // Disposed after this call finished, its caller already told: the next call, issued
+          // to an idle isolate, is under way; taken next, it finishes as such (see above).
+          let next_under_way =
+            core.state.idle_under_way.load(Ordering::SeqCst) == seq + 1 && !failed;
+          if next_under_way && !super::catastrophe::is_lost(&core.state) {
+            continue;
+          }
           abandon_if_lost(&core, locker);
           break;
         }
