@@ -73,6 +73,67 @@ test('a contained catastrophe fails the running call and every queued call with 
   assert.match(out.messages[0], /^Catastrophic out-of-memory error: /);
 });
 
+// Threads that wait to lock an isolate (a sync call, a disposal) while its own thread runs a
+// call into a catastrophe: that thread keeps the isolate's lock for good, so they must give up
+// waiting rather than block Node forever.
+function runScript(body) {
+  const root = path.join(here, '..');
+  const script = `const ivm = require(${JSON.stringify(root)});\n${body}`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.signal, null, `killed by ${r.signal} (a hang)\n${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+test('a sync call waiting for an isolate whose async call ends in a catastrophe fails with the memory-limit error', () => {
+  const out = runScript(`
+    const messages = [];
+    const isolate = new ivm.Isolate({ memoryLimit: 16, onCatastrophicError: (m) => messages.push(m) });
+    const context = isolate.createContextSync();
+    const running = context.eval('Array(1e9).fill(0).length').catch((e) => e.message);
+    const t = Date.now(); while (Date.now() - t < 20); // the async call is under way
+    let sync; try { sync = context.evalSync('1'); } catch (e) { sync = e.message; }
+    let stats; try { isolate.getHeapStatisticsSync(); stats = 'read'; } catch (e) { stats = e.message; }
+    running.then((async) => {
+      const later = new ivm.Isolate().createContextSync().evalSync('6 * 7');
+      console.log(JSON.stringify({ sync, stats, async, messages: messages.length, later }));
+    });`);
+  assert.deepEqual(out, { sync: MEMORY, stats: 'Isolated is disposed', async: MEMORY, messages: 1, later: 42 });
+});
+
+test('dispose() while an async call runs into a catastrophe returns; the call fails with the memory-limit error', () => {
+  const out = runScript(`
+    const isolate = new ivm.Isolate({ memoryLimit: 16, onCatastrophicError: () => {} });
+    const context = isolate.createContextSync();
+    const running = context.eval('Array(1e9).fill(0).length').catch((e) => e.message);
+    setTimeout(() => {
+      isolate.dispose();
+      running.then((async) => console.log(JSON.stringify({ async, disposed: isolate.isDisposed })));
+    }, 30);`);
+  assert.deepEqual(out, { async: MEMORY, disposed: true });
+});
+
+test('dispose() does not wait for a running call that never checks for interrupts: Node keeps turning', () => {
+  // 'x'.repeat(2 ** 28).indexOf('y') runs for about 200 ms without an interrupt check.
+  const out = runScript(`
+    const isolate = new ivm.Isolate({ memoryLimit: 1024 });
+    const context = isolate.createContextSync();
+    const running = context.eval("'x'.repeat(2 ** 28).indexOf('y')").then((v) => 'value ' + v, (e) => e.message);
+    let ticks = 0;
+    setTimeout(() => {
+      isolate.dispose();
+      const timer = setInterval(() => ticks++, 5);
+      running.then((async) => {
+        clearInterval(timer);
+        const later = new ivm.Isolate().createContextSync().evalSync('6 * 7');
+        console.log(JSON.stringify({ async, ticks, later }));
+      });
+    }, 20);`);
+  assert.equal(out.async, 'Isolate was disposed during execution');
+  assert.equal(out.later, 42);
+  assert.ok(out.ticks >= 3, `the event loop turned ${out.ticks} times while the call went on`);
+});
+
 test('onCatastrophicError of an isolate created inside a guest is called there with V8\'s message', () => {
   const root = path.join(here, '..');
   const script = `

@@ -158,6 +158,8 @@ fn mark(state: &SharedState, message: &str) {
   }
   state.memory.exceeded.store(true, Ordering::SeqCst);
   state.disposed.store(true, Ordering::SeqCst);
+  // Threads waiting to lock the isolate give up (its lock is never released).
+  state.gate.lose();
   if let Some(hook) = state.on_catastrophe.get() {
     let _ = std::panic::catch_unwind(AssertUnwindSafe(|| hook(message.to_string())));
   }

@@ -52,6 +52,11 @@ impl IsolateHost {
     let Some(shared) = self.shared() else {
       return Err(Refused::Disposed);
     };
+    // Waits while another thread holds the isolate (its own thread running an async call,
+    // say); gives up if that one loses it to a catastrophe.
+    let Ok(_pass) = super::gate::Pass::new(&self.state.gate, None) else {
+      return Ok(Err(Thrown::error(msg::DISPOSED_MEMORY)));
+    };
     let mut locker = shared.lock();
     let Some(core) = locker.get_slot::<Rc<Core>>().cloned() else {
       return Err(Refused::Disposed);
@@ -156,9 +161,9 @@ pub fn unlocked<R>(isolate: &mut v8::Isolate, f: impl FnOnce() -> R) -> R {
   let raw = unsafe { isolate.as_raw_isolate_ptr() };
   // SAFETY: UnsafeRawIsolatePtr is a transparent wrapper of the isolate's address.
   let ptr = unsafe { std::mem::transmute::<v8::UnsafeRawIsolatePtr, *mut c_void>(raw) };
-  let relock = Relock::new(ptr);
+  let mut relock = Relock::new(ptr, state);
   let out = f();
-  if state.is_some_and(|s| super::catastrophe::is_lost(&s)) {
+  if !relock.take_gate_back() {
     std::mem::forget(relock);
     drop(out);
     super::catastrophe::escape();
@@ -169,13 +174,19 @@ pub fn unlocked<R>(isolate: &mut v8::Isolate, f: impl FnOnce() -> R) -> R {
 
 /// An unlocked window: exits and unlocks the isolate on creation, locks and re-enters it when
 /// dropped (also while unwinding).
+/// The isolate's gate ([`super::gate`]) is let go of with V8's lock and taken back before it.
 struct Relock {
   raw: Box<[usize; 1]>,
   isolate: *mut c_void,
+  /// The isolate's state and the depth this thread held its gate at, until taken back.
+  gate: Option<(std::sync::Arc<super::thread::SharedState>, u32)>,
 }
 
 impl Relock {
-  fn new(isolate: *mut c_void) -> Relock {
+  fn new(
+    isolate: *mut c_void,
+    state: Option<std::sync::Arc<super::thread::SharedState>>,
+  ) -> Relock {
     let mut raw = Box::new([0usize; 1]);
     // SAFETY: this thread holds the isolate's lock and has it entered (the caller's contract);
     // V8 requires the isolate to be exited before an Unlocker is constructed. `raw` has the
@@ -184,12 +195,30 @@ impl Relock {
       v8__Isolate__Exit(isolate);
       v8__Unlocker__CONSTRUCT(&mut *raw, isolate);
     }
-    Relock { raw, isolate }
+    let gate = state.map(|s| {
+      let depth = s.gate.suspend();
+      (s, depth)
+    });
+    Relock { raw, isolate, gate }
+  }
+
+  /// Takes the gate back (waiting while another thread holds the isolate); false if the
+  /// isolate was lost to a catastrophe, meanwhile or while waiting: then V8's lock must not
+  /// be taken again.
+  fn take_gate_back(&mut self) -> bool {
+    match self.gate.take() {
+      Some((state, depth)) => state.gate.resume(depth) && !super::catastrophe::is_lost(&state),
+      None => true,
+    }
   }
 }
 
 impl Drop for Relock {
   fn drop(&mut self) {
+    // Unwinding (a panic in the window): the gate first, as on the way out of `unlocked`.
+    if !self.take_gate_back() {
+      super::catastrophe::escape();
+    }
     // SAFETY: undoes `new` in reverse: the Unlocker's destructor takes the lock again, then
     // the isolate is entered again, as the caller had it.
     unsafe {

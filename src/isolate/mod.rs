@@ -8,6 +8,7 @@ pub mod clock;
 pub mod codegen;
 pub mod collect;
 pub mod flavor;
+pub mod gate;
 pub mod handle;
 pub mod host_ref;
 pub mod inline;

@@ -1,6 +1,7 @@
 //! The isolate thread, its job queue and the thread-safe [`IsolateHost`] handle.
 
 use super::clock::{JobClock, Running};
+use super::gate::{Entry, Pass};
 use super::limits::MemoryState;
 use super::runtime::{Core, Runtime};
 use crate::error::msg;
@@ -36,6 +37,10 @@ enum Msg {
 
 /// The longest a disposal waits for the isolate's thread to finish.
 const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long a disposal on another thread waits for the running call to let go of the isolate
+/// (it was terminated) before it leaves the teardown to the isolate's own thread.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Options for a new isolate, already validated.
 #[derive(Debug, Clone)]
@@ -121,6 +126,8 @@ pub struct SharedState {
   /// The isolate, torn down by a disposal on another thread and handed to the isolate's own
   /// thread for V8 to free (see [`IsolateHost::shutdown`]).
   released: Mutex<Handover>,
+  /// The way into the isolate's V8 lock, for every thread ([`super::gate`]).
+  pub gate: super::gate::Gate,
 }
 
 impl SharedState {
@@ -301,6 +308,7 @@ impl IsolateHost {
       has_deferred: AtomicBool::new(false),
       sender: Mutex::new(None),
       released: Mutex::new(Handover::Open),
+      gate: super::gate::Gate::default(),
     });
     if let Some(hook) = on_catastrophe {
       let _ = state.on_catastrophe.set(hook);
@@ -350,6 +358,12 @@ impl IsolateHost {
           // Torn down here even after a disposal on another thread did it: a call this thread
           // had taken before the disposal may have finished after that teardown.
           let teardown_here = |shared: Arc<v8::SharedIsolate>| {
+            // Lost meanwhile (a catastrophe in a synchronous call on another thread): never
+            // locked or freed again.
+            let Ok(_pass) = Pass::new(&thread_state.gate, None) else {
+              std::mem::forget(shared);
+              return;
+            };
             let mut locker = shared.lock();
             teardown(&mut locker, &thread_state);
             drop(locker);
@@ -477,6 +491,24 @@ impl IsolateHost {
         // Tear the isolate down right here (a running call stops at the termination). The
         // isolate's thread is told only afterwards (its channel closes): woken earlier, it
         // would contend for the lock, and on a busy machine it can be preempted holding it.
+        // A running call that does not stop at the termination (V8 code that never checks
+        // for interrupts) keeps the isolate past `LOCK_WAIT`: the isolate's thread then tears
+        // it down once that call ends, and this thread does not wait for it. An isolate lost
+        // to a catastrophe meanwhile is never locked or freed again.
+        let _pass = match Pass::new(&self.state.gate, Some(Instant::now() + LOCK_WAIT)) {
+          Ok(pass) => pass,
+          Err(Entry::Lost) => {
+            std::mem::forget(shared);
+            return;
+          }
+          Err(_) => {
+            self.hand_over(shared);
+            if let Some(tx) = sender {
+              let _ = tx.send(Msg::Stop);
+            }
+            return;
+          }
+        };
         let mut locker = shared.lock();
         // The isolate's thread took the call issued while the isolate was idle and waits for
         // the lock: that call is under way, and that thread runs it (it sees the disposal) and
@@ -786,6 +818,14 @@ fn serve(
     };
     let Some(shared) = shared.upgrade() else {
       break;
+    };
+    let _pass = match Pass::new(&state.gate, None) {
+      Ok(pass) => pass,
+      Err(_) => {
+        // Lost to a catastrophe in a synchronous call on another thread.
+        crate::transfer::once::with_drop_reason(msg::DISPOSED_MEMORY, || drop(msg));
+        break;
+      }
     };
     let mut locker = shared.lock();
     if seq != 0 {
