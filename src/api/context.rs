@@ -133,6 +133,13 @@ impl Context {
     Ok(self.slot.get(msg::CONTEXT_RELEASED)?.id)
   }
 
+  /// The context's handle, or "Context is released": a call keeps it until it ran, so that
+  /// releasing the context (or Node collecting it) after issuing the call does not overtake
+  /// the call, as in isolated-vm.
+  pub fn held(&self) -> Result<Arc<crate::isolate::remote::RemoteHandle>, Thrown> {
+    self.slot.get(msg::CONTEXT_RELEASED)
+  }
+
   pub(crate) fn eval_impl(
     &self,
     env: Env,
@@ -142,7 +149,7 @@ impl Context {
   ) -> napi::Result<Raw> {
     let e = env.raw();
     let (ctx, code, origin, timeout, t) = (|| -> Result<_, Failure> {
-      let ctx = self.id()?;
+      let ctx = self.held()?;
       let code = options::string_arg(e, code.raw(), 1)?;
       let o = options::method::<EvalOptions>(e, raw(opts), 2)?;
       Ok((ctx, code, o.origin, o.timeout, o.transfer))
@@ -153,7 +160,11 @@ impl Context {
       &env,
       &self.host,
       flavor,
-      Box::new(move |rt| script::eval(rt, ctx, code, origin, timeout, t)),
+      Box::new(move |rt| {
+        let out = script::eval(rt, ctx.id, code, origin, timeout, t);
+        drop(ctx);
+        out
+      }),
       move |env, out| out_to_napi(env, &host, out),
     )?;
     Ok(Raw(v))
@@ -169,7 +180,7 @@ impl Context {
   ) -> napi::Result<Raw> {
     let e = env.raw();
     let parsed = (|| -> Result<_, Failure> {
-      let ctx = self.id()?;
+      let ctx = self.held()?;
       let code = options::string_arg(e, code.raw(), 1)?;
       let o = options::method::<ClosureOptions>(e, raw(opts), 3)?;
       let values = import_args(e, raw(args), o.arguments)?;
@@ -181,7 +192,11 @@ impl Context {
       &env,
       &self.host,
       flavor,
-      Box::new(move |rt| script::eval_closure(rt, ctx, code, values, origin, timeout, result)),
+      Box::new(move |rt| {
+        let out = script::eval_closure(rt, ctx.id, code, values, origin, timeout, result);
+        drop(ctx);
+        out
+      }),
       move |env, out| out_to_napi(env, &host, out),
     )?;
     Ok(Raw(v))

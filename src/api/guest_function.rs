@@ -59,6 +59,8 @@ fn call(env: sys::napi_env, info: sys::napi_callback_info) -> napi::Result<sys::
     args.push(crate::bridge::convert::copy(env, a).map_err(|f: Failure| f.throw(env))?);
   }
   let id = handle.id;
+  // The function stays alive until the job ran (a release cannot overtake it).
+  let keep = handle.clone();
   let copy = TransferOptions {
     copy: true,
     promise: mode == Flavor::Async,
@@ -71,7 +73,11 @@ fn call(env: sys::napi_env, info: sys::napi_callback_info) -> napi::Result<sys::
     &env_,
     &handle.host,
     flavor,
-    Box::new(move |rt| ops::apply(rt, id, Value::Undefined, args, 0, copy)),
+    Box::new(move |rt| {
+      let out = ops::apply(rt, id, Value::Undefined, args, 0, copy);
+      drop(keep);
+      out
+    }),
     move |env, out| crate::api::reference::out_to_napi(env, &host, out),
   )
 }

@@ -56,16 +56,21 @@ impl Module {
     let parsed = (|| -> Result<_, Failure> {
       let handle = self.slot.get(msg::MODULE_RELEASED)?;
       let o = options::method::<RunOptions>(e, raw(opts), 1)?;
-      Ok((handle.id, o.timeout, o.transfer.promise))
+      Ok((handle, o.timeout, o.transfer.promise))
     })();
-    let (id, timeout, promise) = parsed.map_err(|f| f.throw(e))?;
+    let (handle, timeout, promise) = parsed.map_err(|f| f.throw(e))?;
     let host = self.host.clone();
     let info = self.info.clone();
+    // The module stays alive until the job ran (a release cannot overtake it).
     let v = bridge::run(
       &env,
       &self.host,
       flavor,
-      Box::new(move |rt| module::evaluate_keeping(rt, id, timeout, promise, &info)),
+      Box::new(move |rt| {
+        let out = module::evaluate_keeping(rt, handle.id, timeout, promise, &info);
+        drop(handle);
+        out
+      }),
       move |env, out| out_to_napi(env, &host, out),
     )?;
     Ok(Raw(v))
@@ -247,6 +252,8 @@ fn instantiate_impl(
     let (modules, links) = (modules.raw(), links.raw());
     let mut infos = Vec::new();
     let mut ids = Vec::new();
+    // The modules and the context stay alive until the job ran (a release cannot overtake it).
+    let mut held = Vec::new();
     let mut host: Option<Arc<IsolateHost>> = None;
     for i in 0..length(e, modules)? {
       let m =
@@ -255,7 +262,9 @@ fn instantiate_impl(
       if !Arc::ptr_eq(&m.host, root) {
         return Err(Thrown::error(msg::INVALID_CONTEXT).into());
       }
-      ids.push(m.slot.get(msg::MODULE_RELEASED)?.id);
+      let handle = m.slot.get(msg::MODULE_RELEASED)?;
+      ids.push(handle.id);
+      held.push(handle);
       infos.push(m.info.clone());
     }
     let host = host.ok_or_else(|| Thrown::type_error("Illegal invocation"))?;
@@ -263,7 +272,9 @@ fn instantiate_impl(
     if !Arc::ptr_eq(&ctx.host, &host) {
       return Err(Thrown::error(msg::INVALID_CONTEXT).into());
     }
-    let ctx_id = ctx.id()?;
+    let ctx = ctx.held()?;
+    let ctx_id = ctx.id;
+    held.push(ctx);
     let links = u32_array(e, links)?;
     let bad = || Failure::from(Thrown::error(msg::INTERNAL));
     let mut table = Vec::with_capacity(links.len());
@@ -283,14 +294,18 @@ fn instantiate_impl(
       }
       at += 1 + specifiers.len();
     }
-    Ok((host, ids[0], ctx_id, table, infos))
+    Ok((host, ids[0], ctx_id, table, infos, held))
   })();
-  let (host, id, ctx_id, table, infos) = parsed.map_err(|f| f.throw(e))?;
+  let (host, id, ctx_id, table, infos, held) = parsed.map_err(|f| f.throw(e))?;
   let v = bridge::run(
     &env,
     &host,
     flavor,
-    Box::new(move |rt| module::instantiate(rt, id, ctx_id, table)),
+    Box::new(move |rt| {
+      let out = module::instantiate(rt, id, ctx_id, table);
+      drop(held);
+      out
+    }),
     move |env, ()| {
       for info in &infos {
         info.linked.store(true, Ordering::SeqCst);

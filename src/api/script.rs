@@ -69,17 +69,22 @@ impl Script {
       if !Arc::ptr_eq(&ctx.host, &self.host) {
         return Err(Thrown::error(msg::INVALID_CONTEXT).into());
       }
-      let ctx_id = ctx.id()?;
+      let ctx = ctx.held()?;
       let o = options::method::<RunOptions>(e, raw(opts), 2)?;
-      Ok((handle.id, ctx_id, o.timeout, o.transfer, o.release))
+      Ok((handle, ctx, o.timeout, o.transfer, o.release))
     })();
-    let (script_id, ctx_id, timeout, t, release) = parsed.map_err(|f| f.throw(e))?;
+    let (script, ctx, timeout, t, release) = parsed.map_err(|f| f.throw(e))?;
     let host = self.host.clone();
+    // Both handles stay alive until the job ran (a release cannot overtake it).
     let v = bridge::run(
       &env,
       &self.host,
       flavor,
-      Box::new(move |rt| script::run(rt, script_id, ctx_id, timeout, t)),
+      Box::new(move |rt| {
+        let out = script::run(rt, script.id, ctx.id, timeout, t);
+        drop((script, ctx));
+        out
+      }),
       move |env, out| out_to_napi(env, &host, out),
     )?;
     if release {

@@ -206,6 +206,12 @@ pub fn perform<'s>(
   mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let id = target.handle.id;
-  let work = Box::new(move |rt: &mut Runtime| remote::perform(rt, id, op, timeout));
+  // The target stays alive until the job ran (a release cannot overtake it).
+  let keep = target.handle.clone();
+  let work = Box::new(move |rt: &mut Runtime| {
+    let out = remote::perform(rt, id, op, timeout);
+    drop(keep);
+    out
+  });
   run(scope, &target.handle.host, work, mode)
 }

@@ -129,18 +129,25 @@ impl Reference {
   /// operations, which guests reach through the same [`RefOp`]).
   fn perform(
     env: Env,
-    handle: &RemoteHandle,
+    handle: &Arc<RemoteHandle>,
     op: RefOp,
     timeout: u32,
     flavor: Flavor,
   ) -> napi::Result<Raw> {
     let id = handle.id;
     let host = handle.host.clone();
+    // The target stays alive until the job ran: releasing the Reference (or Node collecting
+    // it) after issuing the call does not overtake the call, as in isolated-vm.
+    let keep = handle.clone();
     let v = bridge::run(
       &env,
       &handle.host,
       flavor,
-      Box::new(move |rt| ops::perform(rt, id, op, timeout)),
+      Box::new(move |rt| {
+        let out = ops::perform(rt, id, op, timeout);
+        drop(keep);
+        out
+      }),
       move |env, out| out_to_napi(env, &host, out),
     )?;
     Ok(Raw(v))

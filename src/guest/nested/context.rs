@@ -118,11 +118,15 @@ fn eval_body<'s>(
   let code = o::string(scope, args.get(0), 1)?;
   let opts: EvalOptions = o::method(scope, args.get(1), 2)?;
   let id = c.handle.id;
+  let host = c.handle.host.clone();
+  // The context stays alive until the job ran (a release cannot overtake it).
+  let keep = c.handle.clone();
   let work = Box::new(move |rt: &mut Runtime| {
-    let out = script::eval(rt, id, code, opts.origin, opts.timeout, opts.transfer)?;
-    answer(rt, out)
+    let out = script::eval(rt, id, code, opts.origin, opts.timeout, opts.transfer);
+    drop(keep);
+    answer(rt, out?)
   });
-  remote::run(scope, &c.handle.host, work, mode)
+  remote::run(scope, &host, work, mode)
 }
 
 fn eval_closure_in<'s>(
@@ -144,6 +148,9 @@ fn eval_closure_body<'s>(
   let opts: ClosureOptions = o::method(scope, args.get(2), 3)?;
   let values = export_list(scope, args.get(1), opts.arguments)?;
   let id = c.handle.id;
+  let host = c.handle.host.clone();
+  // The context stays alive until the job ran (a release cannot overtake it).
+  let keep = c.handle.clone();
   let work = Box::new(move |rt: &mut Runtime| {
     let ClosureOptions {
       origin,
@@ -151,10 +158,11 @@ fn eval_closure_body<'s>(
       result,
       ..
     } = opts;
-    let out = script::eval_closure(rt, id, code, values, origin, timeout, result)?;
-    answer(rt, out)
+    let out = script::eval_closure(rt, id, code, values, origin, timeout, result);
+    drop(keep);
+    answer(rt, out?)
   });
-  remote::run(scope, &c.handle.host, work, mode)
+  remote::run(scope, &host, work, mode)
 }
 
 crate::guest::methods! {
