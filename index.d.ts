@@ -620,6 +620,11 @@ declare namespace IsolatedVM {
 	export type CallbackOptions = {
 		/**
 		 * Callback will be invoked asynchronously and will return a promise.
+		 *
+		 * The promise settles with a copy of the result: a promise that the function returns (an
+		 * `async` function) is not awaited and fails with "#<Promise> could not be cloned.", as in
+		 * isolated-vm. To hand over the outcome of a host promise, use a `Reference` and
+		 * `apply(..., { result: { promise: true } })` or `applySyncPromise`.
 		 */
 		async?: boolean;
 

@@ -72,7 +72,7 @@ test('8 isolates, mixed sync and async calls and host callbacks, with disposals 
     const isolate = new ivm.Isolate({ memoryLimit: 32 });
     const context = isolate.createContextSync();
     context.global.setSync('host', (x) => x + 1);
-    context.global.setSync('asyncHost', new ivm.Callback(async (x) => x * 2, { async: true }));
+    context.global.setSync('asyncHost', new ivm.Callback((x) => x * 2, { async: true }));
     isolates.push({ isolate, context });
   }
   for (let round = 0; round < 30; round++) {

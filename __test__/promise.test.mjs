@@ -21,7 +21,7 @@ test('eval with promise: true resolves with the settled value', async () => {
 test('promises chain through async host callbacks and apply results', async () => {
   const isolate = new ivm.Isolate();
   const context = isolate.createContextSync();
-  context.global.setSync('host', new ivm.Callback(async (x) => x * 3, { async: true }));
+  context.global.setSync('host', new ivm.Callback((x) => x * 3, { async: true }));
   assert.equal(await context.eval('host(14)', { promise: true }), 42);
   const fn = context.evalClosureSync('return async (x) => x + 1', [], { result: { reference: true } });
   assert.equal(await fn.apply(undefined, [1], { result: { promise: true } }), 2);

@@ -38,6 +38,7 @@ pub fn handle_for(
   Ok(Arc::new(CallbackHandle {
     target: new_host_ref(env, f)?,
     mode,
+    awaits: false,
     name,
     length,
   }))

@@ -61,9 +61,10 @@ fn call(env: sys::napi_env, info: sys::napi_callback_info) -> napi::Result<sys::
   let id = handle.id;
   // The function stays alive until the job ran (a release cannot overtake it).
   let keep = handle.clone();
+  // The result is copied in every mode: a promise the guest function returns is not awaited
+  // but fails to copy ("#<Promise> could not be cloned."), as in isolated-vm.
   let copy = TransferOptions {
     copy: true,
-    promise: mode == Flavor::Async,
     ..Default::default()
   };
   let flavor = mode;

@@ -91,26 +91,29 @@ fn call<'s>(
   };
   match cb.mode {
     Flavor::Sync => super::host_call::perform(scope, &cb.target, op, Flavor::Sync),
-    // Async callbacks await a promise the host function returns.
+    // An async callback's promise settles with the copied result: a promise the host function
+    // returns is not awaited but fails to copy ("#<Promise> could not be cloned."), as in
+    // isolated-vm (SPEC §3.5: awaiting it would be a convenience, which must be opt-in). The
+    // `importModuleDynamically` hook's promise is awaited (`awaits`).
     Flavor::Async => {
       let (promise, settle) =
         pending::promise(scope).ok_or_else(|| Thrown::error("Failed to create a promise"))?;
-      host_ref::call_async(&cb.target, op, true, settle);
+      host_ref::call_async(&cb.target, op, cb.awaits, settle);
       Ok(Some(promise.into()))
     }
     Flavor::Ignored => super::host_call::perform(scope, &cb.target, op, Flavor::Ignored),
   }
 }
 
-/// Calls a function of another isolate (its result copied; awaited in async mode).
+/// Calls a function of another isolate (its result copied, in every mode).
 fn call_isolate<'s>(
   scope: &mut v8::PinScope<'s, '_>,
   f: &IsolateFunction,
   args: Vec<Value>,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
+  // Copied in every mode: a promise it returns is not awaited (as in isolated-vm).
   let result = TransferOptions {
     copy: true,
-    promise: f.mode == Flavor::Async,
     ..Default::default()
   };
   let op = RefOp::Apply {

@@ -79,6 +79,10 @@ pub struct CallbackHandle {
   pub target: Arc<HostRef>,
   /// Call behaviour.
   pub mode: Flavor,
+  /// In async mode, a promise the function returns is awaited (the `importModuleDynamically`
+  /// hook); otherwise the result is copied as it is, so a promise fails to copy, as with
+  /// isolated-vm's async callbacks.
+  pub awaits: bool,
   /// The function's `name`.
   pub name: String,
   /// The function's `length`.
