@@ -31,8 +31,9 @@
 //
 // Implementation status (see README.md, "Compatibility"): these typings describe the complete
 // isolated-vm API. In this release `lib`, `createSnapshot`, `createInspectorSession` and the CPU
-// profiler are declared but not implemented (`lib` is `undefined` at runtime; the methods are
-// absent), and `NativeModule` throws when constructed. `Module` is `undefined` at runtime, as in
+// profiler are declared but not implemented (`lib` is `undefined` at runtime; the methods throw
+// an Error "`…` is not implemented yet in isolated-vm-rs", `stopCpuProfiler` rejects with it, on
+// the host and inside guests), and `NativeModule` throws when constructed. `Module` is `undefined` at runtime, as in
 // isolated-vm: its instances come from `compileModule*`. Inside guests the library offers
 // Reference, ExternalCopy, Callback, Isolate, Context and Script (nested isolates with modules,
 // without profiling). A

@@ -342,7 +342,7 @@ binding.__setHelpers({
 
 // Constructors called without `new` throw isolated-vm's TypeError instead of wrapping `this`.
 // Instances are frozen, as in isolated-vm.
-function requireNew(C, factory) {
+function requireNew(C, factory, required = 0) {
   const proxy = new Proxy(C, {
     apply() {
       throw new TypeError(`\`${C.name}\` must be called with \`new\``);
@@ -354,6 +354,7 @@ function requireNew(C, factory) {
     // garbage collection). A subclass's instance gets the subclass's prototype. Every instance
     // is frozen, a subclass's too, as in isolated-vm.
     construct(target, args, newTarget) {
+      if (args.length < required) throw new TypeError(`\`${C.name}\` requires at least ${required} parameter`);
       const object = factory(args[0], args[1]);
       if (newTarget !== proxy) {
         const { prototype } = newTarget;
@@ -430,10 +431,25 @@ function requireNew(C, factory) {
 }
 
 const Isolate = requireNew(binding.Isolate, natives.newIsolate);
-const Reference = requireNew(binding.Reference, natives.newReference);
-const ExternalCopy = requireNew(binding.ExternalCopy, natives.newExternalCopy);
-const Callback = requireNew(binding.Callback, natives.newCallback);
+// The argument count is checked first, with isolated-vm's text (`new Reference()`).
+const Reference = requireNew(binding.Reference, natives.newReference, 1);
+const ExternalCopy = requireNew(binding.ExternalCopy, natives.newExternalCopy, 1);
+const Callback = requireNew(binding.Callback, natives.newCallback, 1);
 const { Context, Script } = binding;
+
+// isolated-vm APIs not built yet (README, "Not yet implemented"): declared, and failing with an
+// Error that says so rather than "… is not a function"; the async one rejects.
+const notYet = (what) => new Error(`${what} is not implemented yet in isolated-vm-rs`);
+const planned = {
+  createSnapshot() { throw notYet('`Isolate.createSnapshot`'); },
+  createInspectorSession() { throw notYet('`isolate.createInspectorSession`'); },
+  startCpuProfiler() { throw notYet('`isolate.startCpuProfiler`'); },
+  stopCpuProfiler() { return Promise.reject(notYet('`isolate.stopCpuProfiler`')); },
+};
+Object.defineProperty(binding.Isolate, 'createSnapshot', { value: planned.createSnapshot, writable: true, configurable: true });
+for (const name of ['createInspectorSession', 'startCpuProfiler', 'stopCpuProfiler']) {
+  Object.defineProperty(binding.Isolate.prototype, name, { value: planned[name], writable: true, enumerable: true, configurable: true });
+}
 
 // Function.length as isolated-vm reports it (SPEC §1.1).
 const lengths = new Map([[binding.Isolate, 1], [binding.Reference, 2], [binding.ExternalCopy, 2], [binding.Callback, 2],

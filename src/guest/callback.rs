@@ -153,6 +153,7 @@ fn construct<'s>(
 ) {
   dispatch(scope, args, rv, |scope, args| {
     crate::guest::require_new(args, "Callback")?;
+    crate::guest::require_args(args, "Callback", 1)?;
     let f = v8::Local::<v8::Function>::try_from(args.get(0))
       .map_err(|_| Thrown::type_error("`Callback` requires parameter 1 to be a function"))?;
     let mode: Flavor = super::options::parse(scope, args.get(1), "Callback", 2)?;

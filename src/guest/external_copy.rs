@@ -86,6 +86,7 @@ fn construct<'s>(
 ) {
   dispatch(scope, args, rv, |scope, args| {
     crate::guest::require_new(args, "ExternalCopy")?;
+    crate::guest::require_args(args, "ExternalCopy", 1)?;
     let v = args.get(0);
     if v.is_symbol() {
       return Err(Thrown::type_error("Unsupported type"));

@@ -218,6 +218,21 @@ pub fn require_new(args: &v8::FunctionCallbackArguments<'_>, class: &str) -> Res
   Ok(())
 }
 
+/// isolated-vm's argument-count check of a constructor, made before anything else is read
+/// ("`Reference` requires at least 1 parameter").
+pub fn require_args(
+  args: &v8::FunctionCallbackArguments<'_>,
+  class: &str,
+  required: i32,
+) -> Result<(), Thrown> {
+  if args.length() < required {
+    return Err(Thrown::type_error(format!(
+      "`{class}` requires at least {required} parameter"
+    )));
+  }
+  Ok(())
+}
+
 /// Throws `t` into the guest.
 pub fn throw(scope: &mut v8::PinScope<'_, '_>, t: Thrown) {
   let v = v8_in::thrown(scope, &t);

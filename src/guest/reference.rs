@@ -112,6 +112,7 @@ fn construct<'s>(
 ) {
   dispatch(scope, args, rv, |scope, args| {
     crate::guest::require_new(args, "Reference")?;
+    crate::guest::require_args(args, "Reference", 1)?;
     let opts: ReferenceOptions = super::options::parse(scope, args.get(1), "Reference", 2)?;
     super::local_reference::init(scope, args.this(), args.get(0), opts.unsafe_inherit);
     Ok(None)

@@ -33,8 +33,69 @@ fn class_template<'s>(
     getter(scope, proto, "referenceCount", reference_count)?;
     getter(scope, proto, "cpuTime", cpu_time)?;
     getter(scope, proto, "wallTime", wall_time)?;
+    // Declared, not built yet: each fails with an Error that says so.
+    method(
+      scope,
+      proto,
+      "createInspectorSession",
+      create_inspector_session,
+    )?;
+    method(scope, proto, "startCpuProfiler", start_cpu_profiler)?;
+    method(scope, proto, "stopCpuProfiler", stop_cpu_profiler)?;
+    let key = v8::String::new(scope, "createSnapshot")?;
+    let f = v8::FunctionTemplate::new(scope, create_snapshot);
+    t.set(key.into(), f.into());
     Some(t)
   })
+}
+
+/// The Error of an isolated-vm API not built yet (the host's text).
+fn not_yet(what: &str) -> Thrown {
+  Thrown::error(format!("{what} is not implemented yet in isolated-vm-rs"))
+}
+
+fn create_snapshot<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |_, _| {
+    Err(not_yet("`Isolate.createSnapshot`"))
+  });
+}
+
+fn create_inspector_session<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |_, _| {
+    Err(not_yet("`isolate.createInspectorSession`"))
+  });
+}
+
+fn start_cpu_profiler<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |_, _| {
+    Err(not_yet("`isolate.startCpuProfiler`"))
+  });
+}
+
+fn stop_cpu_profiler<'s>(
+  scope: &mut v8::PinScope<'s, '_>,
+  args: v8::FunctionCallbackArguments<'s>,
+  rv: v8::ReturnValue<'s, v8::Value>,
+) {
+  dispatch(scope, args, rv, |scope, _| {
+    crate::guest::rejecting(
+      scope,
+      Flavor::Async,
+      Err(not_yet("`isolate.stopCpuProfiler`")),
+    )
+  });
 }
 
 /// The guest's `Isolate` class.
