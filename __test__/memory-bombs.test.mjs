@@ -101,6 +101,24 @@ test('a sync call waiting for an isolate whose async call ends in a catastrophe 
   assert.deepEqual(out, { sync: MEMORY, stats: 'Isolated is disposed', async: MEMORY, messages: 1, later: 42 });
 });
 
+test('a call deferred behind one waiting for the host settles when a sync call from that host loses the isolate', () => {
+  const out = runScript(`
+    const isolate = new ivm.Isolate({ memoryLimit: 16, onCatastrophicError: () => {} });
+    const context = isolate.createContextSync();
+    let deferred, bomb;
+    context.global.setSync('host', new ivm.Reference(() => {
+      // Issued while the first call waits for this function: deferred behind it.
+      deferred = context.eval('2').then((v) => 'value ' + v, (e) => e.message);
+      const t = Date.now(); while (Date.now() - t < 50);
+      try { context.evalSync('Array(1e9).fill(0).length'); bomb = 'no error'; } catch (e) { bomb = e.message; }
+      return 1;
+    }));
+    context.eval('host.applySync(undefined, [])').then((v) => 'value ' + v, (e) => e.message).then(async (first) => {
+      console.log(JSON.stringify({ first, bomb, deferred: await deferred }));
+    });`);
+  assert.deepEqual(out, { first: MEMORY, bomb: MEMORY, deferred: MEMORY });
+});
+
 test('dispose() while an async call runs into a catastrophe returns; the call fails with the memory-limit error', () => {
   const out = runScript(`
     const isolate = new ivm.Isolate({ memoryLimit: 16, onCatastrophicError: () => {} });

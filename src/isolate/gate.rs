@@ -55,15 +55,23 @@ impl Gate {
     self.enter_at_depth(1, deadline)
   }
 
+  /// Takes the free gate. Not once the isolate is lost: its holder may have freed the gate on
+  /// its way out after `lose` (V8's lock stays taken), between this thread's check of `lost`
+  /// and the exchange.
   fn try_take(&self, me: u64, depth: u32) -> bool {
     let taken = self
       .owner
       .compare_exchange(0, me, Ordering::SeqCst, Ordering::SeqCst)
       .is_ok();
-    if taken {
-      self.depth.store(depth, Ordering::SeqCst);
+    if !taken {
+      return false;
     }
-    taken
+    if self.lost.load(Ordering::SeqCst) {
+      self.owner.store(0, Ordering::SeqCst);
+      return false;
+    }
+    self.depth.store(depth, Ordering::SeqCst);
+    true
   }
 
   fn enter_at_depth(&self, depth: u32, deadline: Option<Instant>) -> Entry {
@@ -77,6 +85,9 @@ impl Gate {
     }
     if self.try_take(me, depth) {
       return Entry::Entered;
+    }
+    if self.lost.load(Ordering::SeqCst) {
+      return Entry::Lost;
     }
     let mut g = self.sleep.lock();
     self.waiting.fetch_add(1, Ordering::SeqCst);

@@ -66,16 +66,19 @@ impl IsolateHost {
       drop(core);
       return Err(Refused::Disposed);
     }
-    // Handles dropped since the isolate last ran are released first (they are not jobs).
-    super::thread::run_releases(&mut locker, &core);
     let host0 = core.host_ns.get();
     let start = Instant::now();
     state.inline_callers.fetch_add(1, Ordering::SeqCst);
     let outer_call = core.inline_call.replace(Some((start, host0)));
     let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
-      let mut rt = Runtime::new(&mut locker, core.clone());
-      super::catastrophe::guarded(&state, || f(&mut rt))
-        .unwrap_or_else(|_| Err(Thrown::error(msg::DISPOSED_MEMORY)))
+      // Under the call's landing point, so that a catastrophe there is this isolate's.
+      super::catastrophe::guarded(&state, || {
+        // Handles dropped since the isolate last ran are released first (they are not jobs).
+        super::thread::run_releases(&mut locker, &core);
+        let mut rt = Runtime::new(&mut locker, core.clone());
+        f(&mut rt)
+      })
+      .unwrap_or_else(|_| Err(Thrown::error(msg::DISPOSED_MEMORY)))
     }));
     core.inline_call.set(outer_call);
     // V8's tasks posted meanwhile (GC follow-ups, say) run here, under the lock this call
@@ -162,14 +165,19 @@ pub fn unlocked<R>(isolate: &mut v8::Isolate, f: impl FnOnce() -> R) -> R {
   // SAFETY: UnsafeRawIsolatePtr is a transparent wrapper of the isolate's address.
   let ptr = unsafe { std::mem::transmute::<v8::UnsafeRawIsolatePtr, *mut c_void>(raw) };
   let mut relock = Relock::new(ptr, state);
-  let out = f();
+  // A panic in `f` is caught and resumed once the isolate is taken back, so that a jump to a
+  // landing point (the isolate lost meanwhile) never happens while a panic unwinds.
+  let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
   if !relock.take_gate_back() {
     std::mem::forget(relock);
     drop(out);
     super::catastrophe::escape();
   }
   drop(relock);
-  out
+  match out {
+    Ok(out) => out,
+    Err(panic) => std::panic::resume_unwind(panic),
+  }
 }
 
 /// An unlocked window: exits and unlocks the isolate on creation, locks and re-enters it when
@@ -215,7 +223,8 @@ impl Relock {
 
 impl Drop for Relock {
   fn drop(&mut self) {
-    // Unwinding (a panic in the window): the gate first, as on the way out of `unlocked`.
+    // The gate was taken back by `unlocked` (which catches panics in the window); if not, it
+    // is taken back here first.
     if !self.take_gate_back() {
       super::catastrophe::escape();
     }

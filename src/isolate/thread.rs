@@ -395,6 +395,11 @@ impl IsolateHost {
           msg::DISPOSED
         };
         crate::transfer::once::with_drop_reason(reason, || {
+          // Calls deferred behind a running one too (the teardown that drops them is skipped
+          // for an isolate lost to a catastrophe).
+          while let Some(deferred) = thread_state.take_deferred() {
+            drop(deferred);
+          }
           while let Ok(m) = rx.try_recv() {
             drop(m);
           }
@@ -523,6 +528,12 @@ impl IsolateHost {
         // the lock: then the calls behind it have not started.
         if idle {
           self.run_started(&mut locker, done + 1);
+          // That call ran into a catastrophe: the isolate is never touched or freed again.
+          if super::catastrophe::is_lost(&self.state) {
+            super::catastrophe::abandon(&self.state, locker);
+            std::mem::forget(shared);
+            return;
+          }
         }
         teardown(&mut locker, &self.state);
         // Nothing can run in the isolate any more. What remains is V8's own teardown (about a
@@ -689,7 +700,12 @@ fn task_sink(state: &Arc<SharedState>) -> crate::platform::tasks::Sink {
 /// later. Rejections left unhandled by such work belong to no call and are forgotten.
 pub fn run_tasks(isolate: &mut v8::Isolate, core: &Rc<Core>, nested: bool) {
   let state = core.state.clone();
-  run_releases(isolate, core);
+  // Under a landing point of this isolate's own, like the tasks below: the caller may be a
+  // thread inside another isolate's unlocked window.
+  let released = super::catastrophe::guarded(&state, || run_releases(isolate, core));
+  if released.is_err() {
+    return;
+  }
   let mut skipped = std::collections::VecDeque::new();
   loop {
     if state.disposed.load(Ordering::SeqCst) {
