@@ -379,7 +379,12 @@ function requireNew(C, factory, required = 0) {
   const check = (module, context, resolve, argc) => {
     if (!(module instanceof Module)) throw new TypeError('Illegal invocation');
     if (argc < 2) throw new TypeError('`undefined` requires at least 2 parameters');
-    if (!(context instanceof ContextClass)) throw new TypeError('`undefined` requires parameter 1 to be a Context');
+    if (!(context instanceof ContextClass)) {
+      // isolated-vm's texts (src/error.rs, CONTEXT_*).
+      if (context === undefined) throw new TypeError('`undefined` requires at least 1 parameter');
+      if (typeof context !== 'object' || context === null) throw new TypeError('`undefined` requires parameter 1 to be an object');
+      throw new TypeError('`undefined` requires parameter 1 to be something else');
+    }
     if (typeof resolve !== 'function') throw new TypeError('`undefined` requires parameter 2 to be a function');
   };
   // The walk: `modules` lists every module reached once (the root first), `index` maps them to

@@ -442,6 +442,26 @@ sameOnBothFaces('releasing a handle right after issuing a call on it does not ov
   return out;
 `, [6, 7, 5, 42, 1, 15, 20, 'undefined']);
 
+// The Context parameter of script.run* and module.instantiate*, checked as isolated-vm 5.0.4
+// does (its texts, "something else" included), on both faces.
+sameOnBothFaces('a bad context argument gets isolated-vm\'s texts', `
+  const inner = new ivm.Isolate();
+  const script = await inner.compileScript('1');
+  const module = await inner.compileModule('export default 1');
+  const out = [];
+  for (const arg of [undefined, 1, {}]) {
+    for (const call of [() => script.run(arg), () => module.instantiate(arg, () => {})]) {
+      try { await call(); out.push('ok'); } catch (e) { out.push(e.constructor.name + ': ' + e.message); }
+    }
+  }
+  inner.dispose();
+  return out;
+`, [
+  'TypeError: `undefined` requires at least 1 parameter', 'TypeError: `undefined` requires at least 1 parameter',
+  'TypeError: `undefined` requires parameter 1 to be an object', 'TypeError: `undefined` requires parameter 1 to be an object',
+  'TypeError: `undefined` requires parameter 1 to be something else', 'TypeError: `undefined` requires parameter 1 to be something else',
+]);
+
 sameOnBothFaces('cpuTime and wallTime move during an async call (item 14)', `
   const inner = new ivm.Isolate();
   const c = await inner.createContext();

@@ -78,7 +78,7 @@ test('optional arguments: null and undefined are "not given", as for the other m
   assert.equal(fn.applySync(), ',');
   context.global.setSync('k', 5, null);
   assert.equal(context.global.getSync('k', null), 5);
-  assert.throws(() => script.runSync(), { name: 'TypeError', message: '`undefined` requires parameter 1 to be a Context' });
+  assert.throws(() => script.runSync(), { name: 'TypeError', message: '`undefined` requires at least 1 parameter' });
   isolate.dispose();
 });
 

@@ -87,6 +87,13 @@ pub mod msg {
   pub const IMPORT_NOT_SUPPORTED: &str = "Not supported";
   /// Script run in a context of another isolate.
   pub const INVALID_CONTEXT: &str = "Invalid context";
+  /// isolated-vm's check of a Context parameter (`script.run*`, `module.instantiate*`): no
+  /// argument, not an object, an object of another kind (its text, "something else").
+  pub const CONTEXT_MISSING: &str = "`undefined` requires at least 1 parameter";
+  /// See [`CONTEXT_MISSING`].
+  pub const CONTEXT_NOT_OBJECT: &str = "`undefined` requires parameter 1 to be an object";
+  /// See [`CONTEXT_MISSING`].
+  pub const CONTEXT_OTHER: &str = "`undefined` requires parameter 1 to be something else";
   /// Property access on a non-object Reference.
   pub const NOT_OBJECT: &str = "Reference is not an object";
   /// Property key of the wrong type.

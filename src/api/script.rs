@@ -37,13 +37,12 @@ pub fn context_arg<'a>(
   env: sys::napi_env,
   v: sys::napi_value,
 ) -> Result<ClassInstance<'a, Context>, Failure> {
-  let bad = || {
-    Failure::from(Thrown::type_error(
-      "`undefined` requires parameter 1 to be a Context",
-    ))
-  };
-  if options::is_undefined(env, v) || js::type_of(env, v) != sys::ValueType::napi_object {
-    return Err(bad());
+  let bad = || Failure::from(Thrown::type_error(msg::CONTEXT_OTHER));
+  if options::is_undefined(env, v) {
+    return Err(Thrown::type_error(msg::CONTEXT_MISSING).into());
+  }
+  if js::type_of(env, v) != sys::ValueType::napi_object {
+    return Err(Thrown::type_error(msg::CONTEXT_NOT_OBJECT).into());
   }
   // SAFETY: FromNapiValue checks the instance's class before unwrapping.
   unsafe { ClassInstance::<Context>::from_napi_value(env, v) }.map_err(|_| {
