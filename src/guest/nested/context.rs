@@ -90,6 +90,22 @@ pub fn of(
   })
 }
 
+/// The Context parameter of `script.run*` and `module.instantiate*`, checked with isolated-vm's
+/// texts (none, not an object, another kind of object).
+pub fn param(
+  scope: &mut v8::PinScope<'_, '_>,
+  v: v8::Local<v8::Value>,
+) -> Result<IsolateContext, Thrown> {
+  let obj = v8::Local::<v8::Object>::try_from(v).map_err(|_| {
+    Thrown::type_error(if v.is_undefined() {
+      crate::error::msg::CONTEXT_MISSING
+    } else {
+      crate::error::msg::CONTEXT_NOT_OBJECT
+    })
+  })?;
+  of(scope, obj).ok_or_else(|| Thrown::type_error(crate::error::msg::CONTEXT_OTHER))?
+}
+
 fn context(
   scope: &mut v8::PinScope<'_, '_>,
   obj: v8::Local<v8::Object>,

@@ -54,49 +54,38 @@ fn not_yet(what: &str) -> Thrown {
   Thrown::error(format!("{what} is not implemented yet in isolated-vm-rs"))
 }
 
-fn create_snapshot<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  args: v8::FunctionCallbackArguments<'s>,
-  rv: v8::ReturnValue<'s, v8::Value>,
-) {
-  dispatch(scope, args, rv, |_, _| {
-    Err(not_yet("`Isolate.createSnapshot`"))
-  });
+/// A guest method of an isolated-vm API not built yet: it throws [`not_yet`]'s Error, or in the
+/// async flavour returns a promise rejected with it.
+macro_rules! planned {
+  ($name:ident, $what:literal, $flavor:expr) => {
+    fn $name<'s>(
+      scope: &mut v8::PinScope<'s, '_>,
+      args: v8::FunctionCallbackArguments<'s>,
+      rv: v8::ReturnValue<'s, v8::Value>,
+    ) {
+      dispatch(scope, args, rv, |scope, _| {
+        crate::guest::rejecting(scope, $flavor, Err(not_yet($what)))
+      });
+    }
+  };
 }
 
-fn create_inspector_session<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  args: v8::FunctionCallbackArguments<'s>,
-  rv: v8::ReturnValue<'s, v8::Value>,
-) {
-  dispatch(scope, args, rv, |_, _| {
-    Err(not_yet("`isolate.createInspectorSession`"))
-  });
-}
-
-fn start_cpu_profiler<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  args: v8::FunctionCallbackArguments<'s>,
-  rv: v8::ReturnValue<'s, v8::Value>,
-) {
-  dispatch(scope, args, rv, |_, _| {
-    Err(not_yet("`isolate.startCpuProfiler`"))
-  });
-}
-
-fn stop_cpu_profiler<'s>(
-  scope: &mut v8::PinScope<'s, '_>,
-  args: v8::FunctionCallbackArguments<'s>,
-  rv: v8::ReturnValue<'s, v8::Value>,
-) {
-  dispatch(scope, args, rv, |scope, _| {
-    crate::guest::rejecting(
-      scope,
-      Flavor::Async,
-      Err(not_yet("`isolate.stopCpuProfiler`")),
-    )
-  });
-}
+planned!(create_snapshot, "`Isolate.createSnapshot`", Flavor::Sync);
+planned!(
+  create_inspector_session,
+  "`isolate.createInspectorSession`",
+  Flavor::Sync
+);
+planned!(
+  start_cpu_profiler,
+  "`isolate.startCpuProfiler`",
+  Flavor::Sync
+);
+planned!(
+  stop_cpu_profiler,
+  "`isolate.stopCpuProfiler`",
+  Flavor::Async
+);
 
 /// The guest's `Isolate` class.
 pub fn class<'s>(scope: &mut v8::PinScope<'s, '_>) -> Option<v8::Local<'s, v8::Function>> {

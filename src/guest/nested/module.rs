@@ -325,15 +325,7 @@ fn start<'s>(
       "`undefined` requires at least 2 parameters",
     ));
   }
-  let not_context = || Thrown::type_error(msg::CONTEXT_OTHER);
-  let obj = v8::Local::<v8::Object>::try_from(args.get(0)).map_err(|_| {
-    Thrown::type_error(if args.get(0).is_undefined() {
-      msg::CONTEXT_MISSING
-    } else {
-      msg::CONTEXT_NOT_OBJECT
-    })
-  })?;
-  let c = super::context::of(scope, obj).ok_or_else(not_context)??;
+  let c = super::context::param(scope, args.get(0))?;
   let resolver = v8::Local::<v8::Function>::try_from(args.get(1))
     .map_err(|_| Thrown::type_error("`undefined` requires parameter 2 to be a function"))?;
   if !Arc::ptr_eq(&c.handle.host, &m.handle.host) {

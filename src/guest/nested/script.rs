@@ -70,15 +70,7 @@ fn run_body<'s>(
   let Nested::Script(s) = this(scope, args.this(), KIND_SCRIPT)? else {
     return Err(Thrown::type_error("Illegal invocation"));
   };
-  let not_context = || Thrown::type_error(msg::CONTEXT_OTHER);
-  let obj = v8::Local::<v8::Object>::try_from(args.get(0)).map_err(|_| {
-    Thrown::type_error(if args.get(0).is_undefined() {
-      msg::CONTEXT_MISSING
-    } else {
-      msg::CONTEXT_NOT_OBJECT
-    })
-  })?;
-  let c = super::context::of(scope, obj).ok_or_else(not_context)??;
+  let c = super::context::param(scope, args.get(0))?;
   if !Arc::ptr_eq(&c.handle.host, &s.handle.host) {
     return Err(Thrown::error(msg::INVALID_CONTEXT));
   }
