@@ -131,13 +131,17 @@ binding.__setHelpers({
     else if (types.isPromise(v) || types.isWeakMap(v) || types.isWeakSet(v) ||
       types.isGeneratorObject(v) || types.isMapIterator(v) || types.isSetIterator(v) ||
       types.isModuleNamespaceObject(v) || types.isArgumentsObject(v) || types.isExternal(v)) code = 100;
+    // Compiled WebAssembly cannot cross between Node's V8 and the isolates' own V8.
+    else if (v instanceof WebAssembly.Module) code = 100;
     else code = 0;
     if (code < 11) seen.set(v, seen.size);
     return code;
   },
   // [bytes, sharedArrayBuffers], or null when the value needs the native clone.
   serialize(v) {
-    if (Serializer === null) return null;
+    // Node's serialiser writes nothing for a WebAssembly.Module (V8 without a transfer id):
+    // the native walk reports it as not cloneable instead.
+    if (Serializer === null || v instanceof WebAssembly.Module) return null;
     const s = new Serializer();
     s.writeHeader();
     try {

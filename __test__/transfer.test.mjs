@@ -104,6 +104,27 @@ test('class instances arrive as plain objects; getters are evaluated', () => {
   assert.deepEqual(g, { a: 5 });
 });
 
+// Compiled WebAssembly cannot cross between Node's V8 and the isolates' own V8 (nor, by copy,
+// between isolates): every path fails with a clone error instead of delivering an empty object
+// (as it did) or a corrupt copy.
+test('a WebAssembly.Module is not cloneable between Node and isolates, on every path', () => {
+  const isolate = new ivm.Isolate();
+  const context = isolate.createContextSync();
+  const bytes = [0, 97, 115, 109, 1, 0, 0, 0];
+  const module = new WebAssembly.Module(new Uint8Array(bytes));
+  const error = { name: 'TypeError', message: '#<WebAssembly.Module> could not be cloned.' };
+  assert.throws(() => context.global.setSync('m', module, { copy: true }), error);
+  assert.throws(() => context.global.setSync('m', { a: module }, { copy: true }), error);
+  assert.throws(() => new ivm.ExternalCopy(module), error);
+  assert.throws(() => context.evalSync(`new WebAssembly.Module(new Uint8Array([${bytes}]))`, { copy: true }), error);
+  assert.throws(() => context.evalSync(`({ a: new WebAssembly.Module(new Uint8Array([${bytes}])) })`, { copy: true }), error);
+  context.global.setSync('ivm', ivm);
+  assert.equal(context.evalSync(`const inner = new ivm.Isolate().createContextSync();
+    try { inner.global.setSync('m', new WebAssembly.Module(new Uint8Array([${bytes}])), { copy: true }); 'copied' } catch (e) { e.constructor.name + ': ' + e.message }`),
+  'TypeError: #<WebAssembly.Module> could not be cloned.');
+  isolate.dispose();
+});
+
 test('clone errors name the offending value', () => {
   const cases = [
     ['(() => 1)', '() => 1 could not be cloned.'],

@@ -188,7 +188,13 @@ pub fn clone_error(scope: &mut v8::PinScope<'_, '_>, v: v8::Local<v8::Value>) ->
     let captured = unsafe { (*ptr).message.borrow().clone() };
     captured
   };
-  Thrown::type_error(text.unwrap_or_else(|| msg::could_not_clone("#<Object>")))
+  // V8 writes nothing (and throws nothing) for a WebAssembly.Module without a transfer id.
+  let fallback = if v.is_wasm_module_object() {
+    "#<WebAssembly.Module>"
+  } else {
+    "#<Object>"
+  };
+  Thrown::type_error(text.unwrap_or_else(|| msg::could_not_clone(fallback)))
 }
 
 /// Structured clone of a guest value into the tree (`copy: true`, SPEC §2.2).
@@ -264,6 +270,7 @@ impl<'s> Cloner<'s> {
       || v.is_symbol_object()
       || v.is_arguments_object()
       || v.is_wasm_memory_object()
+      || v.is_wasm_module_object()
     {
       return Err(clone_error(scope, v));
     }
