@@ -73,6 +73,8 @@ function hostObject(obj) {
 // src/bridge/convert/serialized.rs). Bun's and Deno's `node:v8` write other formats: there the
 // native clone does all the work.
 const CLONE_FAILED = Object.freeze({});
+// WebAssembly.Module, or null where Node runs without WebAssembly (`--jitless`).
+const WasmModule = typeof WebAssembly === 'object' && WebAssembly !== null ? WebAssembly.Module : null;
 let v8 = null;
 let Serializer = null;
 if (!process.versions.bun && typeof Deno === 'undefined') {
@@ -132,7 +134,7 @@ binding.__setHelpers({
       types.isGeneratorObject(v) || types.isMapIterator(v) || types.isSetIterator(v) ||
       types.isModuleNamespaceObject(v) || types.isArgumentsObject(v) || types.isExternal(v)) code = 100;
     // Compiled WebAssembly cannot cross between Node's V8 and the isolates' own V8.
-    else if (v instanceof WebAssembly.Module) code = 100;
+    else if (WasmModule !== null && v instanceof WasmModule) code = 100;
     else code = 0;
     if (code < 11) seen.set(v, seen.size);
     return code;
@@ -141,7 +143,7 @@ binding.__setHelpers({
   serialize(v) {
     // Node's serialiser writes nothing for a WebAssembly.Module (V8 without a transfer id):
     // the native walk reports it as not cloneable instead.
-    if (Serializer === null || v instanceof WebAssembly.Module) return null;
+    if (Serializer === null || (WasmModule !== null && v instanceof WasmModule)) return null;
     const s = new Serializer();
     s.writeHeader();
     try {

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import ivm from 'isolated-vm-rs';
+import { spawnSync } from 'node:child_process';
 
 const isolate = new ivm.Isolate();
 const context = isolate.createContextSync();
@@ -123,6 +124,17 @@ test('a WebAssembly.Module is not cloneable between Node and isolates, on every 
     try { inner.global.setSync('m', new WebAssembly.Module(new Uint8Array([${bytes}])), { copy: true }); 'copied' } catch (e) { e.constructor.name + ': ' + e.message }`),
   'TypeError: #<WebAssembly.Module> could not be cloned.');
   isolate.dispose();
+});
+
+test('copies work where Node runs without WebAssembly (--jitless)', () => {
+  const script = `const ivm = require('isolated-vm-rs');
+    const isolate = new ivm.Isolate();
+    const context = isolate.createContextSync();
+    context.global.setSync('x', { a: [1] }, { copy: true });
+    console.log(context.evalSync('JSON.stringify(x)') + ' ' + JSON.stringify(new ivm.ExternalCopy({ b: 2 }).copy()) + ' ' + typeof WebAssembly);`;
+  const r = spawnSync(process.execPath, ['--jitless', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), '{"a":[1]} {"b":2} undefined');
 });
 
 test('clone errors name the offending value', () => {
