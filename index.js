@@ -381,14 +381,16 @@ function requireNew(C, factory, required = 0) {
 // yet (all of a module's specifiers at once when it returns promises); the answers go to the
 // native side, which links the graph on the isolate (src/api/module.rs).
 {
-  const { Module, Context: ContextClass, __moduleToLink: toLink, __moduleInstantiate: link } = binding;
+  const { Module, Context: ContextClass, __moduleToLink: toLink, __moduleInstantiate: link, __moduleHold: hold } = binding;
   const check = (module, context, resolve, argc) => {
     if (!(module instanceof Module)) throw new TypeError('Illegal invocation');
     if (argc < 2) throw new TypeError('`undefined` requires at least 2 parameters');
     if (!(context instanceof ContextClass)) {
       // isolated-vm's texts (src/error.rs, CONTEXT_*).
       if (context === undefined) throw new TypeError('`undefined` requires at least 1 parameter');
-      if (typeof context !== 'object' || context === null) throw new TypeError('`undefined` requires parameter 1 to be an object');
+      if ((typeof context !== 'object' && typeof context !== 'function') || context === null) {
+        throw new TypeError('`undefined` requires parameter 1 to be an object');
+      }
       throw new TypeError('`undefined` requires parameter 1 to be something else');
     }
     if (typeof resolve !== 'function') throw new TypeError('`undefined` requires parameter 2 to be a function');
@@ -421,6 +423,14 @@ function requireNew(C, factory, required = 0) {
     },
     instantiate(context, resolve) {
       check(this, context, resolve, arguments.length);
+      // The module and the context are held from now on (a release while the resolver runs
+      // does not make the call fail, as in isolated-vm).
+      let held;
+      try {
+        held = hold(this, context);
+      } catch (err) {
+        return Promise.reject(err);
+      }
       const graph = walk(this);
       return (async () => {
         for (let i = 0; i < graph.modules.length; i++) {
@@ -431,7 +441,7 @@ function requireNew(C, factory, required = 0) {
           graph.links.push(i);
           for (const dependency of answers) record(graph, dependency);
         }
-        return link(graph.modules, context, Uint32Array.from(graph.links), true);
+        return link(graph.modules, context, Uint32Array.from(graph.links), true, held);
       })();
     },
   };

@@ -449,7 +449,7 @@ sameOnBothFaces('a bad context argument gets isolated-vm\'s texts', `
   const script = await inner.compileScript('1');
   const module = await inner.compileModule('export default 1');
   const out = [];
-  for (const arg of [undefined, 1, {}]) {
+  for (const arg of [undefined, 1, {}, () => {}]) {
     for (const call of [() => script.run(arg), () => module.instantiate(arg, () => {})]) {
       try { await call(); out.push('ok'); } catch (e) { out.push(e.constructor.name + ': ' + e.message); }
     }
@@ -460,7 +460,31 @@ sameOnBothFaces('a bad context argument gets isolated-vm\'s texts', `
   'TypeError: `undefined` requires at least 1 parameter', 'TypeError: `undefined` requires at least 1 parameter',
   'TypeError: `undefined` requires parameter 1 to be an object', 'TypeError: `undefined` requires parameter 1 to be an object',
   'TypeError: `undefined` requires parameter 1 to be something else', 'TypeError: `undefined` requires parameter 1 to be something else',
+  'TypeError: `undefined` requires parameter 1 to be something else', 'TypeError: `undefined` requires parameter 1 to be something else',
 ]);
+
+// module.instantiate holds its module and context from the call: releasing either while the
+// resolver runs does not make it fail (as isolated-vm 5.0.4; ours failed on the host face).
+sameOnBothFaces('releasing the module or the context while instantiate resolves does not fail it', `
+  const inner = new ivm.Isolate();
+  const settle = (p) => p.then((v) => 'ok ' + v, (e) => 'err ' + e.message);
+  const out = [];
+  let c = await inner.createContext();
+  let m = await inner.compileModule('export default 1');
+  let p = settle(m.instantiate(c, () => {})); c.release(); out.push(await p);
+  c = await inner.createContext();
+  m = await inner.compileModule('export default 1');
+  p = settle(m.instantiate(c, () => {})); m.release(); out.push(await p);
+  c = await inner.createContext();
+  m = await inner.compileModule('import x from "d"; export default x');
+  const d = await inner.compileModule('export default 2');
+  p = settle(m.instantiate(c, async () => d)); c.release(); out.push(await p);
+  m = await inner.compileModule('export default 3');
+  m.release();
+  out.push(await settle(m.instantiate(await inner.createContext(), () => {})));
+  inner.dispose();
+  return out;
+`, ['ok undefined', 'ok undefined', 'ok undefined', 'err Module has been released']);
 
 sameOnBothFaces('cpuTime and wallTime move during an async call (item 14)', `
   const inner = new ivm.Isolate();

@@ -22,6 +22,7 @@ pub fn handle_for(
   env: sys::napi_env,
   f: sys::napi_value,
   mode: Flavor,
+  awaits: bool,
 ) -> napi::Result<Arc<CallbackHandle>> {
   let name = js::get_named(env, f, "name")
     .ok()
@@ -38,7 +39,7 @@ pub fn handle_for(
   Ok(Arc::new(CallbackHandle {
     target: new_host_ref(env, f)?,
     mode,
-    awaits: false,
+    awaits,
     name,
     length,
   }))
@@ -58,7 +59,7 @@ impl Callback {
     let o = options.map(|u| u.raw()).unwrap_or(std::ptr::null_mut());
     let mode: Flavor = options::parse(e, o, "Callback", 2).map_err(|f| f.throw(e))?;
     Ok(Callback {
-      handle: handle_for(e, f.raw(), mode)?,
+      handle: handle_for(e, f.raw(), mode, false)?,
     })
   }
 }

@@ -49,7 +49,7 @@ pub fn from_object(
     return Ok(Some(Value::Handle(Handle::HostFunction(cb.handle.clone()))));
   }
   if functions && crate::bridge::js::type_of(env, v) == sys::ValueType::napi_function {
-    let h = crate::api::callback::handle_for(env, v, crate::isolate::flavor::Flavor::Sync)?;
+    let h = crate::api::callback::handle_for(env, v, crate::isolate::flavor::Flavor::Sync, false)?;
     return Ok(Some(Value::Handle(Handle::HostFunction(h))));
   }
   if let Some(i) = instance::<crate::api::isolate::Isolate>(env, v) {

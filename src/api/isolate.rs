@@ -114,10 +114,8 @@ fn import_hook(
   if js::type_of(env, f) != sys::ValueType::napi_function {
     return Ok(None);
   }
-  let mut h = crate::api::callback::handle_for(env, f, crate::isolate::flavor::Flavor::Async)?;
-  if let Some(h) = std::sync::Arc::get_mut(&mut h) {
-    h.awaits = true;
-  }
+  // Its promise is awaited, unlike an async Callback's (see `CallbackHandle::awaits`).
+  let h = crate::api::callback::handle_for(env, f, crate::isolate::flavor::Flavor::Async, true)?;
   Ok(Some(crate::isolate::handle::Handle::HostFunction(h)))
 }
 

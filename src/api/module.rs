@@ -12,11 +12,12 @@ use crate::bridge::{self, Flavor};
 use crate::error::msg;
 use crate::isolate::ops::module::{self, Link};
 use crate::isolate::options::RunOptions;
-use crate::isolate::remote::{IsolateModule, ModuleInfo};
+use crate::isolate::remote::{IsolateModule, ModuleInfo, RemoteHandle};
 use crate::isolate::IsolateHost;
 use crate::transfer::thrown::Thrown;
 use napi::bindgen_prelude::{ClassInstance, FromNapiValue, Unknown};
 use napi::{sys, Env, JsValue};
+use std::ffi::c_void;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -170,6 +171,61 @@ pub fn module_to_link(env: Env, m: Unknown) -> napi::Result<Option<Vec<String>>>
   Ok(Some(m.info.specifiers.clone()))
 }
 
+/// The handles an async `module.instantiate(context, resolver)` uses, held from the moment of
+/// the call: releasing the module or the context while the resolver runs does not make the
+/// call fail, as in isolated-vm (the call keeps them until it ran, see `instantiate_impl`).
+struct Held {
+  module: Arc<RemoteHandle>,
+  context: Arc<RemoteHandle>,
+}
+
+unsafe extern "C" fn drop_held(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+  // SAFETY: `data` is the box made in `module_hold`, finalised once; dropping it calls no
+  // Node-API function (safe inside a garbage collection).
+  drop(unsafe { Box::from_raw(data as *mut Held) });
+}
+
+/// Holds `module` and `context` for an async `instantiate` (an external value for the linker in
+/// `index.js` to pass on to [`module_instantiate`]).
+#[napi_derive::napi(js_name = "__moduleHold", catch_unwind)]
+pub fn module_hold(env: Env, m: Unknown, context: Unknown) -> napi::Result<Raw> {
+  let e = env.raw();
+  let held = (|| -> Result<Held, Failure> {
+    let m = module_of(e, m.raw()).ok_or_else(|| Thrown::type_error("Illegal invocation"))?;
+    let module = m.slot.get(msg::MODULE_RELEASED)?;
+    let context = context_arg(e, context.raw())?.held()?;
+    Ok(Held { module, context })
+  })()
+  .map_err(|f| f.throw(e))?;
+  let data = Box::into_raw(Box::new(held)) as *mut c_void;
+  let mut v = std::ptr::null_mut();
+  // SAFETY: valid env; `data` is a leaked box that `drop_held` reclaims.
+  let status =
+    unsafe { sys::napi_create_external(e, data, Some(drop_held), std::ptr::null_mut(), &mut v) };
+  if status != sys::Status::napi_ok {
+    // SAFETY: not handed to Node, so still owned here.
+    drop(unsafe { Box::from_raw(data as *mut Held) });
+    return Err(napi::Error::from_reason("napi_create_external failed"));
+  }
+  Ok(Raw(v))
+}
+
+/// The handles [`module_hold`] made for `v`, if `v` is that external value.
+fn held_of<'a>(e: sys::napi_env, v: sys::napi_value) -> Option<&'a Held> {
+  if v.is_null() || js::type_of(e, v) != sys::ValueType::napi_external {
+    return None;
+  }
+  let mut data = std::ptr::null_mut();
+  // SAFETY: an external value; only index.js makes them, through `module_hold`.
+  let status = unsafe { sys::napi_get_value_external(e, v, &mut data) };
+  if status != sys::Status::napi_ok || data.is_null() {
+    return None;
+  }
+  // SAFETY: the box lives until the external value is collected, which the caller's argument
+  // prevents for the duration of this call.
+  Some(unsafe { &*(data as *const Held) })
+}
+
 /// Links `modules[0]` and its graph in `context` with the answers the linker in `index.js`
 /// collected: `modules` are the graph's modules (each once); `links` (a Uint32Array) holds,
 /// for each module resolved, its index and then the index of the module each of its
@@ -181,13 +237,15 @@ pub fn module_instantiate(
   context: Unknown,
   links: Unknown,
   is_async: bool,
+  held: Option<Unknown>,
 ) -> napi::Result<Raw> {
   let flavor = if is_async {
     Flavor::Async
   } else {
     Flavor::Sync
   };
-  let r = instantiate_impl(env, modules, context, links, flavor);
+  let held = held.and_then(|h| held_of(env.raw(), h.raw()));
+  let r = instantiate_impl(env, modules, context, links, flavor, held);
   if is_async {
     js::rejecting(env.raw(), r)
   } else {
@@ -246,6 +304,7 @@ fn instantiate_impl(
   context: Unknown,
   links: Unknown,
   flavor: Flavor,
+  pinned: Option<&Held>,
 ) -> napi::Result<Raw> {
   let e = env.raw();
   let parsed = (|| -> Result<_, Failure> {
@@ -262,7 +321,12 @@ fn instantiate_impl(
       if !Arc::ptr_eq(&m.host, root) {
         return Err(Thrown::error(msg::INVALID_CONTEXT).into());
       }
-      let handle = m.slot.get(msg::MODULE_RELEASED)?;
+      // The root module, released while the resolver ran, is still held since the call.
+      let handle = match (m.slot.get(msg::MODULE_RELEASED), pinned) {
+        (Ok(h), _) => h,
+        (Err(_), Some(p)) if i == 0 => p.module.clone(),
+        (Err(t), _) => return Err(t.into()),
+      };
       ids.push(handle.id);
       held.push(handle);
       infos.push(m.info.clone());
@@ -272,7 +336,11 @@ fn instantiate_impl(
     if !Arc::ptr_eq(&ctx.host, &host) {
       return Err(Thrown::error(msg::INVALID_CONTEXT).into());
     }
-    let ctx = ctx.held()?;
+    let ctx = match (ctx.held(), pinned) {
+      (Ok(h), _) => h,
+      (Err(_), Some(p)) => p.context.clone(),
+      (Err(t), _) => return Err(t.into()),
+    };
     let ctx_id = ctx.id;
     held.push(ctx);
     let links = u32_array(e, links)?;

@@ -41,7 +41,11 @@ pub fn context_arg<'a>(
   if options::is_undefined(env, v) {
     return Err(Thrown::type_error(msg::CONTEXT_MISSING).into());
   }
-  if js::type_of(env, v) != sys::ValueType::napi_object {
+  // A function is an object too ("something else" below), as in isolated-vm.
+  if !matches!(
+    js::type_of(env, v),
+    sys::ValueType::napi_object | sys::ValueType::napi_function
+  ) {
     return Err(Thrown::type_error(msg::CONTEXT_NOT_OBJECT).into());
   }
   // SAFETY: FromNapiValue checks the instance's class before unwrapping.

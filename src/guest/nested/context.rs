@@ -139,8 +139,10 @@ fn eval_body<'s>(
   let keep = c.handle.clone();
   let work = Box::new(move |rt: &mut Runtime| {
     let out = script::eval(rt, id, code, opts.origin, opts.timeout, opts.transfer);
+    // The answer first: `keep` may hold the last handle of the isolate.
+    let answered = answer(rt, out?);
     drop(keep);
-    answer(rt, out?)
+    answered
   });
   remote::run(scope, &host, work, mode)
 }
@@ -175,8 +177,10 @@ fn eval_closure_body<'s>(
       ..
     } = opts;
     let out = script::eval_closure(rt, id, code, values, origin, timeout, result);
+    // The answer first: `keep` may hold the last handle of the isolate.
+    let answered = answer(rt, out?);
     drop(keep);
-    answer(rt, out?)
+    answered
   });
   remote::run(scope, &host, work, mode)
 }

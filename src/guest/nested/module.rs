@@ -125,8 +125,10 @@ fn namespace<'s>(
     let host = m.handle.host.clone();
     let work = Box::new(move |rt: &mut Runtime| {
       let out = module::namespace(rt, id)?;
+      // The answer first: `m` may hold the last handle of the isolate.
+      let answered = answer(rt, out);
       drop(m);
-      answer(rt, out)
+      answered
     });
     remote::run(scope, &host, work, Flavor::Sync)
   });
@@ -146,8 +148,10 @@ fn evaluate_in<'s>(
     let host = m.handle.host.clone();
     let work = Box::new(move |rt: &mut Runtime| {
       let out = module::evaluate_keeping(rt, id, timeout, transfer.promise, &m.info)?;
+      // The answer first: `m` may hold the last handle of the isolate.
+      let answered = answer(rt, out);
       drop(m);
-      answer(rt, out)
+      answered
     });
     remote::run(scope, &host, work, mode)
   })();

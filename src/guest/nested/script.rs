@@ -88,8 +88,10 @@ fn run_body<'s>(
   let keep = (s, c);
   let work = Box::new(move |rt: &mut Runtime| {
     let out = script::run(rt, script_id, context_id, timeout, t)?;
+    // The answer first: `keep` may hold the last handle of the isolate.
+    let answered = answer(rt, out);
     drop(keep);
-    answer(rt, out)
+    answered
   });
   remote::run(scope, &host, work, mode)
 }
