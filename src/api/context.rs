@@ -9,6 +9,7 @@ use crate::bridge::{self, Flavor, NodePtr};
 use crate::error::msg;
 use crate::isolate::ops::script;
 use crate::isolate::options::{ClosureOptions, EvalOptions};
+use crate::isolate::runner::holding;
 use crate::isolate::IsolateHost;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::thrown::Thrown;
@@ -160,11 +161,12 @@ impl Context {
       &env,
       &self.host,
       flavor,
-      Box::new(move |rt| {
-        let out = script::eval(rt, ctx.id, code, origin, timeout, t);
-        drop(ctx);
-        out
-      }),
+      {
+        let id = ctx.id;
+        holding(ctx, move |rt| {
+          script::eval(rt, id, code, origin, timeout, t)
+        })
+      },
       move |env, out| out_to_napi(env, &host, out),
     )?;
     Ok(Raw(v))
@@ -192,11 +194,12 @@ impl Context {
       &env,
       &self.host,
       flavor,
-      Box::new(move |rt| {
-        let out = script::eval_closure(rt, ctx.id, code, values, origin, timeout, result);
-        drop(ctx);
-        out
-      }),
+      {
+        let id = ctx.id;
+        holding(ctx, move |rt| {
+          script::eval_closure(rt, id, code, values, origin, timeout, result)
+        })
+      },
       move |env, out| out_to_napi(env, &host, out),
     )?;
     Ok(Raw(v))

@@ -6,6 +6,7 @@ use crate::api::handle::RemoteHandle;
 use crate::bridge::js::{self, Failure};
 use crate::bridge::{self, Flavor};
 use crate::isolate::ops::reference as ops;
+use crate::isolate::runner::holding;
 use crate::transfer::options::TransferOptions;
 use crate::transfer::value::Value;
 use napi::{sys, Env};
@@ -59,8 +60,6 @@ fn call(env: sys::napi_env, info: sys::napi_callback_info) -> napi::Result<sys::
     args.push(crate::bridge::convert::copy(env, a).map_err(|f: Failure| f.throw(env))?);
   }
   let id = handle.id;
-  // The function stays alive until the job ran (a release cannot overtake it).
-  let keep = handle.clone();
   // The result is copied in every mode: a promise the guest function returns is not awaited
   // but fails to copy ("#<Promise> could not be cloned."), as in isolated-vm.
   let copy = TransferOptions {
@@ -74,10 +73,8 @@ fn call(env: sys::napi_env, info: sys::napi_callback_info) -> napi::Result<sys::
     &env_,
     &handle.host,
     flavor,
-    Box::new(move |rt| {
-      let out = ops::apply(rt, id, Value::Undefined, args, 0, copy);
-      drop(keep);
-      out
+    holding(handle.clone(), move |rt| {
+      ops::apply(rt, id, Value::Undefined, args, 0, copy)
     }),
     move |env, out| crate::api::reference::out_to_napi(env, &host, out),
   )

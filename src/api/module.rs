@@ -13,6 +13,7 @@ use crate::error::msg;
 use crate::isolate::ops::module::{self, Link};
 use crate::isolate::options::RunOptions;
 use crate::isolate::remote::{IsolateModule, ModuleInfo, RemoteHandle};
+use crate::isolate::runner::holding;
 use crate::isolate::IsolateHost;
 use crate::transfer::thrown::Thrown;
 use napi::bindgen_prelude::{ClassInstance, FromNapiValue, Unknown};
@@ -62,15 +63,13 @@ impl Module {
     let (handle, timeout, promise) = parsed.map_err(|f| f.throw(e))?;
     let host = self.host.clone();
     let info = self.info.clone();
-    // The module stays alive until the job ran (a release cannot overtake it).
+    let id = handle.id;
     let v = bridge::run(
       &env,
       &self.host,
       flavor,
-      Box::new(move |rt| {
-        let out = module::evaluate_keeping(rt, handle.id, timeout, promise, &info);
-        drop(handle);
-        out
+      holding(handle, move |rt| {
+        module::evaluate_keeping(rt, id, timeout, promise, &info)
       }),
       move |env, out| out_to_napi(env, &host, out),
     )?;
@@ -369,11 +368,7 @@ fn instantiate_impl(
     &env,
     &host,
     flavor,
-    Box::new(move |rt| {
-      let out = module::instantiate(rt, id, ctx_id, table);
-      drop(held);
-      out
-    }),
+    holding(held, move |rt| module::instantiate(rt, id, ctx_id, table)),
     move |env, ()| {
       for info in &infos {
         info.linked.store(true, Ordering::SeqCst);

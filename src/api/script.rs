@@ -9,6 +9,7 @@ use crate::bridge::{self, Flavor};
 use crate::error::msg;
 use crate::isolate::ops::script;
 use crate::isolate::options::RunOptions;
+use crate::isolate::runner::holding;
 use crate::isolate::IsolateHost;
 use crate::transfer::thrown::Thrown;
 use napi::bindgen_prelude::{ClassInstance, FromNapiValue, Unknown};
@@ -78,15 +79,13 @@ impl Script {
     })();
     let (script, ctx, timeout, t, release) = parsed.map_err(|f| f.throw(e))?;
     let host = self.host.clone();
-    // Both handles stay alive until the job ran (a release cannot overtake it).
+    let (script_id, ctx_id) = (script.id, ctx.id);
     let v = bridge::run(
       &env,
       &self.host,
       flavor,
-      Box::new(move |rt| {
-        let out = script::run(rt, script.id, ctx.id, timeout, t);
-        drop((script, ctx));
-        out
+      holding((script, ctx), move |rt| {
+        script::run(rt, script_id, ctx_id, timeout, t)
       }),
       move |env, out| out_to_napi(env, &host, out),
     )?;

@@ -206,12 +206,8 @@ pub fn perform<'s>(
   mode: Flavor,
 ) -> Result<Option<v8::Local<'s, v8::Value>>, Thrown> {
   let id = target.handle.id;
-  // The target stays alive until the job ran (a release cannot overtake it).
-  let keep = target.handle.clone();
-  let work = Box::new(move |rt: &mut Runtime| {
-    let out = remote::perform(rt, id, op, timeout);
-    drop(keep);
-    out
+  let work = runner::holding(target.handle.clone(), move |rt: &mut Runtime| {
+    remote::perform(rt, id, op, timeout)
   });
   run(scope, &target.handle.host, work, mode)
 }

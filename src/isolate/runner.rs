@@ -12,6 +12,24 @@ use crate::transfer::thrown::Thrown;
 /// Phase 2 of a call: runs under the target isolate's lock, on whichever thread runs it.
 pub type Phase2<T> = Box<dyn FnOnce(&mut Runtime) -> Result<T, Thrown> + Send>;
 
+/// `work` as phase 2 of a call that keeps `held` (the handles it uses) alive until it ran:
+/// releasing them after the call was issued (`release()`, Node collecting the objects) never
+/// overtakes the call. `held` goes after `work`, whose answer is made by then (it may hold the
+/// isolate's last handle).
+pub fn holding<K, T>(
+  held: K,
+  work: impl FnOnce(&mut Runtime) -> Result<T, Thrown> + Send + 'static,
+) -> Phase2<T>
+where
+  K: Send + 'static,
+{
+  Box::new(move |rt: &mut Runtime| {
+    let out = work(rt);
+    drop(held);
+    out
+  })
+}
+
 /// An entry of an isolate's [`Waiters`] stack: who is blocked on a synchronous call into it
 /// (opaque here; the bridge reads it for guest → host calls).
 pub type Waiter = std::sync::Arc<dyn std::any::Any + Send + Sync>;

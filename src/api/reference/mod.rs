@@ -5,6 +5,7 @@ use crate::api::options;
 use crate::bridge::host_ref::{self, HostRef};
 use crate::bridge::js::{self, Failure, Raw};
 use crate::isolate::ref_op::RefOp;
+use crate::isolate::runner::holding;
 
 mod dereference;
 mod host;
@@ -136,18 +137,11 @@ impl Reference {
   ) -> napi::Result<Raw> {
     let id = handle.id;
     let host = handle.host.clone();
-    // The target stays alive until the job ran: releasing the Reference (or Node collecting
-    // it) after issuing the call does not overtake the call, as in isolated-vm.
-    let keep = handle.clone();
     let v = bridge::run(
       &env,
       &handle.host,
       flavor,
-      Box::new(move |rt| {
-        let out = ops::perform(rt, id, op, timeout);
-        drop(keep);
-        out
-      }),
+      holding(handle.clone(), move |rt| ops::perform(rt, id, op, timeout)),
       move |env, out| out_to_napi(env, &host, out),
     )?;
     Ok(Raw(v))

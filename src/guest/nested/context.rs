@@ -8,6 +8,7 @@ use crate::guest::{dispatch, getter, method, Flavor};
 use crate::isolate::ops::script;
 use crate::isolate::options::{ClosureOptions, EvalOptions};
 use crate::isolate::remote::{answer, IsolateContext};
+use crate::isolate::runner::holding;
 use crate::isolate::Runtime;
 use crate::transfer::thrown::Thrown;
 
@@ -135,14 +136,9 @@ fn eval_body<'s>(
   let opts: EvalOptions = o::method(scope, args.get(1), 2)?;
   let id = c.handle.id;
   let host = c.handle.host.clone();
-  // The context stays alive until the job ran (a release cannot overtake it).
-  let keep = c.handle.clone();
-  let work = Box::new(move |rt: &mut Runtime| {
-    let out = script::eval(rt, id, code, opts.origin, opts.timeout, opts.transfer);
-    // The answer first: `keep` may hold the last handle of the isolate.
-    let answered = answer(rt, out?);
-    drop(keep);
-    answered
+  let work = holding(c.handle.clone(), move |rt: &mut Runtime| {
+    let out = script::eval(rt, id, code, opts.origin, opts.timeout, opts.transfer)?;
+    answer(rt, out)
   });
   remote::run(scope, &host, work, mode)
 }
@@ -167,20 +163,15 @@ fn eval_closure_body<'s>(
   let values = export_list(scope, args.get(1), opts.arguments)?;
   let id = c.handle.id;
   let host = c.handle.host.clone();
-  // The context stays alive until the job ran (a release cannot overtake it).
-  let keep = c.handle.clone();
-  let work = Box::new(move |rt: &mut Runtime| {
+  let work = holding(c.handle.clone(), move |rt: &mut Runtime| {
     let ClosureOptions {
       origin,
       timeout,
       result,
       ..
     } = opts;
-    let out = script::eval_closure(rt, id, code, values, origin, timeout, result);
-    // The answer first: `keep` may hold the last handle of the isolate.
-    let answered = answer(rt, out?);
-    drop(keep);
-    answered
+    let out = script::eval_closure(rt, id, code, values, origin, timeout, result)?;
+    answer(rt, out)
   });
   remote::run(scope, &host, work, mode)
 }

@@ -11,6 +11,7 @@ use crate::guest::{dispatch, getter, method, state, Flavor};
 use crate::isolate::ops::module::{self, Link};
 use crate::isolate::options::RunOptions;
 use crate::isolate::remote::{answer, Answer, IsolateContext, IsolateModule};
+use crate::isolate::runner::holding;
 use crate::isolate::Runtime;
 use crate::transfer::thrown::Thrown;
 use crate::transfer::v8_in;
@@ -123,12 +124,9 @@ fn namespace<'s>(
     }
     let id = m.handle.id;
     let host = m.handle.host.clone();
-    let work = Box::new(move |rt: &mut Runtime| {
+    let work = holding(m, move |rt: &mut Runtime| {
       let out = module::namespace(rt, id)?;
-      // The answer first: `m` may hold the last handle of the isolate.
-      let answered = answer(rt, out);
-      drop(m);
-      answered
+      answer(rt, out)
     });
     remote::run(scope, &host, work, Flavor::Sync)
   });
@@ -146,12 +144,10 @@ fn evaluate_in<'s>(
     } = o::method(scope, args.get(0), 1)?;
     let id = m.handle.id;
     let host = m.handle.host.clone();
-    let work = Box::new(move |rt: &mut Runtime| {
-      let out = module::evaluate_keeping(rt, id, timeout, transfer.promise, &m.info)?;
-      // The answer first: `m` may hold the last handle of the isolate.
-      let answered = answer(rt, out);
-      drop(m);
-      answered
+    let info = m.info.clone();
+    let work = holding(m, move |rt: &mut Runtime| {
+      let out = module::evaluate_keeping(rt, id, timeout, transfer.promise, &info)?;
+      answer(rt, out)
     });
     remote::run(scope, &host, work, mode)
   })();

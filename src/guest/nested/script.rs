@@ -8,6 +8,7 @@ use crate::guest::{dispatch, method, Flavor};
 use crate::isolate::ops::script;
 use crate::isolate::options::RunOptions;
 use crate::isolate::remote::{answer, IsolateScript};
+use crate::isolate::runner::holding;
 use crate::isolate::Runtime;
 use crate::transfer::thrown::Thrown;
 use std::sync::Arc;
@@ -84,14 +85,9 @@ fn run_body<'s>(
   }
   let (script_id, context_id) = (s.handle.id, c.handle.id);
   let host = s.handle.host.clone();
-  // The handles stay alive until the job ran.
-  let keep = (s, c);
-  let work = Box::new(move |rt: &mut Runtime| {
+  let work = holding((s, c), move |rt: &mut Runtime| {
     let out = script::run(rt, script_id, context_id, timeout, t)?;
-    // The answer first: `keep` may hold the last handle of the isolate.
-    let answered = answer(rt, out);
-    drop(keep);
-    answered
+    answer(rt, out)
   });
   remote::run(scope, &host, work, mode)
 }
