@@ -49,6 +49,11 @@ impl IsolateHost {
     if !can_lock_here() || (!queue_checked && self.state.queued_jobs() != 0) {
       return Err(Refused::Elsewhere(f));
     }
+    // Disposed already (a catastrophe marks the isolate before its thread lets go of it): the
+    // call was issued after the disposal.
+    if self.state.disposed.load(Ordering::SeqCst) {
+      return Err(Refused::Disposed);
+    }
     let Some(shared) = self.shared() else {
       return Err(Refused::Disposed);
     };
@@ -181,8 +186,8 @@ pub fn unlocked<R>(isolate: &mut v8::Isolate, f: impl FnOnce() -> R) -> R {
 }
 
 /// An unlocked window: exits and unlocks the isolate on creation, locks and re-enters it when
-/// dropped (also while unwinding).
-/// The isolate's gate ([`super::gate`]) is let go of with V8's lock and taken back before it.
+/// dropped (also while unwinding). The isolate's gate ([`super::gate`]) is let go of with V8's
+/// lock and taken back before it.
 struct Relock {
   raw: Box<[usize; 1]>,
   isolate: *mut c_void,
