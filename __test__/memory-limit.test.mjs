@@ -86,3 +86,15 @@ test('WebAssembly memory counts against the limit: what fits runs, garbage memor
   { message: MEMORY });
   assert.equal(isolate.isDisposed, true);
 });
+
+test('one large heap object that fits under the limit is made, sync and async; one that does not fit ends the call', async () => {
+  // V8 maps a young large object at once, whatever its size; the isolate's limit decides.
+  const isolate = new ivm.Isolate({ memoryLimit: 128 });
+  const context = isolate.createContextSync();
+  assert.equal(context.evalSync("'x'.repeat(48 * 2 ** 20).indexOf('y')"), -1);
+  assert.equal(await context.eval("'y'.repeat(48 * 2 ** 20).indexOf('x')"), -1);
+  assert.equal(context.evalSync('[...Array(4e6).keys()].length'), 4e6);
+  assert.equal(isolate.isDisposed, false);
+  assert.throws(() => context.evalSync("'x'.repeat(2 ** 28).indexOf('y')"), { message: MEMORY });
+  assert.equal(isolate.isDisposed, true);
+});

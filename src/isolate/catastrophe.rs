@@ -15,6 +15,7 @@
 //! Where no landing point exists (a failure outside any guarded stretch), an isolate's own
 //! thread parks forever after reporting; any other thread aborts the process, as V8 would.
 
+use super::limits::MemoryState;
 use super::thread::SharedState;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CStr};
@@ -103,6 +104,19 @@ pub fn guarded<R, F: FnOnce() -> R>(state: &Arc<SharedState>, f: F) -> Result<R,
     Some(Err(panic)) => std::panic::resume_unwind(panic),
     None => Err(OOM.to_string()),
   }
+}
+
+/// Runs `f` with the memory accounting of the isolate this thread runs V8 work for (its
+/// innermost guarded stretch); `None` outside any. Never panics and never blocks: callable
+/// from inside V8's page allocation ([`super::pages`]).
+pub fn with_innermost_memory<R>(f: impl FnOnce(&MemoryState) -> R) -> Option<R> {
+  GUARDED
+    .try_with(|g| {
+      let g = g.try_borrow().ok()?;
+      g.last().map(|state| f(&state.memory))
+    })
+    .ok()
+    .flatten()
 }
 
 /// Whether `state`'s isolate was lost to a catastrophe.

@@ -35,6 +35,23 @@ fn step(limit: usize) -> usize {
   (limit / 8).max(2 << 20)
 }
 
+/// The most head-room [`near_heap_limit`] grants V8 before the limit holds (two steps).
+fn most_headroom(limit: usize) -> usize {
+  2 * step(limit)
+}
+
+/// Whether a fresh chunk of `len` bytes for one of V8's large heap objects fits the isolate:
+/// what is counted plus the chunk within the threshold and the most head-room V8 is ever
+/// granted. This is the rule V8 applies to its old generation's large objects, which its
+/// young generation's first large object escapes ([`super::pages`]).
+pub fn admits_chunk(state: &MemoryState, len: usize) -> bool {
+  let room = state
+    .threshold
+    .load(Ordering::Relaxed)
+    .saturating_add(most_headroom(state.limit));
+  state.counted().saturating_add(len) <= room
+}
+
 unsafe extern "C" fn allocate(state: &MemoryState, len: usize) -> *mut c_void {
   crate::unwind::contain(std::ptr::null_mut(), || backing_store(state, len, true))
 }
@@ -276,5 +293,19 @@ mod tests {
     const MB: usize = 1024 * 1024;
     assert_eq!(step(8 * MB), 2 * MB);
     assert_eq!(step(128 * MB), 16 * MB);
+    assert_eq!(most_headroom(16 * MB), 4 * MB);
+  }
+
+  #[test]
+  fn a_chunk_fits_within_the_threshold_and_the_most_head_room() {
+    const MB: usize = 1024 * 1024;
+    let state = MemoryState::new(16 * MB);
+    state.threshold.store(17 * MB, Ordering::Relaxed);
+    state.heap_used.store(10 * MB, Ordering::Relaxed);
+    assert!(admits_chunk(&state, 11 * MB));
+    assert!(!admits_chunk(&state, 11 * MB + 1));
+    state.charge(3 * MB);
+    assert!(!admits_chunk(&state, 9 * MB));
+    assert!(!admits_chunk(&state, usize::MAX));
   }
 }

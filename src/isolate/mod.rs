@@ -15,6 +15,8 @@ pub mod inline;
 pub mod limits;
 pub mod ops;
 pub mod options;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub mod pages;
 pub mod ref_op;
 pub mod remote;
 pub mod runner;
