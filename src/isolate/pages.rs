@@ -26,16 +26,12 @@ use std::ffi::{c_int, c_void};
 /// Mappings of at least this many bytes are V8 large-object chunks that the limit checks.
 pub const CHUNK: usize = 1 << 20;
 
+/// An address as `mmap64` takes and returns it.
+type Ptr = *mut c_void;
+
 unsafe extern "C" {
   /// The C library's `mmap64` (the linker resolves `__real_mmap64` to it under `--wrap`).
-  fn __real_mmap64(
-    addr: *mut c_void,
-    len: usize,
-    prot: c_int,
-    flags: c_int,
-    fd: c_int,
-    offset: libc::off64_t,
-  ) -> *mut c_void;
+  fn __real_mmap64(a: Ptr, n: usize, p: c_int, f: c_int, fd: c_int, o: libc::off64_t) -> Ptr;
 }
 
 /// Whether a mapping request is a fresh chunk of a guest's heap that does not fit its isolate.
