@@ -10,14 +10,21 @@
 //! This library is linked with `--wrap=mmap64` (`build.rs`, Linux with glibc): V8's page
 //! allocator in this library maps through [`__wrap_mmap64`] (Node's own V8 is untouched). A
 //! fresh anonymous writable mapping of at least [`CHUNK`] bytes, asked for while the thread
-//! runs V8 work for a guest isolate, is refused (`ENOMEM`) when it does not fit that isolate
-//! ([`limits::admits_chunk`]). V8 then collects and asks again (the collection's epilogue
-//! refreshes the figures); if it still does not fit, V8 reports a fatal out-of-memory, which
-//! is contained to the isolate ([`super::catastrophe`]).
+//! runs V8 work for a guest isolate, is refused (`ENOMEM`) when what the isolate holds plus
+//! the chunk would pass twice its limit ([`limits::admits_chunk`]). V8 then collects and asks
+//! again (the collection's epilogue refreshes the figures); if it still does not fit, V8
+//! reports a fatal out-of-memory, which is contained to the isolate ([`super::catastrophe`]):
+//! the isolate's heap stays allocated, so the rule leaves alone what isolated-vm lets a
+//! program do (live data under the limit plus one temporary object as large as the limit),
+//! and a chunk that fits ends, at worst, in the usual termination after the next GC.
 //!
 //! Smaller mappings (V8's regular 256 KiB pages) are left to V8's own limit, which holds for
 //! them; mappings of files, shared memory and reservations without access are not heap
-//! chunks and pass untouched, as does every mapping outside a guest's V8 work.
+//! chunks and pass untouched, as does every mapping outside a guest's V8 work. Only callers
+//! of the `mmap64` symbol come here: V8's platform layer and a few C libraries bundled with
+//! it (whose mappings are files or small). Rust's own code and mimalloc call `mmap`, which is
+//! not wrapped; a bundled C library built with 64-bit file offsets that mapped big anonymous
+//! writable memory inside a guest's V8 work would be refused too.
 
 use super::catastrophe;
 use super::limits;
