@@ -186,7 +186,7 @@ pub fn measure(isolate: &mut v8::Isolate, state: &MemoryState) {
 /// isolate if what is alive is over the limit. On the isolate's lock holder only.
 pub fn check_now(isolate: &mut v8::Isolate, state: &MemoryState) {
   if state.check_due.load(Ordering::SeqCst) && !state.exceeded.load(Ordering::SeqCst) {
-    isolate.low_memory_notification();
+    state.collect_fully(isolate);
     state.check_due.store(false, Ordering::SeqCst);
   }
 }
@@ -252,13 +252,19 @@ fn after_gc(
     | v8::GCCallbackFlags::kGCCallbackFlagCollectAllAvailableGarbage.0;
   let over = state.counted() > state.threshold.load(Ordering::Relaxed);
   if over {
-    if flags.0 & full != 0 {
-      state.trip();
-    } else {
+    if flags.0 & full == 0 {
       request_full_gc(state);
+    } else if state.external.load(Ordering::Relaxed) > 0
+      && !state.second_look.swap(true, Ordering::SeqCst)
+    {
+      // ArrayBuffers this collection found dead are freed after it: the next full GC
+      // (`MemoryState::collect_fully`) decides.
+    } else {
+      state.trip();
     }
     return;
   }
+  state.second_look.store(false, Ordering::SeqCst);
   if state.raises.load(Ordering::SeqCst) != 0 && !state.exceeded.load(Ordering::SeqCst) {
     // Under the limit again: V8's heap limit goes back to the configured one (or the least
     // V8 accepts for the current heap), and the next approach starts over.

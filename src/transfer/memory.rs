@@ -37,6 +37,10 @@ pub struct MemoryState {
   pub refused: AtomicBool,
   /// A full GC and a check of the limit are due (a mark-compact ended over the threshold).
   pub check_due: AtomicBool,
+  /// A full GC found the isolate over its threshold while ArrayBuffers were counted: V8 frees
+  /// the buffers a collection found dead only after it (its sweeper finishes at the start of
+  /// the next one), so the decision waits for one more full GC ([`MemoryState::collect_fully`]).
+  pub second_look: AtomicBool,
   /// Terminates the isolate (set right after creation); never used once `lost` is set.
   pub handle: std::sync::OnceLock<v8::IsolateHandle>,
   /// Set once a catastrophe (a V8 fatal error) took the isolate: it is never locked, freed,
@@ -59,6 +63,7 @@ impl MemoryState {
       raises: AtomicU32::new(0),
       refused: AtomicBool::new(false),
       check_due: AtomicBool::new(false),
+      second_look: AtomicBool::new(false),
       handle: std::sync::OnceLock::new(),
       lost: AtomicBool::new(false),
     })
@@ -132,6 +137,16 @@ impl MemoryState {
   /// much), as V8 does for external memory it is told about.
   pub fn collect_if_over(&self, isolate: &mut v8::Isolate) {
     if self.would_exceed(0) {
+      self.collect_fully(isolate);
+    }
+  }
+
+  /// Runs a full GC in `isolate` (locked by this thread) whose epilogue decides on the limit,
+  /// and a second one when the first asked for a second look ([`MemoryState::second_look`]:
+  /// ArrayBuffers it found dead were still counted).
+  pub fn collect_fully(&self, isolate: &mut v8::Isolate) {
+    isolate.low_memory_notification();
+    if self.second_look.load(Ordering::SeqCst) && !self.exceeded.load(Ordering::SeqCst) {
       isolate.low_memory_notification();
     }
   }
@@ -162,7 +177,7 @@ pub fn counted_store(
   bytes: &[u8],
 ) -> Option<v8::UniqueRef<v8::BackingStore>> {
   if state.would_exceed(bytes.len()) {
-    isolate.low_memory_notification();
+    state.collect_fully(isolate);
     if state.would_exceed(bytes.len()) {
       return None;
     }
