@@ -39,9 +39,8 @@ fn step(limit: usize) -> usize {
 /// what is counted plus the chunk within twice the threshold. Live data under the limit plus
 /// one temporary object as large as the threshold fits, as it does in isolated-vm (a copy of
 /// the live data, a flattened string); a chunk past that is what only a runaway guest asks
-/// for, and it is refused before it is mapped ([`super::pages`]). The bound on what V8's
-/// young generation may take in one step is the one the issue puts on the process's peak:
-/// twice the limit.
+/// for, and it is refused before it is mapped ([`super::pages`]), which keeps a guest's peak
+/// within about twice its limit.
 pub fn admits_chunk(state: &MemoryState, len: usize) -> bool {
   let room = state.threshold.load(Ordering::Relaxed).saturating_mul(2);
   state.counted().saturating_add(len) <= room
