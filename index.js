@@ -382,17 +382,12 @@ function requireNew(C, factory, required = 0) {
 // native side, which links the graph on the isolate (src/api/module.rs).
 {
   const { Module, Context: ContextClass, __moduleToLink: toLink, __moduleInstantiate: link, __moduleHold: hold } = binding;
+  const { __checkContext: checkContext } = binding;
   const check = (module, context, resolve, argc) => {
     if (!(module instanceof Module)) throw new TypeError('Illegal invocation');
     if (argc < 2) throw new TypeError('`undefined` requires at least 2 parameters');
-    if (!(context instanceof ContextClass)) {
-      // isolated-vm's texts (src/error.rs, CONTEXT_*).
-      if (context === undefined) throw new TypeError('`undefined` requires at least 1 parameter');
-      if ((typeof context !== 'object' && typeof context !== 'function') || context === null) {
-        throw new TypeError('`undefined` requires parameter 1 to be an object');
-      }
-      throw new TypeError('`undefined` requires parameter 1 to be something else');
-    }
+    // isolated-vm's texts for a bad Context, from the native check (src/error.rs, CONTEXT_*).
+    if (!(context instanceof ContextClass)) checkContext(context);
     if (typeof resolve !== 'function') throw new TypeError('`undefined` requires parameter 2 to be a function');
   };
   // The walk: `modules` lists every module reached once (the root first), `index` maps them to

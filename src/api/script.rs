@@ -33,6 +33,16 @@ fn raw(u: Option<Unknown>) -> sys::napi_value {
   u.map(|u| u.raw()).unwrap_or(std::ptr::null_mut())
 }
 
+/// Checks a Context argument as [`context_arg`] does, throwing its TypeError: `index.js`'s
+/// `module.instantiate*` check it before their resolver argument, as isolated-vm does.
+#[napi_derive::napi(js_name = "__checkContext", catch_unwind)]
+pub fn check_context(env: Env, context: Unknown) -> napi::Result<()> {
+  let e = env.raw();
+  context_arg(e, context.raw())
+    .map(|_| ())
+    .map_err(|f| f.throw(e))
+}
+
 /// The Context behind a JS value, or TypeError.
 pub fn context_arg<'a>(
   env: sys::napi_env,

@@ -217,6 +217,13 @@ fn managed_external(isolate: &mut v8::Isolate, backing: usize) -> usize {
   total.saturating_sub(backing)
 }
 
+/// Whether a full GC that found the isolate over its threshold leaves the decision to the next
+/// one (`MemoryState::collect_fully` runs it): ArrayBuffers this collection found dead are
+/// freed only after it, so while any are counted, the first such collection looks again.
+fn wants_second_look(state: &MemoryState) -> bool {
+  state.external.load(Ordering::Relaxed) > 0 && !state.second_look.swap(true, Ordering::SeqCst)
+}
+
 /// GC epilogue: refreshes the figures the allocator uses; after a mark-compact, enforces the
 /// limit on what is alive (a full GC first, when this one was not) and, under the limit,
 /// takes back the head-room granted near V8's limit.
@@ -253,12 +260,7 @@ fn after_gc(
   if over {
     if flags.0 & full == 0 {
       request_full_gc(state);
-    } else if state.external.load(Ordering::Relaxed) > 0
-      && !state.second_look.swap(true, Ordering::SeqCst)
-    {
-      // ArrayBuffers this collection found dead are freed after it: the next full GC
-      // (`MemoryState::collect_fully`) decides.
-    } else {
+    } else if !wants_second_look(state) {
       state.trip();
     }
     return;
